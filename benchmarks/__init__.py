@@ -1,0 +1,1 @@
+"""Benchmarks for Inferloop Synthetic Data: one command each, results in `results/`."""

@@ -1,0 +1,1 @@
+"""The synthesis engine: schema inference, synthesizers, evaluation. No web, no database."""

@@ -1,0 +1,166 @@
+"""The synthesizer surface shared by every algorithm, and the registry by name.
+
+`fit` validates and prepares the table, then calls the algorithm's `_fit`;
+`sample` calls `_sample_chunk` once per fixed-size chunk, each chunk drawing from
+its own seed derived from the user's seed, so the same seed gives the same rows
+whether they are asked for at once or streamed to a file.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from synthdata.engine.errors import InputError, NotFittedError
+from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
+
+Progress = Callable[[int, int], None]
+"""Called with (rows done, rows in all) while fitting or sampling."""
+
+CHUNK_ROWS = 100_000
+
+
+class Synthesizer(ABC):
+    """Learns a table and samples new rows of the same shape."""
+
+    name: ClassVar[str]
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.schema: TableSchema | None = None
+        self.fitted_rows = 0
+
+    # -- public steps -------------------------------------------------------------------
+    def fit(
+        self,
+        data: pd.DataFrame,
+        *,
+        schema: TableSchema | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> Synthesizer:
+        """Learn `data`; `schema` or per-column `overrides` replace inference."""
+        if not isinstance(data, pd.DataFrame):
+            raise InputError("fit expects a pandas DataFrame (use synthdata.fit for files)")
+        if len(data) == 0:
+            raise InputError("the table has no rows")
+        self.schema = schema or infer_schema(data, overrides)
+        self.fitted_rows = len(data)
+        self._fit(data, self.schema)
+        return self
+
+    def sample(self, num_rows: int, *, seed: int | None = None) -> pd.DataFrame:
+        """Return `num_rows` synthetic rows; the same seed gives the same rows."""
+        chunks = list(self.iter_chunks(num_rows, seed=seed))
+        if not chunks:
+            return self._empty_frame()
+        return pd.concat(chunks, ignore_index=True)
+
+    def iter_chunks(
+        self,
+        num_rows: int,
+        *,
+        seed: int | None = None,
+        progress: Progress | None = None,
+        start_row: int = 0,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield the synthetic rows in chunks of at most `CHUNK_ROWS` (bounded memory).
+
+        `start_row` produces rows [start_row, start_row + num_rows) of the sequence for
+        `seed`, so several workers can each write one part of a large job and the parts
+        join up to exactly what one worker would have written.
+        """
+        schema = self._require_fitted()
+        if num_rows < 0 or start_row < 0:
+            raise InputError("the number of rows must not be negative")
+        entropy = np.random.SeedSequence(seed).entropy
+        done = 0
+        position = start_row
+        end = start_row + num_rows
+        while position < end:
+            block, offset = divmod(position, CHUNK_ROWS)
+            take = min(CHUNK_ROWS - offset, end - position)
+            rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
+            frame = self._sample_chunk(offset + take, rng, block)
+            if offset:
+                frame = frame.iloc[offset:].reset_index(drop=True)
+            position += take
+            done += take
+            yield frame[schema.names]
+            if progress is not None:
+                progress(done, num_rows)
+
+    # -- for algorithms -------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, data: pd.DataFrame, schema: TableSchema) -> None:
+        """Learn the table; `schema` is already settled."""
+
+    @abstractmethod
+    def _sample_chunk(self, num_rows: int, rng: np.random.Generator, block: int) -> pd.DataFrame:
+        """Return `num_rows` rows drawn with `rng`; `block` numbers the chunk (for keys).
+
+        Must be prefix-stable: the first m rows are the same whatever `num_rows` >= m.
+        """
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Return (JSON-safe parameters, named numeric arrays) for saving."""
+        raise NotImplementedError(f"the {self.name} synthesizer cannot be saved")
+
+    def load_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore what `to_state` returned."""
+        raise NotImplementedError(f"the {self.name} synthesizer cannot be loaded")
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted model to `path` (see docs/model-format.md)."""
+        from synthdata.engine.model_format import save_model
+
+        return save_model(self, Path(path))
+
+    # -- helpers --------------------------------------------------------------------------
+    def _require_fitted(self) -> TableSchema:
+        if self.schema is None:
+            raise NotFittedError(f"the {self.name} synthesizer has not been fitted")
+        return self.schema
+
+    def _empty_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: [] for name in self._require_fitted().names})
+
+
+_REGISTRY: dict[str, type[Synthesizer]] = {}
+
+
+def register(cls: type[Synthesizer]) -> type[Synthesizer]:
+    """Class decorator: make a synthesizer available by its `name`."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def create_synthesizer(name: str = "copula", **options: Any) -> Synthesizer:
+    """Return a new, unfitted synthesizer by registry name."""
+    _register_builtins()
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise InputError(f"unknown synthesizer {name!r} (available: {known})") from None
+    return cls(**options)
+
+
+def list_synthesizers() -> list[str]:
+    """Names accepted by `create_synthesizer`."""
+    _register_builtins()
+    return sorted(_REGISTRY)
+
+
+def _register_builtins() -> None:
+    """Import the modules whose classes register themselves (cheap: sdv loads lazily)."""
+    from synthdata.engine import copula, sdv_adapter  # noqa: F401
+
+
+def is_modelled(kind: ColumnKind) -> bool:
+    """Whether a column of this kind takes part in the learnt dependencies."""
+    return kind not in (ColumnKind.IDENTIFIER, ColumnKind.CONSTANT, ColumnKind.EMPTY)

@@ -1,0 +1,168 @@
+"""Reading user tables with one-line errors, and writing outputs atomically.
+
+Outputs are written to a hidden temporary file beside the target and renamed into
+place only when complete, so a crash or a bad input never leaves a partial file
+that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from synthdata.engine.errors import InputError
+
+DEFAULT_MAX_INPUT_BYTES = 2 * 1024**3
+FORMATS = ("csv", "parquet")
+
+
+def detect_format(path: Path, explicit: str | None = None) -> str:
+    """Return "csv" or "parquet" from `explicit` or the file extension."""
+    fmt = (explicit or path.suffix.lstrip(".")).lower()
+    if fmt in ("pq", "parq"):
+        fmt = "parquet"
+    if fmt in ("tsv", "txt", ""):
+        fmt = "csv"
+    if fmt not in FORMATS:
+        raise InputError(f"unsupported file format {fmt!r} (use .csv or .parquet)")
+    return fmt
+
+
+def check_input_file(path: str | Path, max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES) -> Path:
+    """Check that `path` is a readable, non-empty file within the size limit."""
+    file = Path(path)
+    if not file.exists():
+        raise InputError(f"input file not found: {file}")
+    if not file.is_file():
+        raise InputError(f"input is not a file: {file}")
+    size = file.stat().st_size
+    if size == 0:
+        raise InputError(f"input file is empty: {file}")
+    if max_bytes is not None and size > max_bytes:
+        raise InputError(
+            f"input file is {size:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(raise it with --max-input-bytes or SYNTHDATA_MAX_INPUT_BYTES)"
+        )
+    return file
+
+
+def iter_batches(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+    batch_bytes: int = 16 * 1024**2,
+) -> Iterator[pa.RecordBatch]:
+    """Stream a CSV or Parquet file as Arrow record batches (bounded memory)."""
+    file = check_input_file(path, max_bytes)
+    kind = detect_format(file, fmt)
+    try:
+        if kind == "parquet":
+            parquet = pq.ParquetFile(file)
+            yield from parquet.iter_batches(batch_size=65_536)
+            return
+        _check_text(file)
+        reader = pacsv.open_csv(
+            file,
+            read_options=pacsv.ReadOptions(block_size=batch_bytes),
+            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+        )
+        yield from reader
+    except InputError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {file.name}: {_first_line(exc)}") from None
+
+
+def read_table(
+    path: str | Path, *, fmt: str | None = None, max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES
+) -> pd.DataFrame:
+    """Read a whole CSV or Parquet file into a DataFrame, with one-line errors."""
+    batches = list(iter_batches(path, fmt=fmt, max_bytes=max_bytes))
+    if not batches:
+        raise InputError(f"input file has a header but no rows: {Path(path)}")
+    table = pa.Table.from_batches(batches)
+    if table.num_rows == 0:
+        raise InputError(f"input file has a header but no rows: {Path(path)}")
+    return arrow_to_pandas(table)
+
+
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Convert with text as plain Python strings and nullable types where needed."""
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _check_text(file: Path) -> None:
+    """Refuse files that are not UTF-8 text, naming the problem instead of a traceback."""
+    with file.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    if b"\x00" in head:
+        raise InputError(f"cannot read {file.name}: binary data, not a CSV text file")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the read boundary
+            raise InputError(
+                f"cannot read {file.name}: not UTF-8 text (byte {exc.start}); "
+                "convert it to UTF-8 first"
+            ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it to `target` only on success."""
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_frames(
+    frames: Iterable[pd.DataFrame], target: str | Path, *, fmt: str | None = None
+) -> Path:
+    """Write DataFrame chunks to one CSV or Parquet file, atomically."""
+    final = Path(target)
+    kind = detect_format(final, fmt)
+    with atomic_path(final) as tmp:
+        writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
+        schema: pa.Schema | None = None
+        try:
+            for frame in frames:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if schema is None:
+                    schema = table.schema
+                    writer = (
+                        pq.ParquetWriter(tmp, schema)
+                        if kind == "parquet"
+                        else pacsv.CSVWriter(tmp, schema)
+                    )
+                else:
+                    table = table.cast(schema)
+                assert writer is not None
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise InputError("nothing to write: zero rows requested")
+    return final
