@@ -1,10 +1,10 @@
 """Inferloop Synthetic Data: turn a real table into a faithful, privacy-safe synthetic one.
 
-    import synthdata
-    model = synthdata.fit("customers.csv")          # or a pandas DataFrame
-    fake = model.sample(10_000, seed=7)
-    model.save("customers.synth")
-    report = synthdata.evaluate(real_df, fake)
+import synthdata
+model = synthdata.fit("customers.csv")          # or a pandas DataFrame
+fake = model.sample(10_000, seed=7)
+model.save("customers.synth")
+report = synthdata.evaluate(real_df, fake)
 """
 
 from synthdata._api import evaluate, fit, load_model

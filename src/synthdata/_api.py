@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -11,7 +11,7 @@ from synthdata.engine.base import Synthesizer, create_synthesizer
 from synthdata.engine.io import DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.loading import load_for_fit
 
-TableLike = pd.DataFrame | str | Path
+TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
 
 def fit(

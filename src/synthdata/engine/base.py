@@ -58,7 +58,12 @@ class Synthesizer(ABC):
         chunks = list(self.iter_chunks(num_rows, seed=seed))
         if not chunks:
             return self._empty_frame()
-        return pd.concat(chunks, ignore_index=True)
+        frame = pd.concat(chunks, ignore_index=True)
+        # In memory, plain text columns are what users expect (files keep dictionaries).
+        for name in frame.columns:
+            if isinstance(frame[name].dtype, pd.CategoricalDtype):
+                frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        return frame
 
     def iter_chunks(
         self,

@@ -1,12 +1,13 @@
-"""The default synthesizer: a Gaussian copula with exact marginals and hierarchies.
+"""The default synthesizer: stratified Gaussian copulas with exact marginals and hierarchies.
 
-Every modelled column is mapped to standard-normal scores (see `marginals`), and
-one correlation matrix ties them together. Three things make it better than a
-textbook copula:
-- missingness is a latent dimension of its own, so nulls keep their rate and their
-  links to other columns;
+Every modelled column is mapped to standard-normal scores (see `marginals`), and a
+correlation matrix ties them together (see `latent`). Three things make it better
+than a textbook copula:
+- the categorical column that explains most of the others (say, a customer
+  segment) splits the table into strata, each with its own copula, so every trend
+  that differs between segments is kept, not averaged away;
 - categories are ordered along the direction in which they differ most across the
-  numeric columns, so a single correlation captures most categorical-numeric trends;
+  numeric columns, so one correlation carries most categorical-numeric trends;
 - functional dependencies between categorical columns (a city lies in exactly one
   region) are detected and rebuilt by lookup, where any copula would blur them.
 """
@@ -19,36 +20,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.engine import strata
 from synthdata.engine.base import CHUNK_ROWS, Synthesizer, is_modelled, register
 from synthdata.engine.columns import Encoded, decode, encode
 from synthdata.engine.hierarchy import Derivation, find_derivations
 from synthdata.engine.keys import constant_column, identifier_column
-from synthdata.engine.marginals import LevelMarginal, QuantileMarginal
+from synthdata.engine.latent import GaussianCopula, fit_marginal, subset
 from synthdata.engine.schema import ColumnKind, TableSchema
 
-
-@dataclass
-class _Column:
-    """What the copula keeps about one modelled column."""
-
-    name: str
-    marginal: QuantileMarginal | LevelMarginal
-    levels: list[Any] | None
-    value_dim: int
-    null_dim: int | None = None
-    null_marginal: LevelMarginal | None = None
+PROFILE_ROWS = 200_000
 
 
 @dataclass
 class _Model:
-    columns: list[_Column] = field(default_factory=list)
+    levels: dict[str, list[Any] | None] = field(default_factory=dict)
     derived: list[Derivation] = field(default_factory=list)
-    chol: np.ndarray = field(default_factory=lambda: np.eye(0))
+    groups: list[GaussianCopula] = field(default_factory=list)
+    group_cumulative: np.ndarray = field(default_factory=lambda: np.ones(1))
+    stratum_column: str | None = None
 
 
 @register
 class GaussianCopulaSynthesizer(Synthesizer):
-    """Gaussian copula over exact empirical marginals (the default, "copula")."""
+    """Stratified Gaussian copula over exact empirical marginals (the default, "copula")."""
 
     name = "copula"
 
@@ -65,55 +59,63 @@ class GaussianCopulaSynthesizer(Synthesizer):
             if is_modelled(spec.kind)
         }
         n = len(data)
-        numeric_scores = _numeric_scores(encoded, schema, n, rng)
-        for name, enc in encoded.items():
-            if schema[name].kind == ColumnKind.CATEGORICAL:
-                _order_levels(enc, numeric_scores, n)
+        categorical = {s.name for s in schema.columns if s.kind == ColumnKind.CATEGORICAL}
+        # A first look at a sample of the rows decides the order of categories and the
+        # stratum column; the final marginals are then fitted once, on every row.
+        look = _sample_mask(n, PROFILE_ROWS, rng)
+        preview = {name: subset(enc, look) for name, enc in encoded.items()}
+        ordered = {
+            name: fit_marginal(enc, rng) for name, enc in preview.items() if name not in categorical
+        }
+        profile = np.column_stack([s for _, s in ordered.values()]) if ordered else None
+        for name in categorical:
+            _order_levels(encoded[name], preview[name], profile)
         derived = find_derivations(encoded, n)
-        sources = [name for name in encoded if name not in {d.target for d in derived}]
-        columns: list[_Column] = []
-        latent: list[np.ndarray] = []
+        targets = {d.target for d in derived}
+        sources = [name for name in encoded if name not in targets]
         for name in sources:
-            column, scores = _fit_column(name, encoded[name], n, len(latent), rng)
-            columns.append(column)
-            latent.extend(scores)
-        self._model = _Model(columns, derived, _cholesky(latent))
+            if name not in ordered:
+                ordered[name] = fit_marginal(preview[name], rng)
+        stratify = self.options.get("stratify", True)
+        chosen = strata.choose(preview, ordered, sources) if stratify else None
+        model = _Model({n: e.levels for n, e in encoded.items()}, derived, stratum_column=chosen)
+        if chosen is None:
+            model.groups = [GaussianCopula.fit(encoded, sources, rng)]
+        else:
+            masks, weights = strata.groups(encoded[chosen], n)
+            for mask in masks:
+                part = {name: subset(encoded[name], mask) for name in sources}
+                model.groups.append(GaussianCopula.fit(part, sources, rng))
+            model.group_cumulative = np.cumsum(weights)
+            model.group_cumulative[-1] = 1.0
+        self._model = model
 
     # -- sampling -------------------------------------------------------------------------
     def _sample_chunk(self, num_rows: int, rng: np.random.Generator, block: int) -> pd.DataFrame:
         schema = self._require_fitted()
         model = self._model
         aux_rng = rng.spawn(1)[0]  # independent of how many normals are drawn below
-        dims = model.chol.shape[0]
-        latent = rng.standard_normal((num_rows, dims)) @ model.chol.T if dims else None
-        aux = aux_rng.random((num_rows, len(schema.columns)))
-        codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for column in model.columns:
-            assert latent is not None
-            values = column.marginal.from_normal(latent[:, column.value_dim])
-            present = np.ones(num_rows, dtype=bool)
-            if column.null_dim is not None and column.null_marginal is not None:
-                present = column.null_marginal.from_normal(latent[:, column.null_dim]) == 0
-            codes[column.name] = (values, present)
+        dims = max((g.dims for g in model.groups), default=0)
+        eps = rng.standard_normal((num_rows, dims))
+        aux = aux_rng.random((num_rows, len(schema.columns) + 1))
+        group_of = np.searchsorted(model.group_cumulative, aux[:, -1], side="right")
+        group_of = np.minimum(group_of, len(model.groups) - 1)
+        codes = _sample_groups(model.groups, group_of, eps)
         position_of = {spec.name: i for i, spec in enumerate(schema.columns)}
         pending = list(model.derived)
         while pending:  # sources before targets; the graph is acyclic (finer -> coarser)
-            ready = [d for d in pending if d.source in codes]
-            for derivation in ready:
+            for derivation in [d for d in pending if d.source in codes]:
                 values, present = codes[derivation.source]
                 uniform = aux[:, position_of[derivation.target]]
                 codes[derivation.target] = derivation.apply(values, present, uniform)
                 pending.remove(derivation)
         out: dict[str, pd.Series] = {}
-        levels = {c.name: c.levels for c in model.columns}
-        levels.update({d.target: d.levels for d in model.derived})
-        start = block * CHUNK_ROWS
         for position, spec in enumerate(schema.columns):
             if spec.name in codes:
                 values, present = codes[spec.name]
-                out[spec.name] = decode(values, present, spec, levels[spec.name])
+                out[spec.name] = decode(values, present, spec, model.levels[spec.name])
             elif spec.kind == ColumnKind.IDENTIFIER:
-                out[spec.name] = identifier_column(spec, start, num_rows, aux_rng)
+                out[spec.name] = identifier_column(spec, block * CHUNK_ROWS, num_rows, aux_rng)
             else:
                 out[spec.name] = constant_column(spec, num_rows, aux[:, position])
         return pd.DataFrame(out)
@@ -121,134 +123,96 @@ class GaussianCopulaSynthesizer(Synthesizer):
     # -- saving ---------------------------------------------------------------------------
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         model = self._model
-        arrays: dict[str, np.ndarray] = {"chol": model.chol}
-        columns = []
-        for i, column in enumerate(model.columns):
-            arrays[f"marginal_{i}"] = _marginal_array(column.marginal)
-            if column.null_marginal is not None:
-                arrays[f"null_{i}"] = column.null_marginal.cumulative
-            columns.append({
-                "name": column.name,
-                "marginal": column.marginal.kind,
-                "levels": column.levels,
-                "value_dim": column.value_dim,
-                "null_dim": column.null_dim,
-            })
+        arrays: dict[str, np.ndarray] = {"group_cumulative": model.group_cumulative}
+        groups = []
+        for g, group in enumerate(model.groups):
+            params, group_arrays = group.to_state(f"g{g}_")
+            groups.append(params)
+            arrays.update(group_arrays)
         derived = []
         for i, derivation in enumerate(model.derived):
-            params, mapping, fallback = derivation.to_state()
+            params_d, mapping, fallback = derivation.to_state()
             arrays[f"derived_map_{i}"] = mapping
             arrays[f"derived_fallback_{i}"] = fallback
-            derived.append(params)
-        return {"columns": columns, "derived": derived}, arrays
+            derived.append(params_d)
+        state = {
+            "levels": model.levels,
+            "derived": derived,
+            "groups": groups,
+            "stratum_column": model.stratum_column,
+        }
+        return state, arrays
 
     def load_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        columns = []
-        for i, item in enumerate(params["columns"]):
-            marginal: QuantileMarginal | LevelMarginal
-            if item["marginal"] == "quantile":
-                marginal = QuantileMarginal(arrays[f"marginal_{i}"])
-            else:
-                marginal = LevelMarginal(arrays[f"marginal_{i}"])
-            null = arrays.get(f"null_{i}")
-            columns.append(_Column(
-                name=item["name"],
-                marginal=marginal,
-                levels=item["levels"],
-                value_dim=item["value_dim"],
-                null_dim=item["null_dim"],
-                null_marginal=LevelMarginal(null) if null is not None else None,
-            ))
         derived = [
-            Derivation.from_state(item, arrays[f"derived_map_{i}"],
-                                  arrays[f"derived_fallback_{i}"])
+            Derivation.from_state(item, arrays[f"derived_map_{i}"], arrays[f"derived_fallback_{i}"])
             for i, item in enumerate(params["derived"])
         ]
-        self._model = _Model(columns, derived, arrays["chol"])
+        groups = [
+            GaussianCopula.from_state(item, arrays, f"g{g}_")
+            for g, item in enumerate(params["groups"])
+        ]
+        self._model = _Model(
+            params["levels"],
+            derived,
+            groups,
+            arrays["group_cumulative"],
+            params.get("stratum_column"),
+        )
 
 
-def _numeric_scores(
-    encoded: dict[str, Encoded], schema: TableSchema, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Normal scores of the ordered (non-categorical) columns, 0 where null."""
-    scores = []
-    for name, enc in encoded.items():
-        if schema[name].kind == ColumnKind.CATEGORICAL or not len(enc.values):
+def _sample_groups(
+    groups: list[GaussianCopula], group_of: np.ndarray, eps: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Sample every row from its stratum's copula; rows keep their order."""
+    if len(groups) == 1:
+        return groups[0].sample(eps)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for g, group in enumerate(groups):
+        rows = np.flatnonzero(group_of == g)
+        if not len(rows):
             continue
-        full = np.zeros(n)
-        if enc.levels is None:
-            full[enc.present] = QuantileMarginal.fit(enc.values).to_normal(enc.values, rng)
-        else:
-            marginal = LevelMarginal.fit(enc.values, len(enc.levels))
-            full[enc.present] = marginal.to_normal(enc.values, rng)
-        scores.append(full)
-    return np.column_stack(scores) if scores else np.empty((n, 0))
+        for name, (values, present) in group.sample(eps[rows]).items():
+            if name not in out:
+                out[name] = (np.zeros(len(eps), dtype=values.dtype), np.zeros(len(eps), bool))
+            out[name][0][rows] = values
+            out[name][1][rows] = present
+    return out
 
 
-def _marginal_array(marginal: QuantileMarginal | LevelMarginal) -> np.ndarray:
-    return marginal.grid if isinstance(marginal, QuantileMarginal) else marginal.cumulative
+def _sample_mask(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask of `size` random rows (all rows when there are fewer)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rng.choice(n, size, replace=False) if n > size else slice(None)] = True
+    return mask
 
 
-def _fit_column(
-    name: str, enc: Encoded, n: int, first_dim: int, rng: np.random.Generator
-) -> tuple[_Column, list[np.ndarray]]:
-    """Fit one column's marginal(s); return it with its latent score column(s)."""
-    scores: list[np.ndarray] = []
-    value_scores = np.full(n, np.nan)
-    marginal: QuantileMarginal | LevelMarginal
-    if enc.levels is None:
-        marginal = QuantileMarginal.fit(enc.values)
-    else:
-        marginal = LevelMarginal.fit(enc.values, len(enc.levels))
-    if len(enc.values):
-        value_scores[enc.present] = marginal.to_normal(enc.values, rng)
-    scores.append(value_scores)
-    column = _Column(name, marginal, enc.levels, first_dim)
-    missing = ~enc.present
-    if missing.any() and enc.present.any():
-        flags = missing.astype(np.int64)
-        column.null_marginal = LevelMarginal.fit(flags, 2)
-        column.null_dim = first_dim + 1
-        scores.append(column.null_marginal.to_normal(flags, rng))
-    return column, scores
-
-
-def _order_levels(enc: Encoded, numeric_scores: np.ndarray, n: int) -> None:
+def _order_levels(enc: Encoded, preview: Encoded, profile: np.ndarray | None) -> None:
     """Reorder categories along the first principal direction of their numeric means.
 
     The copula links a category to numbers only through its position in [0, 1), so
     putting categories with similar numeric profiles next to each other lets one
-    correlation coefficient carry most of the categorical-numeric trend.
+    correlation coefficient carry most of the categorical-numeric trend. `preview`
+    (a sample of the rows, aligned with `profile`) is reordered too.
     """
-    if enc.levels is None or len(enc.levels) < 3 or numeric_scores.shape[1] == 0:
+    if enc.levels is None or len(enc.levels) < 3 or profile is None:
         return
     k = len(enc.levels)
-    rows = numeric_scores[enc.present]
-    counts = np.bincount(enc.values, minlength=k).astype(np.float64)
-    means = np.column_stack([
-        np.bincount(enc.values, weights=rows[:, j], minlength=k) for j in range(rows.shape[1])
-    ]) / np.maximum(counts, 1)[:, None]
-    weights = np.sqrt(counts / counts.sum())[:, None]
+    rows = np.nan_to_num(profile[preview.present])
+    codes = preview.values
+    counts = np.bincount(codes, minlength=k).astype(np.float64)
+    means = (
+        np.column_stack(
+            [np.bincount(codes, weights=rows[:, j], minlength=k) for j in range(rows.shape[1])]
+        )
+        / np.maximum(counts, 1)[:, None]
+    )
+    weights = np.sqrt(counts / max(counts.sum(), 1.0))[:, None]
     _, _, vt = np.linalg.svd(means * weights, full_matrices=False)
     order = np.argsort(means @ vt[0], kind="stable")
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     enc.values = remap[enc.values]
     enc.levels = [enc.levels[i] for i in order]
-
-
-def _cholesky(latent: list[np.ndarray]) -> np.ndarray:
-    """Correlation of the latent scores (pairwise-complete), made positive definite."""
-    if not latent:
-        return np.eye(0)
-    scores = np.column_stack(latent).astype(np.float32)
-    present = ~np.isnan(scores)
-    scores = np.nan_to_num(scores, nan=0.0)
-    pairs = present.T.astype(np.float32) @ present.astype(np.float32)
-    corr = (scores.T @ scores).astype(np.float64) / np.maximum(pairs, 1.0)
-    scale = np.sqrt(np.clip(np.diag(corr), 1e-12, None))
-    corr = corr / np.outer(scale, scale)
-    eigenvalues, vectors = np.linalg.eigh((corr + corr.T) / 2)
-    fixed = vectors @ np.diag(np.clip(eigenvalues, 1e-6, None)) @ vectors.T
-    scale = np.sqrt(np.diag(fixed))
-    return np.linalg.cholesky(fixed / np.outer(scale, scale))
+    preview.values = remap[preview.values]
+    preview.levels = enc.levels

@@ -4,12 +4,14 @@ Quality follows SDMetrics' single-table quality report (computed by `sdmetrics` 
 column shapes (KSComplement for numeric/datetime, TVComplement for categorical/boolean)
 and column pair trends (CorrelationSimilarity for two numeric/datetime columns,
 ContingencySimilarity otherwise, numeric columns discretised as SDMetrics does).
-SDMetrics' own report averages only pairs whose real correlation reaches 0.5 or
+SDMetrics' own report averages only pairs whose real correlation exceeds 0.5 or
 association 0.3; we average ALL pairs, so a generator that breaks weak dependencies is
-not let off. `quality_score` is the mean of the two property scores.
+not let off. `quality_score` is the mean of the two property scores; SDMetrics' default
+score is kept beside it for comparison with published numbers.
 
-Privacy measures exact copies of real rows and the distance to the closest real record
-(DCR), compared with real rows the generator never saw when a holdout is given.
+Privacy (see `privacy`) measures exact copies of real rows and the distance to the
+closest real record, compared with real rows the generator never saw when a holdout is
+given.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
+from synthdata.engine import privacy as _privacy
 from synthdata.engine.base import Progress
 from synthdata.engine.errors import InputError
 from synthdata.engine.io import read_table
 from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
 
-TableLike = pd.DataFrame | str | Path
+TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
 SDTYPES = {
     ColumnKind.CONTINUOUS: "numerical",
@@ -47,12 +50,14 @@ class EvaluationResult:
     """Scores of one synthetic table; `to_dict()` is the JSON form, `write_html` the report."""
 
     quality_score: float
+    sdmetrics_default_score: float | None
     column_shapes: dict[str, float | None]
     column_pair_trends: dict[str, float | None]
     privacy: dict[str, Any]
     rows: dict[str, int | None]
     column_shapes_score: float | None = None
     column_pair_trends_score: float | None = None
+    sdmetrics_default_pairs: int = 0  # pairs SDMetrics' default report counts
     metrics: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     excluded_columns: dict[str, str] = field(default_factory=dict)
@@ -63,19 +68,23 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (NaN becomes None) with `quality_score` and `privacy`."""
-        return {
-            "quality_score": json_safe(self.quality_score),
-            "column_shapes_score": json_safe(self.column_shapes_score),
-            "column_pair_trends_score": json_safe(self.column_pair_trends_score),
-            "column_shapes": json_safe(self.column_shapes),
-            "column_pair_trends": json_safe(self.column_pair_trends),
-            "metrics": dict(self.metrics),
-            "kinds": dict(self.kinds),
-            "privacy": json_safe(self.privacy),
-            "rows": json_safe(self.rows),
-            "excluded_columns": dict(self.excluded_columns),
-            "warnings": list(self.warnings),
-        }
+        return json_safe(
+            {
+                "quality_score": self.quality_score,
+                "column_shapes_score": self.column_shapes_score,
+                "column_pair_trends_score": self.column_pair_trends_score,
+                "sdmetrics_default_score": self.sdmetrics_default_score,
+                "sdmetrics_default_pairs": self.sdmetrics_default_pairs,
+                "column_shapes": self.column_shapes,
+                "column_pair_trends": self.column_pair_trends,
+                "metrics": self.metrics,
+                "kinds": self.kinds,
+                "privacy": self.privacy,
+                "rows": self.rows,
+                "excluded_columns": self.excluded_columns,
+                "warnings": self.warnings,
+            }
+        )
 
     def worst_pairs(self, count: int = 10) -> list[tuple[str, str, float]]:
         """The `count` lowest-scoring column pairs as (column, column, score)."""
@@ -117,7 +126,7 @@ def evaluate(
     real rows that were NOT used for training, the baseline that makes the distance to
     closest record meaningful. `schema` defaults to the one inferred from `real`. Each
     table is subsampled (seeded) to at most `max_rows` rows for the scores; exact copies
-    are looked up in the whole real table. `progress(done, total)` is called per step.
+    are looked up in the whole tables. `progress(done, total)` is called after each step.
     """
     if max_rows < 2:
         raise InputError("max_rows must be at least 2")
@@ -129,48 +138,39 @@ def evaluate(
     _check_columns(schema.names, synth_frame, "synthetic", "real")
     if holdout_frame is not None:
         _check_columns(schema.names, holdout_frame, "holdout", "real")
+    kinds = {c.name: c.kind for c in schema.columns if c.kind in SDTYPES}
+    if not kinds:
+        raise InputError("nothing to score: every column is an identifier, a constant or empty")
+    scored = list(kinds)
     _step(progress, 1)
 
     problems: list[str] = []
-    real_c = canonical_frame(real_frame, schema, problems, "real")
-    synth_c = canonical_frame(synth_frame, schema, problems, "synthetic")
-    holdout_c = (
-        canonical_frame(holdout_frame, schema, problems, "holdout")
-        if holdout_frame is not None
-        else None
-    )
-    scored = [c.name for c in schema.columns if c.kind in SDTYPES]
-    if not scored:
-        raise InputError("nothing to score: every column is an identifier, a constant or empty")
-    kinds = {c.name: c.kind for c in schema.columns if c.kind in SDTYPES}
+    real_c = canonical_frame(real_frame[scored], schema, problems, "real")
+    synth_c = canonical_frame(synth_frame[scored], schema, problems, "synthetic")
+    holdout_c = None
+    if holdout_frame is not None:
+        holdout_c = canonical_frame(holdout_frame[scored], schema, problems, "holdout")
     real_s = _subsample(real_c, max_rows, seed)
     synth_s = _subsample(synth_c, max_rows, seed + 1)
     holdout_s = _subsample(holdout_c, max_rows, seed + 2) if holdout_c is not None else None
     _step(progress, 2)
 
-    shapes, pairs, metrics, quality_problems = _quality(real_s, synth_s, scored, kinds)
-    problems.extend(quality_problems)
+    quality = _quality(real_s, synth_s, kinds, problems)
     _step(progress, 3)
 
-    hashed = [c.name for c in schema.columns if c.kind != ColumnKind.IDENTIFIER]
-    privacy = _copies(
-        real_c[hashed], synth_c[hashed], None if holdout_c is None else holdout_c[hashed]
-    )
-    privacy.update(
-        _dcr(
-            real_s[scored], synth_s[scored], None if holdout_s is None else holdout_s[scored], kinds
-        )
-    )
-    privacy.update(risk_verdict(privacy))
+    privacy = _privacy.exact_copies(real_c, synth_c, holdout_c)
+    privacy.update(_privacy.distance_to_closest_record(real_s, synth_s, holdout_s, kinds))
+    privacy.update(_privacy.risk_verdict(privacy))
     _step(progress, 4)
 
-    shapes_score = _mean(shapes.values())
-    pairs_score = _mean(pairs.values())
+    shapes_score = _mean(quality.shapes.values())
+    pairs_score = _mean(quality.pairs.values())
     parts = [s for s in (shapes_score, pairs_score) if s is not None]
     return EvaluationResult(
         quality_score=float(np.mean(parts)) if parts else 0.0,
-        column_shapes=shapes,
-        column_pair_trends=pairs,
+        sdmetrics_default_score=quality.default_score,
+        column_shapes=quality.shapes,
+        column_pair_trends=quality.pairs,
         privacy=privacy,
         rows={
             "real": len(real_frame),
@@ -182,12 +182,13 @@ def evaluate(
         },
         column_shapes_score=shapes_score,
         column_pair_trends_score=pairs_score,
-        metrics=metrics,
+        sdmetrics_default_pairs=quality.default_pairs,
+        metrics=quality.metrics,
         kinds={name: kind.value for name, kind in kinds.items()},
         excluded_columns={c.name: c.kind.value for c in schema.columns if c.kind not in SDTYPES},
         warnings=problems,
-        real_sample=real_s[scored],
-        synthetic_sample=synth_s[scored],
+        real_sample=real_s,
+        synthetic_sample=synth_s,
     )
 
 
@@ -221,22 +222,22 @@ def _check_columns(expected: list[str], frame: pd.DataFrame, role: str, referenc
 def canonical_frame(
     frame: pd.DataFrame, schema: TableSchema, problems: list[str], role: str
 ) -> pd.DataFrame:
-    """Bring every column to one comparable form per kind, the same for every table.
+    """Bring every column of `frame` to one comparable form per kind, the same for every table.
 
-    Numbers become float64, dates naive-UTC datetime64[us] (so tables whose datetime
-    units or time zones differ still compare), everything else text labels. Values that
-    cannot be read in their column's kind become nulls, and `problems` says how many.
+    Numbers become float64, dates naive-UTC datetime64[us] (so tables whose datetime units
+    or time zones differ, or whose dates came back from a CSV as text, still compare),
+    everything else text labels. Values that cannot be read in their column's kind become
+    nulls, and `problems` says how many.
     """
     out = {}
-    for spec in schema.columns:
-        series = frame[spec.name]
-        value = _canonical(series, spec.kind)
+    for name in frame.columns:
+        kind = schema[str(name)].kind
+        series = frame[name]
+        value = _canonical(series, kind)
         lost = int(value.isna().sum() - series.isna().sum())
         if lost > 0:
-            problems.append(
-                f"{role} column {spec.name!r}: {lost} value(s) unreadable as {spec.kind.value}"
-            )
-        out[spec.name] = value
+            problems.append(f"{role} column {name!r}: {lost} value(s) unreadable as {kind.value}")
+        out[name] = value
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
@@ -247,19 +248,23 @@ def _canonical(series: pd.Series, kind: ColumnKind) -> pd.Series:
             series = series.astype("float64")
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == ColumnKind.DATETIME:
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
-            stamps = series if getattr(series.dt, "tz", None) is None else _to_naive(series)
-        else:
-            stamps = _to_naive(pd.to_datetime(series, errors="coerce", utc=True, format="mixed"))
-        return stamps.astype("datetime64[us]")
+        if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+            series = _parse_datetimes(series)
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        return series.astype("datetime64[us]")
     labels = _labels(series)
     if kind == ColumnKind.BOOLEAN:
         labels = labels.str.lower().replace({"1": "true", "0": "false"})
     return labels
 
 
-def _to_naive(stamps: pd.Series) -> pd.Series:
-    return stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+def _parse_datetimes(series: pd.Series) -> pd.Series:
+    """Text dates to UTC; ISO 8601 (what CSV writers emit) fast, anything else per value."""
+    try:
+        return pd.to_datetime(series, utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        return pd.to_datetime(series, utc=True, format="mixed", errors="coerce")
 
 
 def _labels(series: pd.Series) -> pd.Series:
@@ -282,51 +287,116 @@ def _subsample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     return frame.sample(n=max_rows, random_state=seed).reset_index(drop=True)
 
 
+@dataclass
+class _Quality:
+    shapes: dict[str, float | None]
+    pairs: dict[str, float | None]
+    metrics: dict[str, str]
+    default_score: float | None
+    default_pairs: int
+
+
 def _quality(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    columns: list[str],
-    kinds: dict[str, ColumnKind],
-) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, str], list[str]]:
-    """Per-column and per-pair scores from SDMetrics' quality report over all pairs."""
+    real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, ColumnKind], problems: list[str]
+) -> _Quality:
+    """Per-column and per-pair scores over all pairs, plus SDMetrics' default score.
+
+    Scores SDMetrics leaves undefined get a fallback (see `_fallback`) so that a broken
+    column pulls the average down instead of dropping out of it.
+    """
+    columns = {c: {"sdtype": SDTYPES[kind]} for c, kind in kinds.items()}
+    metadata = {"tables": {"table": {"columns": columns}}}
+    everything = _sdmetrics_report(real, synthetic, metadata, all_pairs=True)
+    default = _sdmetrics_report(real, synthetic, metadata, all_pairs=False)
+    metrics: dict[str, str] = {}
+    shapes: dict[str, float | None] = {}
+    for row in everything.get_details("Column Shapes").to_dict("records"):
+        name = str(row["Column"])
+        metrics[name] = str(row["Metric"])
+        shapes[name] = _score(row, name, real[[name]], synthetic[[name]], problems)
+    pairs: dict[str, float | None] = {}
+    for row in everything.get_details("Column Pair Trends").to_dict("records"):
+        names = [str(row["Column 1"]), str(row["Column 2"])]
+        key = pair_key(*names)
+        metrics[key] = str(row["Metric"])
+        pairs[key] = _score(row, key, real[names], synthetic[names], problems)
+    counted = default.get_details("Column Pair Trends").get("Meets Threshold?")
+    default_score = float(default.get_score())
+    return _Quality(
+        shapes=shapes,
+        pairs=pairs,
+        metrics=metrics,
+        default_score=default_score if np.isfinite(default_score) else None,
+        default_pairs=0 if counted is None else int(counted.astype("boolean").fillna(False).sum()),
+    )
+
+
+def _sdmetrics_report(
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any], *, all_pairs: bool
+) -> Any:
     # Deferred: sdmetrics pulls in plotly and friends; only evaluation needs it.
     from sdmetrics.reports import QualityReport
 
-    metadata = {
-        "tables": {"table": {"columns": {c: {"sdtype": SDTYPES[kinds[c]]} for c in columns}}}
-    }
     report = QualityReport()
-    # The report forwards these to its Column Pair Trends property; 0 means every pair
-    # counts in the average instead of only strongly correlated/associated ones.
-    report.real_correlation_threshold = 0
-    report.real_association_threshold = 0
+    if all_pairs:
+        # The report forwards these to its Column Pair Trends property; 0 means every pair
+        # counts in the average instead of only strongly correlated/associated ones.
+        report.real_correlation_threshold = 0
+        report.real_association_threshold = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report.generate(
-            {"table": real[columns]}, {"table": synthetic[columns]}, metadata, verbose=False
-        )
-    problems: list[str] = []
-    metrics: dict[str, str] = {}
-    shapes: dict[str, float | None] = {}
-    for row in report.get_details("Column Shapes").to_dict("records"):
-        name = str(row["Column"])
-        shapes[name] = _score(row, name, problems)
-        metrics[name] = str(row["Metric"])
-    pairs: dict[str, float | None] = {}
-    pair_details = report.get_details("Column Pair Trends")
-    for row in pair_details.to_dict("records") if not pair_details.empty else []:
-        key = pair_key(str(row["Column 1"]), str(row["Column 2"]))
-        pairs[key] = _score(row, key, problems)
-        metrics[key] = str(row["Metric"])
-    return shapes, pairs, metrics, problems
+        report.generate({"table": real}, {"table": synthetic}, metadata, verbose=False)
+    return report
 
 
-def _score(row: dict[str, Any], label: str, problems: list[str]) -> float | None:
+def _score(
+    row: dict[str, Any], label: str, real: pd.DataFrame, synthetic: pd.DataFrame, problems: list
+) -> float | None:
     score = row.get("Score")
-    if score is None or pd.isna(score):
-        problems.append(f"{label}: not scored ({row.get('Error') or 'no comparable values'})")
+    if score is not None and not pd.isna(score):
+        return float(min(1.0, max(0.0, score)))
+    error = row.get("Error") or "no comparable values"
+    fallback = _fallback(real, synthetic)
+    if fallback is None:
+        problems.append(f"{label}: not scored ({error})")
+    else:
+        problems.append(f"{label}: {error}; scored {fallback:.3f} instead")
+    return fallback
+
+
+def _fallback(real: pd.DataFrame, synthetic: pd.DataFrame) -> float | None:
+    """A score where SDMetrics gives none because the synthetic side is degenerate.
+
+    A synthetic column (or pair) without values reproduces nothing: 0. A constant synthetic
+    column has no linear trend, so its correlation counts as 0 and the pair scores
+    1 - |real correlation| / 2, as CorrelationSimilarity would. None when the real side
+    itself has nothing to compare.
+    """
+    real_rows, synthetic_rows = real.dropna(), synthetic.dropna()
+    if real_rows.empty:
         return None
-    return float(min(1.0, max(0.0, score)))
+    if len(synthetic_rows) < (1 if real.shape[1] == 1 else 2):
+        return 0.0
+    if real.shape[1] != 2 or not all(_is_numeric(real[c]) for c in real.columns):
+        return None
+    real_correlation = _pearson(real_rows)
+    if real_correlation is None:
+        return None
+    synthetic_correlation = _pearson(synthetic_rows) or 0.0
+    return 1.0 - abs(real_correlation - synthetic_correlation) / 2
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
+        series.dtype
+    )
+
+
+def _pearson(pair: pd.DataFrame) -> float | None:
+    values = [pd.to_numeric(pair[c]).to_numpy(dtype="float64") for c in pair.columns]
+    if len(values[0]) < 2 or any(np.ptp(v) == 0 for v in values):
+        return None
+    return float(np.corrcoef(values[0], values[1])[0, 1])
 
 
 def _mean(values: Any) -> float | None:
@@ -337,163 +407,6 @@ def _mean(values: Any) -> float | None:
 def _step(progress: Progress | None, done: int) -> None:
     if progress is not None:
         progress(done, _STEPS)
-
-
-# -- privacy ----------------------------------------------------------------------------
-
-HIGH_COPY_EXCESS = 0.05
-MEDIUM_COPY_EXCESS = 0.01
-HIGH_CLOSER_SHARE = 0.20
-MEDIUM_CLOSER_SHARE = 0.10
-_MAX_ONE_HOT = 30  # most frequent real categories kept apart; rarer ones share one slot
-_NULL_LABEL = "\x00null"
-
-
-def risk_verdict(privacy: dict[str, Any]) -> dict[str, Any]:
-    """Turn the privacy measures into a "low", "medium" or "high" risk verdict.
-
-    - excess copies = `exact_copy_rate` - `baseline_copy_rate`: copies beyond what natural
-      duplicates explain (the share of holdout rows identical to a real row, or without a
-      holdout the share of real rows that have a twin in the real table);
-    - closer share = `closer_than_holdout_p05_share`: synthetic rows nearer to a real row
-      than 95 % of holdout rows are; about 0.05 when the generator does not memorise
-      (known only with a holdout).
-
-    high: excess copies > 5 % or closer share > 20 %; medium: excess copies > 1 % or
-    closer share > 10 %; low otherwise.
-    """
-    excess = privacy["exact_copy_rate"] - privacy["baseline_copy_rate"]
-    closer = privacy.get("closer_than_holdout_p05_share")
-    reasons = []
-    level = 0
-    for limit, rank in ((HIGH_COPY_EXCESS, 2), (MEDIUM_COPY_EXCESS, 1)):
-        if excess > limit:
-            reasons.append(f"{excess:.1%} of synthetic rows copy a real row beyond the baseline")
-            level = max(level, rank)
-            break
-    for limit, rank in ((HIGH_CLOSER_SHARE, 2), (MEDIUM_CLOSER_SHARE, 1)):
-        if closer is not None and closer > limit:
-            reasons.append(
-                f"{closer:.1%} of synthetic rows are closer to a real row than 95% of "
-                "holdout rows (expected about 5%)"
-            )
-            level = max(level, rank)
-            break
-    return {"risk": ("low", "medium", "high")[level], "risk_reasons": reasons}
-
-
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
-def _copies(
-    real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None
-) -> dict[str, Any]:
-    """Share of synthetic rows identical to some real row, and the natural baseline."""
-    real_hashes = _row_hashes(real)
-    copies = np.isin(_row_hashes(synthetic), real_hashes)
-    result: dict[str, Any] = {
-        "exact_copy_rate": float(copies.mean()),
-        "exact_copies": int(copies.sum()),
-        "holdout": holdout is not None,
-    }
-    if holdout is not None:
-        result["baseline_copy_rate"] = float(np.isin(_row_hashes(holdout), real_hashes).mean())
-        result["baseline_source"] = "holdout rows identical to a real row"
-    else:
-        twins = pd.Series(real_hashes).duplicated(keep=False)
-        result["baseline_copy_rate"] = float(twins.mean())
-        result["baseline_source"] = "real rows that have a twin in the real table"
-    return result
-
-
-def _dcr(
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    holdout: pd.DataFrame | None,
-    kinds: dict[str, ColumnKind],
-) -> dict[str, Any]:
-    """Distance to the closest real row, for synthetic rows and (if given) holdout rows."""
-    import sklearn
-    from sklearn.neighbors import NearestNeighbors
-
-    frames = [real, synthetic] + ([holdout] if holdout is not None else [])
-    features = _dcr_features(frames, kinds)
-    # Bounded scratch memory: the machine is shared and the tables are already capped.
-    with sklearn.config_context(working_memory=128):
-        index = NearestNeighbors(n_neighbors=1).fit(features[0])
-        distances = [index.kneighbors(f)[0][:, 0] for f in features[1:]]
-    synth = distances[0]
-    result: dict[str, Any] = {
-        "dcr_synthetic_median": float(np.median(synth)),
-        "dcr_synthetic_p05": float(np.percentile(synth, 5)),
-        "dcr_holdout_median": None,
-        "dcr_holdout_p05": None,
-        "closer_than_holdout_p05_share": None,
-    }
-    if holdout is None:
-        result["note"] = (
-            "no holdout given: only the synthetic distance to closest record is reported, "
-            "without a baseline, and the risk verdict rests on exact copies alone; pass real "
-            "rows that were not used for training as holdout to judge it"
-        )
-        return result
-    fresh = distances[1]
-    p05 = float(np.percentile(fresh, 5))
-    result.update(
-        dcr_holdout_median=float(np.median(fresh)),
-        dcr_holdout_p05=p05,
-        closer_than_holdout_p05_share=float(np.mean(synth < p05)),
-    )
-    return result
-
-
-def _dcr_features(frames: list[pd.DataFrame], kinds: dict[str, ColumnKind]) -> list[np.ndarray]:
-    """Numeric features in which Euclidean distance is a mixed-type row distance.
-
-    Numbers and dates are centred on the real median and divided by the real IQR (else
-    the standard deviation), with a null indicator; categories are one-hot over the most
-    frequent real values scaled by 1/sqrt(2), so each mismatch adds exactly 1 to the
-    squared distance. All statistics come from the first (real) frame.
-    """
-    blocks: list[list[np.ndarray]] = [[] for _ in frames]
-    for name, kind in kinds.items():
-        if kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER, ColumnKind.DATETIME):
-            values = [_as_float(frame[name]) for frame in frames]
-            center, scale = _center_scale(values[0])
-            with_nulls = any(np.isnan(v).any() for v in values)
-            for block, value in zip(blocks, values, strict=True):
-                block.append(np.nan_to_num((value - center) / scale, nan=0.0)[:, None])
-                if with_nulls:
-                    block.append(np.isnan(value).astype("float64")[:, None])
-            continue
-        labels = [frame[name].fillna(_NULL_LABEL).astype(str) for frame in frames]
-        top = pd.CategoricalDtype(labels[0].value_counts().index[:_MAX_ONE_HOT])
-        for block, label in zip(blocks, labels, strict=True):
-            codes = label.astype(top).cat.codes.to_numpy()  # -1 (the last slot) = rare value
-            onehot = np.zeros((len(label), len(top.categories) + 1))
-            onehot[np.arange(len(label)), codes] = np.sqrt(0.5)
-            block.append(onehot)
-    return [np.hstack(block) for block in blocks]
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.to_numpy(dtype="datetime64[us]").astype("int64").astype("float64")
-        values[series.isna().to_numpy()] = np.nan
-        return values
-    return series.to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _center_scale(values: np.ndarray) -> tuple[float, float]:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return 0.0, 1.0
-    q25, q50, q75 = np.percentile(present, [25, 50, 75])
-    scale = float(q75 - q25)
-    if not scale > 0:
-        scale = float(present.std())
-    return float(q50), scale if scale > 0 else 1.0
 
 
 def json_safe(value: Any) -> Any:

@@ -75,9 +75,7 @@ def find_derivations(encoded: dict[str, Encoded], n: int) -> list[Derivation]:
     return derived
 
 
-def _derive(
-    target: str, tgt: Encoded, source: str, src: Encoded, n: int
-) -> Derivation | None:
+def _derive(target: str, tgt: Encoded, source: str, src: Encoded, n: int) -> Derivation | None:
     k_src, k_tgt = len(src.levels or []), len(tgt.levels or [])
     if k_src <= k_tgt or (k_src + 1) * (k_tgt + 1) > MAX_PAIR_CELLS:
         return None

@@ -11,6 +11,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -95,9 +96,14 @@ def read_table(
     return arrow_to_pandas(table)
 
 
-def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Convert with text as plain Python strings and nullable types where needed."""
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+def arrow_to_pandas(table: pa.Table, *, text_as_categories: bool = False) -> pd.DataFrame:
+    """Convert to pandas; `text_as_categories` keeps text dictionary-encoded (fast, small)."""
+    return table.to_pandas(
+        split_blocks=True,
+        self_destruct=True,
+        strings_to_categorical=text_as_categories,
+        date_as_object=False,  # date-only columns are dates, not text
+    )
 
 
 def _check_text(file: Path) -> None:
@@ -140,12 +146,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 def write_frames(
     frames: Iterable[pd.DataFrame], target: str | Path, *, fmt: str | None = None
 ) -> Path:
-    """Write DataFrame chunks to one CSV or Parquet file, atomically."""
+    """Write DataFrame chunks to one CSV or Parquet file, atomically.
+
+    Encoding a chunk to CSV/Parquet runs on a second thread (Arrow releases the GIL)
+    while the next chunk is being produced, so sampling and writing overlap.
+    """
     final = Path(target)
     kind = detect_format(final, fmt)
-    with atomic_path(final) as tmp:
+    with atomic_path(final) as tmp, ThreadPoolExecutor(max_workers=1) as pool:
         writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
         schema: pa.Schema | None = None
+        pending: Future[None] | None = None
         try:
             for frame in frames:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -158,10 +169,16 @@ def write_frames(
                     )
                 else:
                     table = table.cast(schema)
+                if pending is not None:
+                    pending.result()
                 assert writer is not None
-                writer.write_table(table)
+                pending = pool.submit(writer.write_table, table)
+            if pending is not None:
+                pending.result()
         finally:
             if writer is not None:
+                if pending is not None and not pending.done():
+                    pending.exception()  # wait: never close under a running write
                 writer.close()
         if writer is None:
             raise InputError("nothing to write: zero rows requested")

@@ -45,4 +45,4 @@ def load_for_fit(
         kept.append(batch)
     if rows == 0:
         raise InputError(f"input file has a header but no rows: {file}")
-    return arrow_to_pandas(pa.Table.from_batches(kept))
+    return arrow_to_pandas(pa.Table.from_batches(kept), text_as_categories=True)

@@ -31,11 +31,25 @@ class QuantileMarginal:
         return cls(np.quantile(values, probs, method="linear"))
 
     def to_normal(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Normal scores from ranks; ties are broken at random so the scores stay normal."""
-        order = np.lexsort((rng.random(len(values)), values))
-        ranks = np.empty(len(values), dtype=np.float64)
-        ranks[order] = np.arange(len(values), dtype=np.float64)
-        return ndtri((ranks + 0.5) / len(values))
+        """Normal scores through the grid; a value tied across grid points gets the mid-rank.
+
+        Looking values up in the 2049-point grid is several times faster than ranking a
+        million values, and mid-ranks keep heavy ties (e.g. many zeros) from inventing
+        correlations with the row order.
+        """
+        grid = self.grid
+        step = 1.0 / (len(grid) - 1)
+        hi = np.searchsorted(grid, values, side="right")
+        tied = (hi > 0) & (grid[np.maximum(hi - 1, 0)] == values)
+        lo = hi.copy()
+        lo[tied] = np.searchsorted(grid, values[tied], side="left")
+        inner = np.clip(lo, 1, len(grid) - 1)
+        left, right = grid[inner - 1], grid[inner]
+        span = np.where(right > left, right - left, 1.0)
+        u = (inner - 1 + np.clip((values - left) / span, 0.0, 1.0)) * step
+        u = np.where(tied, (lo + hi - 1) * 0.5 * step, u)
+        floor = 0.5 / max(len(values), 1)
+        return ndtri(np.clip(u, floor, 1 - floor))
 
     def from_normal(self, z: np.ndarray) -> np.ndarray:
         probs = np.linspace(0.0, 1.0, len(self.grid))

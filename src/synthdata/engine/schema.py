@@ -153,18 +153,19 @@ def _guess_kind(series: pd.Series, values: pd.Series) -> ColumnKind:
         is_int = pd.api.types.is_integer_dtype(dtype) or bool(
             np.all(np.mod(values.to_numpy(dtype="float64"), 1.0) == 0)
         )
-        if is_int and distinct == len(values) and distinct == len(series) and _looks_like_key(
-            series.name, values
+        if (
+            is_int
+            and distinct == len(values)
+            and distinct == len(series)
+            and _looks_like_key(series.name, values)
         ):
             return ColumnKind.IDENTIFIER
         return ColumnKind.INTEGER if is_int else ColumnKind.CONTINUOUS
-    if isinstance(dtype, pd.CategoricalDtype):
-        return ColumnKind.CATEGORICAL
-    # Text: unique everywhere means a key; otherwise a category (however many levels).
+    # Text (plain or already dictionary-encoded): unique everywhere means a key.
     if distinct == len(values) and len(values) > MAX_CATEGORIES // 10:
         return ColumnKind.IDENTIFIER
-    lowered = set(values.astype(str).str.lower().unique())
-    if lowered <= {"true", "false"}:
+    uniques = values.cat.categories if isinstance(dtype, pd.CategoricalDtype) else values.unique()
+    if len(uniques) <= 8 and {str(v).strip().lower() for v in uniques} <= {"true", "false"}:
         return ColumnKind.BOOLEAN
     return ColumnKind.CATEGORICAL
 
@@ -201,15 +202,21 @@ def _fill_details(spec: ColumnSpec, series: pd.Series, values: pd.Series) -> Non
 
 def _decimals(values: pd.Series) -> int | None:
     floats = values.to_numpy(dtype="float64")
-    sample = floats[: 100_000]
+    sample = floats[:100_000]
     for decimals in range(_MAX_DECIMALS + 1):
         if np.allclose(np.round(sample, decimals), sample, rtol=0, atol=1e-9):
             return decimals
     return None
 
 
-_UNITS = [("D", 86_400 * 10**9), ("h", 3_600 * 10**9), ("min", 60 * 10**9), ("s", 10**9),
-          ("ms", 10**6), ("us", 10**3)]
+_UNITS = [
+    ("D", 86_400 * 10**9),
+    ("h", 3_600 * 10**9),
+    ("min", 60 * 10**9),
+    ("s", 10**9),
+    ("ms", 10**6),
+    ("us", 10**3),
+]
 
 
 def _datetime_unit(stamps: pd.Series) -> str:
@@ -227,8 +234,10 @@ def _identifier_format(values: pd.Series) -> str:
         return "int"
     text = values.astype(str)
     sample = text.iloc[:1000]
-    if sample.str.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                            r"[0-9a-fA-F]{12}").all():
+    if sample.str.fullmatch(
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+        r"[0-9a-fA-F]{12}"
+    ).all():
         return "uuid"
     prefix = sample.str.extract(r"^(\D*)")[0]
     digits = sample.str.extract(r"(\d+)$")[0]

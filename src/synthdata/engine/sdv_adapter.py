@@ -77,8 +77,10 @@ def _sdtype(spec: ColumnSpec) -> dict[str, Any]:
         if spec.identifier_format and spec.identifier_format.startswith("prefix:"):
             _, prefix, width = spec.identifier_format.split(":", 2)
             return {"sdtype": "id", "regex_format": f"{_escape(prefix)}[0-9]{{{width}}}"}
-        return {"sdtype": "id", "regex_format": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
-                "[0-9a-f]{4}-[0-9a-f]{12}"}
+        return {
+            "sdtype": "id",
+            "regex_format": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        }
     if kind == ColumnKind.CATEGORICAL:
         return {"sdtype": "categorical"}
     if kind == ColumnKind.BOOLEAN:

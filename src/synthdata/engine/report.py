@@ -1,0 +1,218 @@
+"""The evaluation as one self-contained HTML file: scores, privacy, worst pairs, plots.
+
+Plots are drawn with matplotlib's Agg canvas on standalone `Figure` objects (no pyplot
+global state, so reports can be rendered from worker threads) and inlined as base64
+PNG, so the file can be mailed or attached to a ticket and still show everything.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from synthdata.engine.io import atomic_path
+
+if TYPE_CHECKING:
+    from synthdata.engine.evaluation import EvaluationResult
+
+MAX_PLOTS = 30
+WORST_PAIRS = 10
+_TOP_CATEGORIES = 12
+_REAL_COLOR = "#1f5f8b"
+_SYNTH_COLOR = "#e07b39"
+_CONTINUOUS = ("continuous", "integer", "datetime")
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Synthetic data evaluation</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{margin-bottom:.2rem} .muted{color:#666}
+.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
+.card{border:1px solid #ddd;border-radius:8px;padding:.8rem 1.2rem;min-width:11rem}
+.card b{display:block;font-size:1.8rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+td,th{border-bottom:1px solid #eee;padding:.25rem .8rem;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.risk-low{color:#1a7f37} .risk-medium{color:#b08800} .risk-high{color:#cf222e}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1rem}
+figure{margin:0} figure img{width:100%} figcaption{font-size:.9rem;color:#444}
+</style></head><body>
+<h1>Synthetic data evaluation</h1>
+<p class="muted">{{ rows.real }} real rows, {{ rows.synthetic }} synthetic rows
+{%- if rows.holdout is not none %}, {{ rows.holdout }} holdout rows{% endif %};
+scored on {{ rows.real_evaluated }} real and {{ rows.synthetic_evaluated }} synthetic rows.</p>
+<div class="cards">
+<div class="card">Quality<b>{{ pct(quality_score) }}</b></div>
+<div class="card">Column shapes<b>{{ pct(column_shapes_score) }}</b></div>
+<div class="card">Column pair trends<b>{{ pct(column_pair_trends_score) }}</b></div>
+<div class="card">Privacy risk<b class="risk-{{ privacy.risk }}">{{ privacy.risk }}</b></div>
+</div>
+<h2>Privacy</h2>
+{% if privacy.risk_reasons %}<ul>{% for r in privacy.risk_reasons %}<li>{{ r }}</li>
+{% endfor %}</ul>{% endif %}
+<table>
+<tr><td>Synthetic rows identical to a real row</td>
+<td class="num">{{ pct(privacy.exact_copy_rate) }} ({{ privacy.exact_copies }})</td></tr>
+<tr><td>Baseline: {{ privacy.baseline_source }}</td>
+<td class="num">{{ pct(privacy.baseline_copy_rate) }}</td></tr>
+<tr><td>Median distance to closest real record, synthetic</td>
+<td class="num">{{ num(privacy.dcr_synthetic_median) }}</td></tr>
+{% if privacy.holdout %}
+<tr><td>Median distance to closest real record, holdout</td>
+<td class="num">{{ num(privacy.dcr_holdout_median) }}</td></tr>
+<tr><td>Synthetic rows closer than the holdout's 5th percentile (expected ~5%)</td>
+<td class="num">{{ pct(privacy.closer_than_holdout_p05_share) }}</td></tr>
+{% endif %}
+</table>
+{% if privacy.get("note") %}<p class="muted">{{ privacy.note }}</p>{% endif %}
+<h2>Worst column pairs</h2>
+{% if worst_pairs %}<table><tr><th>Columns</th><th>Metric</th><th>Score</th></tr>
+{% for a, b, score in worst_pairs %}<tr><td>{{ a }} ~ {{ b }}</td>
+<td>{{ metrics.get(a ~ "~" ~ b, "") }}</td><td class="num">{{ pct(score) }}</td></tr>
+{% endfor %}</table>{% else %}<p class="muted">Fewer than two scored columns.</p>{% endif %}
+<h2>Column shapes</h2>
+<table><tr><th>Column</th><th>Type</th><th>Metric</th><th>Score</th></tr>
+{% for name, score in shapes %}<tr><td>{{ name }}</td><td>{{ kinds.get(name, "") }}</td>
+<td>{{ metrics.get(name, "") }}</td><td class="num">{{ pct(score) }}</td></tr>
+{% endfor %}</table>
+{% if excluded_columns %}<p class="muted">Not scored: {% for name, kind in
+excluded_columns.items() %}{{ name }} ({{ kind }}){{ ", " if not loop.last }}{% endfor %}.</p>
+{% endif %}
+{% if warnings %}<h2>Warnings</h2><ul>{% for w in warnings %}<li>{{ w }}</li>{% endfor %}</ul>
+{% endif %}
+<h2>Distributions, real vs synthetic</h2>
+{% if hidden %}<p class="muted">Showing the {{ plots|length }} lowest-scoring columns;
+{{ hidden }} more not shown.</p>{% endif %}
+<div class="plots">
+{% for name, score, png in plots %}<figure><img alt="{{ name }}"
+src="data:image/png;base64,{{ png }}"><figcaption>{{ name }}: {{ pct(score) }}</figcaption>
+</figure>
+{% endfor %}</div>
+</body></html>
+"""
+
+
+def render_html(result: EvaluationResult) -> str:
+    """Return the report of `result` as one HTML document with inlined plots."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(_TEMPLATE)
+    shapes = sorted(result.column_shapes.items(), key=lambda item: _order(item[1]))
+    chosen = [name for name, _ in shapes[:MAX_PLOTS]]
+    plots = []
+    if result.real_sample is not None and result.synthetic_sample is not None:
+        for name in [c for c in result.column_shapes if c in chosen]:  # table order
+            kind = result.kinds.get(name, "categorical")
+            png = _plot(result.real_sample[name], result.synthetic_sample[name], name, kind)
+            plots.append((name, result.column_shapes[name], png))
+    payload = result.to_dict()
+    return template.render(
+        **payload,
+        shapes=shapes,
+        worst_pairs=result.worst_pairs(WORST_PAIRS),
+        plots=plots,
+        hidden=max(0, len(shapes) - len(plots)) if plots else 0,
+        pct=_pct,
+        num=_num,
+    )
+
+
+def write_html(result: EvaluationResult, path: str | Path) -> Path:
+    """Write the HTML report of `result` to `path`, atomically."""
+    html = render_html(result)
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return Path(path)
+
+
+def _order(score: float | None) -> float:
+    return -1.0 if score is None else score
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3g}"
+
+
+def _plot(real: pd.Series, synthetic: pd.Series, name: str, kind: str) -> str:
+    """Draw one column's real vs synthetic distribution; return base64 PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.8, 2.8), dpi=80, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    if kind in _CONTINUOUS:
+        _histogram(axes, real, synthetic, is_date=kind == "datetime")
+    else:
+        _bars(axes, real, synthetic)
+    axes.set_title(name, fontsize=10)
+    axes.legend(fontsize=8, frameon=False)
+    axes.tick_params(labelsize=7)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _histogram(axes: Any, real: pd.Series, synthetic: pd.Series, *, is_date: bool) -> None:
+    values = [_numbers(real.dropna(), is_date), _numbers(synthetic.dropna(), is_date)]
+    both = np.concatenate(values)
+    if both.size == 0:
+        return
+    # Percentile range so one wild synthetic outlier does not flatten the whole plot.
+    low, high = np.percentile(both, [0.5, 99.5])
+    if not high > low:
+        low, high = float(both.min()) - 0.5, float(both.max()) + 0.5
+    bins = np.linspace(low, high, 31)
+    for data, label, color in zip(
+        values, ("real", "synthetic"), (_REAL_COLOR, _SYNTH_COLOR), strict=True
+    ):
+        if data.size:
+            axes.hist(
+                np.clip(data, low, high),
+                bins=bins,
+                density=True,
+                alpha=0.5,
+                label=label,
+                color=color,
+            )
+    axes.set_yticks([])  # densities of different units mean nothing to a reader
+    if is_date:
+        axes.xaxis_date()
+        for tick in axes.get_xticklabels():
+            tick.set_rotation(30)
+
+
+def _numbers(values: pd.Series, is_date: bool) -> np.ndarray:
+    if is_date:
+        from matplotlib import dates
+
+        return np.asarray(dates.date2num(values.to_numpy(dtype="datetime64[us]")))
+    return values.to_numpy(dtype="float64")
+
+
+def _bars(axes: Any, real: pd.Series, synthetic: pd.Series) -> None:
+    real_share = real.fillna("(null)").astype(str).value_counts(normalize=True)
+    synth_share = synthetic.fillna("(null)").astype(str).value_counts(normalize=True)
+    labels = list(real_share.index[:_TOP_CATEGORIES])
+    real_values = [float(real_share.get(k, 0.0)) for k in labels]
+    synth_values = [float(synth_share.get(k, 0.0)) for k in labels]
+    if len(real_share) > len(labels) or set(synth_share.index) - set(labels):
+        labels.append("(other)")
+        real_values.append(max(0.0, 1.0 - sum(real_values)))
+        synth_values.append(max(0.0, 1.0 - sum(synth_values)))
+    positions = np.arange(len(labels))
+    axes.bar(positions - 0.2, real_values, width=0.4, label="real", color=_REAL_COLOR)
+    axes.bar(positions + 0.2, synth_values, width=0.4, label="synthetic", color=_SYNTH_COLOR)
+    axes.set_xticks(positions, [label[:14] for label in labels], rotation=30, ha="right")
+    axes.set_ylabel("share", fontsize=8)
+    axes.set_ylim(0, 1.3 * max([*real_values, *synth_values, 0.01]))  # room for the legend
