@@ -72,8 +72,22 @@ def test_identical_tables_score_one(real: pd.DataFrame) -> None:
     assert all(value == pytest.approx(1.0) for value in result.column_shapes.values())
     # Every pair of the six scored columns is scored, not only the strongly related ones.
     assert len(result.column_pair_trends) == 15
+    assert all(value == pytest.approx(1.0) for value in result.column_pair_trends.values())
+    assert result.warnings == []
     assert "x~signup" in result.column_pair_trends
     assert result.excluded_columns == {"customer_id": "identifier"}
+    assert result.sdmetrics_default_score == pytest.approx(1.0, abs=1e-9)
+    # SDMetrics' default counts only the strongly related pairs (x~y, segment~flag, ...).
+    assert 0 < result.sdmetrics_default_pairs < 15
+
+
+def test_sdmetrics_default_score_ignores_weak_pairs(real: pd.DataFrame) -> None:
+    shuffled = evaluate(real, shuffle_columns(make_table(2)))
+    assert shuffled.sdmetrics_default_score is not None
+    # Only broken strong pairs count in the default score; the all-pairs score also
+    # credits the weak pairs that a shuffle leaves (correctly) unrelated.
+    assert shuffled.sdmetrics_default_score < shuffled.quality_score - 0.05
+    assert shuffled.to_dict()["sdmetrics_default_pairs"] == shuffled.sdmetrics_default_pairs
 
 
 def test_shuffled_columns_keep_shapes_but_lose_pair_trends(
@@ -201,6 +215,59 @@ def test_datetime_units_and_text_types_do_not_break_scores(real: pd.DataFrame) -
     assert result.quality_score == pytest.approx(1.0)
     assert result.privacy["exact_copy_rate"] == 1.0
     assert result.warnings == []
+
+
+def test_time_zones_compare_in_utc(real: pd.DataFrame) -> None:
+    synthetic = real.copy()
+    # The same instants in another zone and unit: a plain comparison would score 0.
+    synthetic["signup"] = (
+        synthetic["signup"].dt.tz_localize("UTC").dt.tz_convert("America/New_York")
+    ).astype("datetime64[ms, America/New_York]")
+    result = evaluate(real, synthetic)
+    assert score(result.column_shapes, "signup") == pytest.approx(1.0)
+    assert score(result.column_pair_trends, "x~signup") == pytest.approx(1.0)
+
+
+def test_datetimes_read_back_from_csv_as_text_still_score_high(
+    real: pd.DataFrame, tmp_path: Path
+) -> None:
+    seen = (real["signup"] + pd.Timedelta(hours=5)).dt.tz_localize("Europe/Paris")
+    stamped = real.assign(
+        signup=real["signup"] + pd.to_timedelta(np.arange(ROWS) % 86_400, unit="s"),
+        seen=seen.where(np.arange(ROWS) % 20 != 0),  # 5 % nulls
+    )
+    make_table(2).assign(seen=stamped["seen"], signup=stamped["signup"]).to_csv(
+        tmp_path / "synthetic.csv", index=False
+    )
+    text = pd.read_csv(tmp_path / "synthetic.csv")  # pandas leaves the dates as text
+    assert text["signup"].dtype == object and text["seen"].dtype == object
+    result = evaluate(stamped, text)
+    assert result.kinds["seen"] == "datetime"
+    assert score(result.column_shapes, "signup") == pytest.approx(1.0)
+    assert score(result.column_shapes, "seen") == pytest.approx(1.0)
+    assert result.quality_score > 0.9
+    assert result.warnings == []
+    # Text written by str() spells nulls "NaT": still nulls, not unreadable dates.
+    as_str = evaluate(stamped, stamped.astype({"seen": str}))
+    assert score(as_str.column_shapes, "seen") == pytest.approx(1.0)
+    assert as_str.warnings == []
+
+
+def test_degenerate_synthetic_columns_score_zero_instead_of_dropping_out(
+    real: pd.DataFrame,
+) -> None:
+    synthetic = make_table(2).assign(x=np.nan, y=1.0)
+    result = evaluate(real, synthetic)
+    assert None not in result.column_shapes.values()
+    assert None not in result.column_pair_trends.values()
+    assert score(result.column_shapes, "x") == 0.0  # no values at all
+    assert score(result.column_pair_trends, "x~y") == 0.0
+    # A constant column has no linear trend: the pair keeps credit only where the real
+    # correlation is about 0 too (y~signup), not where it is strong (y~visits).
+    assert score(result.column_pair_trends, "y~signup") > 0.95
+    assert score(result.column_pair_trends, "y~visits") < 0.9
+    assert any(w.startswith("x~y: SDMetrics gave no score") for w in result.warnings)
+    assert result.quality_score < 0.8
 
 
 def test_accepts_csv_and_parquet_paths(real: pd.DataFrame, tmp_path: Path) -> None:

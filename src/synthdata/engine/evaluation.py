@@ -11,13 +11,13 @@ score is kept beside it for comparison with published numbers.
 
 Privacy (see `privacy`) measures exact copies of real rows and the distance to the
 closest real record, compared with real rows the generator never saw when a holdout is
-given.
+given. The result and its JSON and HTML forms are in `report`.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -28,7 +28,10 @@ from synthdata.engine import privacy as _privacy
 from synthdata.engine.base import Progress
 from synthdata.engine.errors import InputError
 from synthdata.engine.io import read_table
+from synthdata.engine.report import EvaluationResult, pair_key
 from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
+
+__all__ = ["SDTYPES", "EvaluationResult", "canonical_frame", "evaluate"]
 
 TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
@@ -41,73 +44,8 @@ SDTYPES = {
 }
 """The SDMetrics sdtype of every scored kind; identifier, constant and empty are not scored."""
 
-_PAIR_SEPARATOR = "~"
 _STEPS = 4
-
-
-@dataclass
-class EvaluationResult:
-    """Scores of one synthetic table; `to_dict()` is the JSON form, `write_html` the report."""
-
-    quality_score: float
-    sdmetrics_default_score: float | None
-    column_shapes: dict[str, float | None]
-    column_pair_trends: dict[str, float | None]
-    privacy: dict[str, Any]
-    rows: dict[str, int | None]
-    column_shapes_score: float | None = None
-    column_pair_trends_score: float | None = None
-    sdmetrics_default_pairs: int = 0  # pairs SDMetrics' default report counts
-    metrics: dict[str, str] = field(default_factory=dict)
-    kinds: dict[str, str] = field(default_factory=dict)
-    excluded_columns: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    # The scored samples, kept only to draw the HTML report's plots (never serialised).
-    real_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
-    synthetic_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict (NaN becomes None) with `quality_score` and `privacy`."""
-        return json_safe(
-            {
-                "quality_score": self.quality_score,
-                "column_shapes_score": self.column_shapes_score,
-                "column_pair_trends_score": self.column_pair_trends_score,
-                "sdmetrics_default_score": self.sdmetrics_default_score,
-                "sdmetrics_default_pairs": self.sdmetrics_default_pairs,
-                "column_shapes": self.column_shapes,
-                "column_pair_trends": self.column_pair_trends,
-                "metrics": self.metrics,
-                "kinds": self.kinds,
-                "privacy": self.privacy,
-                "rows": self.rows,
-                "excluded_columns": self.excluded_columns,
-                "warnings": self.warnings,
-            }
-        )
-
-    def worst_pairs(self, count: int = 10) -> list[tuple[str, str, float]]:
-        """The `count` lowest-scoring column pairs as (column, column, score)."""
-        scored = [(k, v) for k, v in self.column_pair_trends.items() if v is not None]
-        scored.sort(key=lambda item: item[1])
-        return [(*pair_columns(key), score) for key, score in scored[:count]]
-
-    def write_html(self, path: str | Path) -> Path:
-        """Write a self-contained HTML report (scores, worst pairs, plots) atomically."""
-        from synthdata.engine.report import write_html
-
-        return write_html(self, path)
-
-
-def pair_key(first: str, second: str) -> str:
-    """The key of a column pair in `column_pair_trends`."""
-    return f"{first}{_PAIR_SEPARATOR}{second}"
-
-
-def pair_columns(key: str) -> tuple[str, str]:
-    """Split a pair key back into its two column names."""
-    first, _, second = key.partition(_PAIR_SEPARATOR)
-    return first, second
+_NULL_TEXT = frozenset({"", "nan", "nat", "none", "null", "<na>"})
 
 
 def evaluate(
@@ -126,7 +64,9 @@ def evaluate(
     real rows that were NOT used for training, the baseline that makes the distance to
     closest record meaningful. `schema` defaults to the one inferred from `real`. Each
     table is subsampled (seeded) to at most `max_rows` rows for the scores; exact copies
-    are looked up in the whole tables. `progress(done, total)` is called after each step.
+    are looked up in the whole tables. Above 50,000 rows SDMetrics subsamples contingency
+    pairs itself, unseeded: keep `max_rows` below that for repeatable scores.
+    `progress(done, total)` is called after each step.
     """
     if max_rows < 2:
         raise InputError("max_rows must be at least 2")
@@ -201,6 +141,8 @@ def _load(table: TableLike, role: str) -> pd.DataFrame:
         raise InputError(f"{role} table must be a DataFrame or a CSV/Parquet path")
     if len(frame) == 0:
         raise InputError(f"the {role} table has no rows")
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)  # the schema names columns by text
     return frame
 
 
@@ -235,10 +177,21 @@ def canonical_frame(
         series = frame[name]
         value = _canonical(series, kind)
         lost = int(value.isna().sum() - series.isna().sum())
+        if lost > 0:  # the text a CSV round trip leaves for nulls is not a loss
+            lost -= _null_text_count(series)
         if lost > 0:
             problems.append(f"{role} column {name!r}: {lost} value(s) unreadable as {kind.value}")
         out[name] = value
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _null_text_count(series: pd.Series) -> int:
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
+        series.dtype
+    ):
+        return 0
+    text = series.dropna().astype(str).str.strip().str.lower()
+    return int(text.isin(_NULL_TEXT).sum())
 
 
 def _canonical(series: pd.Series, kind: ColumnKind) -> pd.Series:
@@ -350,7 +303,11 @@ def _sdmetrics_report(
 
 
 def _score(
-    row: dict[str, Any], label: str, real: pd.DataFrame, synthetic: pd.DataFrame, problems: list
+    row: dict[str, Any],
+    label: str,
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    problems: list[str],
 ) -> float | None:
     score = row.get("Score")
     if score is not None and not pd.isna(score):
@@ -360,7 +317,7 @@ def _score(
     if fallback is None:
         problems.append(f"{label}: not scored ({error})")
     else:
-        problems.append(f"{label}: {error}; scored {fallback:.3f} instead")
+        problems.append(f"{label}: SDMetrics gave no score ({error}); scored {fallback:.3f}")
     return fallback
 
 
@@ -377,19 +334,14 @@ def _fallback(real: pd.DataFrame, synthetic: pd.DataFrame) -> float | None:
         return None
     if len(synthetic_rows) < (1 if real.shape[1] == 1 else 2):
         return 0.0
-    if real.shape[1] != 2 or not all(_is_numeric(real[c]) for c in real.columns):
+    numeric = [c for c in real.columns if not pd.api.types.is_object_dtype(real[c].dtype)]
+    if len(numeric) != 2:  # only CorrelationSimilarity has undefined scores to stand in for
         return None
     real_correlation = _pearson(real_rows)
     if real_correlation is None:
         return None
     synthetic_correlation = _pearson(synthetic_rows) or 0.0
     return 1.0 - abs(real_correlation - synthetic_correlation) / 2
-
-
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
-        series.dtype
-    )
 
 
 def _pearson(pair: pd.DataFrame) -> float | None:
@@ -407,16 +359,3 @@ def _mean(values: Any) -> float | None:
 def _step(progress: Progress | None, done: int) -> None:
     if progress is not None:
         progress(done, _STEPS)
-
-
-def json_safe(value: Any) -> Any:
-    """Convert numpy scalars to Python and NaN/inf to None, recursively."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

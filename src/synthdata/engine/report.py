@@ -1,16 +1,18 @@
-"""The evaluation as one self-contained HTML file: scores, privacy, worst pairs, plots.
+"""What an evaluation returns: the result, its JSON form and its self-contained HTML report.
 
-Plots are drawn with matplotlib's Agg canvas on standalone `Figure` objects (no pyplot
-global state, so reports can be rendered from worker threads) and inlined as base64
-PNG, so the file can be mailed or attached to a ticket and still show everything.
+The HTML report shows the scores, privacy measures, worst pairs and real vs synthetic plots.
+Plots are drawn with matplotlib's Agg canvas on standalone `Figure` objects (no pyplot global
+state, so reports can be rendered from worker threads) and inlined as base64 PNG, so the file
+can be mailed or attached to a ticket and still show everything.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import numpy as np
@@ -18,15 +20,75 @@ import pandas as pd
 
 from synthdata.engine.io import atomic_path
 
-if TYPE_CHECKING:
-    from synthdata.engine.evaluation import EvaluationResult
-
 MAX_PLOTS = 30
 WORST_PAIRS = 10
 _TOP_CATEGORIES = 12
 _REAL_COLOR = "#1f5f8b"
 _SYNTH_COLOR = "#e07b39"
 _CONTINUOUS = ("continuous", "integer", "datetime")
+_PAIR_SEPARATOR = "~"
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of one synthetic table; `to_dict()` is the JSON form, `write_html` the report."""
+
+    quality_score: float
+    sdmetrics_default_score: float | None
+    column_shapes: dict[str, float | None]
+    column_pair_trends: dict[str, float | None]
+    privacy: dict[str, Any]
+    rows: dict[str, int | None]
+    column_shapes_score: float | None = None
+    column_pair_trends_score: float | None = None
+    sdmetrics_default_pairs: int = 0  # pairs SDMetrics' default report counts
+    metrics: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    excluded_columns: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # The scored samples, kept only to draw the HTML report's plots (never serialised).
+    real_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    synthetic_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict (NaN becomes None) with `quality_score` and `privacy`."""
+        # compare=False marks the in-memory samples, which have no JSON form.
+        return json_safe({f.name: getattr(self, f.name) for f in fields(self) if f.compare})
+
+    def worst_pairs(self, count: int = 10) -> list[tuple[str, str, float]]:
+        """The `count` lowest-scoring column pairs as (column, column, score)."""
+        scored = [(k, v) for k, v in self.column_pair_trends.items() if v is not None]
+        scored.sort(key=lambda item: item[1])
+        return [(*pair_columns(key), score) for key, score in scored[:count]]
+
+    def write_html(self, path: str | Path) -> Path:
+        """Write a self-contained HTML report (scores, worst pairs, plots) atomically."""
+        return write_html(self, path)
+
+
+def pair_key(first: str, second: str) -> str:
+    """The key of a column pair in `column_pair_trends`."""
+    return f"{first}{_PAIR_SEPARATOR}{second}"
+
+
+def pair_columns(key: str) -> tuple[str, str]:
+    """Split a pair key back into its two column names."""
+    first, _, second = key.partition(_PAIR_SEPARATOR)
+    return first, second
+
+
+def json_safe(value: Any) -> Any:
+    """Convert numpy scalars to Python and NaN/inf to None, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -52,8 +114,12 @@ scored on {{ rows.real_evaluated }} real and {{ rows.synthetic_evaluated }} synt
 <div class="card">Quality<b>{{ pct(quality_score) }}</b></div>
 <div class="card">Column shapes<b>{{ pct(column_shapes_score) }}</b></div>
 <div class="card">Column pair trends<b>{{ pct(column_pair_trends_score) }}</b></div>
+<div class="card">SDMetrics default<b>{{ pct(sdmetrics_default_score) }}</b></div>
 <div class="card">Privacy risk<b class="risk-{{ privacy.risk }}">{{ privacy.risk }}</b></div>
 </div>
+<p class="muted">Quality is the mean of column shapes and column pair trends over all
+{{ column_pair_trends|length }} column pairs. SDMetrics' default report counts only the
+{{ sdmetrics_default_pairs }} pairs whose real correlation exceeds 0.5 or association 0.3.</p>
 <h2>Privacy</h2>
 {% if privacy.risk_reasons %}<ul>{% for r in privacy.risk_reasons %}<li>{{ r }}</li>
 {% endfor %}</ul>{% endif %}
@@ -152,7 +218,7 @@ def _plot(real: pd.Series, synthetic: pd.Series, name: str, kind: str) -> str:
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     if kind in _CONTINUOUS:
-        _histogram(axes, real, synthetic, is_date=kind == "datetime")
+        _histogram(axes, real, synthetic, kind)
     else:
         _bars(axes, real, synthetic)
     axes.set_title(name, fontsize=10)
@@ -163,7 +229,8 @@ def _plot(real: pd.Series, synthetic: pd.Series, name: str, kind: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _histogram(axes: Any, real: pd.Series, synthetic: pd.Series, *, is_date: bool) -> None:
+def _histogram(axes: Any, real: pd.Series, synthetic: pd.Series, kind: str) -> None:
+    is_date = kind == "datetime"
     values = [_numbers(real.dropna(), is_date), _numbers(synthetic.dropna(), is_date)]
     both = np.concatenate(values)
     if both.size == 0:
@@ -173,6 +240,8 @@ def _histogram(axes: Any, real: pd.Series, synthetic: pd.Series, *, is_date: boo
     if not high > low:
         low, high = float(both.min()) - 0.5, float(both.max()) + 0.5
     bins = np.linspace(low, high, 31)
+    if kind == "integer" and high - low <= 60:  # one bar per value, no empty aliasing gaps
+        bins = np.arange(np.floor(low) - 0.5, np.ceil(high) + 1.0)
     for data, label, color in zip(
         values, ("real", "synthetic"), (_REAL_COLOR, _SYNTH_COLOR), strict=True
     ):

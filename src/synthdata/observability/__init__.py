@@ -1,0 +1,1 @@
+"""Metrics, logs and traces that the runbook's queries, alerts and dashboards read."""

@@ -1,0 +1,111 @@
+"""JSON logs, one object per line, with the fields the runbook's log queries read.
+
+Fields (docs/metrics.md, "Logs"): `@timestamp`, `log.level`, `level` (upper case,
+what the runbook's error query matches), `message`, `service.name`, `trace.id`,
+`span.id`, `request_id`, and for requests `http.request.method`, `url.path`,
+`http.response.status_code`, `response_time` (ms), `customer_id`, `source.ip`.
+Secrets are scrubbed from every line before it is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+SERVICE_NAME = "synthdata"
+
+# Values that must never reach a log line, whatever key they hide under.
+_SECRET_PATTERNS = [
+    re.compile(r"sk_[A-Za-z0-9_\-]{8,}"),  # API keys
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]+"),
+    re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+(@)"),  # passwords inside DSNs
+]
+_SECRET_KEYS = re.compile(r"(?i)(password|secret|token|api[_-]?key|authorization|dsn)")
+REDACTED = "[REDACTED]"
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like a secret in `text`."""
+    text = _SECRET_PATTERNS[0].sub(REDACTED, text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+    return _SECRET_PATTERNS[2].sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+
+
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in list(event.items()):
+        if _SECRET_KEYS.search(key) and key not in ("request_id",):
+            event[key] = REDACTED
+        elif isinstance(value, str):
+            event[key] = scrub(value)
+    return event
+
+
+def _rename(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event["message"] = event.pop("event", "")
+    level = str(event.pop("level", "info"))
+    event["log.level"] = level.lower()
+    event["level"] = level.upper()
+    event["@timestamp"] = event.pop("timestamp", None)
+    event.setdefault("service.name", SERVICE_NAME)
+    return event
+
+
+def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    try:
+        from opentelemetry import trace
+    except ImportError:  # tracing is optional
+        return event
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace.id", format(context.trace_id, "032x"))
+        event.setdefault("span.id", format(context.span_id, "016x"))
+    return event
+
+
+def configure_logging(level: str = "INFO", stream: Any = None) -> None:
+    """Send structlog and standard-library logging to `stream` as JSON lines."""
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _trace_ids,
+        structlog.processors.format_exc_info,
+        _rename,
+        _redact,
+        structlog.processors.JSONRenderer(),
+    ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that log through `logging` (uvicorn, sqlalchemy, huey) join the same stream.
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=structlog.processors.JSONRenderer(),
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _trace_ids,
+                _rename,
+                _redact,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+
+
+def get_logger(name: str | None = None) -> Any:
+    """A structlog logger; bind request or job context with `.bind(...)`."""
+    return structlog.get_logger(name)
