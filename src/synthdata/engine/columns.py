@@ -48,6 +48,9 @@ def encode(series: pd.Series, spec: ColumnSpec) -> Encoded:
         numbers = _as_numbers(values, spec)
     except (TypeError, ValueError) as exc:
         raise InputError(f"column {spec.name!r} cannot be read as {kind.value}: {exc}") from None
+    # A glance at the first rows rules out most continuous columns without a full sort.
+    if len(np.unique(numbers[:20_000])) > DISCRETE_NUMERIC_LEVELS:
+        return Encoded(numbers, present, None)
     distinct = np.unique(numbers)
     if len(distinct) <= DISCRETE_NUMERIC_LEVELS:
         codes = np.searchsorted(distinct, numbers)

@@ -28,7 +28,10 @@ from synthdata.engine.keys import constant_column, identifier_column
 from synthdata.engine.latent import GaussianCopula, fit_marginal, subset
 from synthdata.engine.schema import ColumnKind, TableSchema
 
-PROFILE_ROWS = 200_000
+PROFILE_ROWS = 200_000  # rows used to order categories and choose the strata
+# Rows each copula is fitted on: a 2,049-point quantile grid, level frequencies and
+# correlations from 400,000 rows are within about 0.002 of the full-table values.
+FIT_ROWS = 400_000
 
 
 @dataclass
@@ -80,14 +83,15 @@ class GaussianCopulaSynthesizer(Synthesizer):
         chosen = strata.choose(preview, ordered, sources) if stratify else None
         model = _Model({n: e.levels for n, e in encoded.items()}, derived, stratum_column=chosen)
         if chosen is None:
-            model.groups = [GaussianCopula.fit(encoded, sources, rng)]
+            masks, weights = [np.ones(n, dtype=bool)], np.ones(1)
         else:
             masks, weights = strata.groups(encoded[chosen], n)
-            for mask in masks:
-                part = {name: subset(encoded[name], mask) for name in sources}
-                model.groups.append(GaussianCopula.fit(part, sources, rng))
-            model.group_cumulative = np.cumsum(weights)
-            model.group_cumulative[-1] = 1.0
+        for mask in masks:
+            rows = _at_most(mask, FIT_ROWS, rng)
+            part = {name: subset(encoded[name], rows) for name in sources}
+            model.groups.append(GaussianCopula.fit(part, sources, rng))
+        model.group_cumulative = np.cumsum(weights)
+        model.group_cumulative[-1] = 1.0
         self._model = model
 
     # -- sampling -------------------------------------------------------------------------
@@ -182,9 +186,17 @@ def _sample_groups(
 
 def _sample_mask(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """A boolean mask of `size` random rows (all rows when there are fewer)."""
-    mask = np.zeros(n, dtype=bool)
-    mask[rng.choice(n, size, replace=False) if n > size else slice(None)] = True
-    return mask
+    return _at_most(np.ones(n, dtype=bool), size, rng)
+
+
+def _at_most(mask: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`mask` thinned to a uniform random `size` of its rows when it has more."""
+    chosen = np.flatnonzero(mask)
+    if len(chosen) <= size:
+        return mask
+    thinned = np.zeros(len(mask), dtype=bool)
+    thinned[rng.choice(chosen, size, replace=False)] = True
+    return thinned
 
 
 def _order_levels(enc: Encoded, preview: Encoded, profile: np.ndarray | None) -> None:

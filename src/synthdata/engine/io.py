@@ -131,8 +131,13 @@ def _first_line(exc: BaseException) -> str:
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it to `target` only on success."""
     final = Path(target)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(
+            prefix=f".{final.name}.", suffix=".part", dir=final.parent
+        )
+    except OSError as exc:
+        raise InputError(f"cannot write {final}: {exc.strerror or exc}") from None
     os.close(handle)
     tmp = Path(tmp_name)
     try:

@@ -52,8 +52,11 @@ class QuantileMarginal:
         return ndtri(np.clip(u, floor, 1 - floor))
 
     def from_normal(self, z: np.ndarray) -> np.ndarray:
-        probs = np.linspace(0.0, 1.0, len(self.grid))
-        return np.interp(ndtr(z), probs, self.grid)
+        # The grid is evenly spaced in probability: index arithmetic, no search needed.
+        position = ndtr(z) * (len(self.grid) - 1)
+        index = np.minimum(position.astype(np.int64), len(self.grid) - 2)
+        low = self.grid[index]
+        return low + (position - index) * (self.grid[index + 1] - low)
 
 
 class LevelMarginal:
@@ -80,5 +83,8 @@ class LevelMarginal:
         return ndtri(np.clip(u, _EPS, 1 - _EPS))
 
     def from_normal(self, z: np.ndarray) -> np.ndarray:
-        codes = np.searchsorted(self.cumulative, ndtr(z), side="right")
+        # Compare in normal space: k thresholds through ndtri instead of n values through ndtr.
+        with np.errstate(divide="ignore"):
+            thresholds = ndtri(self.cumulative)
+        codes = np.searchsorted(thresholds, z, side="right")
         return np.minimum(codes, len(self.cumulative) - 1)
