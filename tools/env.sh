@@ -25,3 +25,27 @@ ensure_python_packages() {
     "$VENV/bin/python" -c "import synthdata" && touch "$stamp"
   fi
 }
+
+# Debian packages the tests run for real (promtool, amtool, Prometheus, Alertmanager).
+ensure_debian_packages() {
+  local missing=()
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  # Nothing may start as a system service: tests start their own on loopback ports.
+  local made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    $sudo apt-get update -qq >/dev/null
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  }
+  [ -n "$made_policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
+  return 0
+}

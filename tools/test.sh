@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source tools/env.sh
 ensure_venv
 ensure_python_packages ".[dev,sdv]"
+ensure_debian_packages
 "$VENV/bin/ruff" check src tests benchmarks
 "$VENV/bin/ruff" format --check src tests benchmarks
 "$VENV/bin/mypy"

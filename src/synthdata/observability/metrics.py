@@ -98,7 +98,7 @@ privileged_operations_total = Counter(
 source_requests_total = Counter(
     "synthdata_source_requests",
     "Requests by source address, for the current heavy hitters only; all other "
-    "addresses are counted as source_ip=\"other\".",
+    'addresses are counted as source_ip="other".',
     ["source_ip"],
 )
 

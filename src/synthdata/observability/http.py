@@ -1,0 +1,106 @@
+"""HTTP observability: request metrics, the access log and the `/metrics` endpoint.
+
+One pure-ASGI middleware times every request, counts it under its route template
+(`/api/v1/jobs/{job_id}`, never the raw path; unknown paths are `unmatched`) and
+writes one access-log line with `response_time` in milliseconds, the field the
+runbook's slow-request query reads.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from synthdata.observability import metrics
+from synthdata.observability.heavy_hitters import HeavyHitters
+from synthdata.observability.logging import get_logger
+
+UNMATCHED = "unmatched"
+_log = get_logger("synthdata.access")
+
+
+class ObservabilityMiddleware:
+    """Metrics and one access-log line per HTTP request."""
+
+    def __init__(self, app: ASGIApp, talkers: HeavyHitters | None = None) -> None:
+        self.app = app
+        self.talkers = talkers or HeavyHitters()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            self._record(scope, status, time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        endpoint = getattr(route, "path", None) or UNMATCHED
+        method = scope.get("method", "GET")
+        metrics.http_requests_total.labels(method, endpoint, str(status)).inc()
+        metrics.http_request_duration_seconds.labels(method, endpoint).observe(seconds)
+        client = scope.get("client")
+        source = client[0] if client else "unknown"
+        metrics.source_requests_total.labels(self.talkers.observe(source)).inc()
+        state: dict[str, Any] = scope.get("state") or {}
+        customer_id = state.get("customer_id")
+        if customer_id:
+            metrics.api_requests_total.labels(customer_id).inc()
+        if endpoint == "/metrics":
+            return  # scrapes would drown the access log
+        level = "error" if status >= 500 else "warning" if status >= 400 else "info"
+        getattr(_log, level)(
+            "request",
+            **{
+                "request_id": state.get("request_id"),
+                "http.request.method": method,
+                "url.path": scope.get("path", ""),
+                "http.route": endpoint,
+                "http.response.status_code": status,
+                "response_time": round(seconds * 1000, 3),
+                "customer_id": customer_id,
+                "source.ip": source,
+            },
+        )
+
+
+def metrics_payload() -> bytes:
+    """The exposition text: every process's series when running multi-process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(metrics.scrape_time)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+def install_observability(app: FastAPI) -> None:
+    """Middleware hook: request metrics and access log, plus `GET /metrics`."""
+
+    async def metrics_endpoint() -> Response:
+        return Response(metrics_payload(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(ObservabilityMiddleware)

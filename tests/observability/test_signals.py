@@ -1,0 +1,157 @@
+"""The metric contract, heavy hitters, secret-free JSON logs and the HTTP middleware."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from synthdata.observability import metrics
+from synthdata.observability.heavy_hitters import OTHER, HeavyHitters
+from synthdata.observability.http import install_observability, metrics_payload
+from synthdata.observability.logging import REDACTED, configure_logging, get_logger
+
+CONTRACT = {
+    "http_requests_total": "counter",
+    "http_request_duration_seconds": "histogram",
+    "synthdata_generation_total": "counter",
+    "synthdata_generation_success_total": "counter",
+    "synthdata_generation_duration_seconds": "histogram",
+    "synthdata_generation_queue_length": "gauge",
+    "synthdata_model_training_duration_seconds": "histogram",
+    "synthdata_active_users": "gauge",
+    "synthdata_data_processed_bytes_total": "counter",
+    "synthdata_api_requests_total": "counter",
+    "synthdata_revenue_generated_total": "counter",
+    "auth_failures_total": "counter",
+    "privileged_operations_total": "counter",
+    "cert_expiry_days": "gauge",
+}
+
+
+def _types(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            found[name] = kind
+    return found
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/api/v1/jobs/{job_id}")
+    def job(job_id: str) -> dict[str, str]:
+        return {"id": job_id}
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("injected")
+
+    install_observability(app)
+    return app
+
+
+def test_every_contract_metric_is_exposed_with_its_type() -> None:
+    metrics.preinitialise(["copula"], ["USD"], ["create_customer"])
+    metrics.scrape_time.queue_length = lambda: 4
+    metrics.scrape_time.active_users = lambda: 2
+    metrics.scrape_time.cert_expiry_days = lambda: {"api.pem": 42.5}
+    try:
+        text = metrics_payload().decode()
+    finally:
+        metrics.scrape_time.queue_length = None
+        metrics.scrape_time.active_users = None
+        metrics.scrape_time.cert_expiry_days = None
+    exposed = _types(text)
+    for name, kind in CONTRACT.items():
+        assert exposed.get(name) == kind, f"{name} missing or not a {kind}"
+    assert "synthdata_generation_queue_length 4.0" in text
+    assert 'cert_expiry_days{certificate="api.pem"} 42.5' in text
+    assert 'auth_failures_total{reason="locked_out"} 0.0' in text
+    assert 'synthdata_generation_duration_seconds_bucket{le="30.0",size_class="small"' in text
+
+
+def test_exposition_passes_promtool_check_metrics() -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is installed by the test command (Debian package prometheus)"
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=metrics_payload(), capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == b"" and done.stderr.strip() == b""
+
+
+def test_broken_scrape_source_is_skipped_not_fatal() -> None:
+    def broken() -> float:
+        raise ConnectionError("queue down")
+
+    metrics.scrape_time.queue_length = broken
+    try:
+        text = metrics_payload().decode()
+    finally:
+        metrics.scrape_time.queue_length = None
+    assert "synthdata_generation_queue_length " not in text
+    assert "http_requests_total" in text
+
+
+def test_size_classes_follow_the_runbook() -> None:
+    assert metrics.size_class(999_999) == "small"
+    assert metrics.size_class(1_000_000) == "medium"
+    assert metrics.size_class(100_000_000) == "medium"
+    assert metrics.size_class(100_000_001) == "large"
+
+
+def test_heavy_hitters_label_only_big_talkers_and_stay_bounded() -> None:
+    talkers = HeavyHitters(slots=8, top=2, max_labels=3, min_count=5)
+    labels = [talkers.observe("10.0.0.1") for _ in range(10)]
+    assert labels[:4] == [OTHER] * 4 and labels[-1] == "10.0.0.1"
+    seen = {talkers.observe(f"192.0.2.{i % 200}") for i in range(5000)}
+    for i in range(50):
+        for _ in range(20):
+            seen.add(talkers.observe(f"198.51.100.{i}"))
+    assert len(seen - {OTHER}) <= 3
+
+
+def test_middleware_uses_route_templates_and_logs_response_time_in_ms() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    client = TestClient(_app(), raise_server_exceptions=False)
+    before = metrics.http_requests_total.labels("GET", "/api/v1/jobs/{job_id}", "200")._value.get()
+    client.get("/api/v1/jobs/abc123")
+    client.get("/no/such/path/42")
+    assert client.get("/boom").status_code == 500
+    after = metrics.http_requests_total.labels("GET", "/api/v1/jobs/{job_id}", "200")._value.get()
+    assert after == before + 1
+    text = metrics_payload().decode()
+    assert 'endpoint="unmatched",method="GET",status="404"' in text
+    assert 'endpoint="/boom",method="GET",status="500"' in text
+    assert "abc123" not in text
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [line for line in lines if line.get("message") == "request"]
+    assert [a["http.response.status_code"] for a in access] == [200, 404, 500]
+    assert access[2]["level"] == "ERROR" and access[1]["level"] == "WARNING"
+    for line in access:
+        assert isinstance(line["response_time"], float) and line["response_time"] >= 0
+        assert line["@timestamp"].endswith("Z") and line["service.name"] == "synthdata"
+
+
+def test_secrets_never_reach_a_log_line() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    secret = "sk_live_0123456789abcdef"
+    get_logger().info(
+        "connect",
+        api_key=secret,
+        dsn="postgresql://app:hunter2@db/prod",
+        note=f"header Bearer {secret}",
+    )
+    text = stream.getvalue()
+    assert secret not in text and "hunter2" not in text
+    line = json.loads(text)
+    assert line["api_key"] == REDACTED and REDACTED in line["note"]
