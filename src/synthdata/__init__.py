@@ -21,13 +21,28 @@ from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema, infer_s
 
 __version__ = "0.1.0"
 
+_CLIENT_NAMES = ("Client", "ServiceError", "JobFailedError")
+
+
+def __getattr__(name: str) -> object:
+    # The HTTP client needs httpx; load it only when asked for.
+    if name in _CLIENT_NAMES:
+        from synthdata import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'synthdata' has no attribute {name!r}")
+
+
 __all__ = [
+    "Client",
     "ColumnKind",
     "ColumnSpec",
     "InputError",
+    "JobFailedError",
     "MissingDependencyError",
     "ModelFormatError",
     "NotFittedError",
+    "ServiceError",
     "SynthDataError",
     "Synthesizer",
     "TableSchema",

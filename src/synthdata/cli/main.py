@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 
 from synthdata import __version__
 from synthdata.cli import engine
+from synthdata.cli import service as service_cli
 from synthdata.cli.console import error, set_quiet
 from synthdata.engine.errors import SynthDataError
 
@@ -125,3 +126,8 @@ def root(
 # -- command groups -----------------------------------------------------------------------
 # generate, fit, sample, evaluate and schema sit at the top level (no group name).
 app.add_typer(engine.app)
+# serve, worker, admin ... and ops ... (the service's commands).
+app.command("serve")(service_cli.serve)
+app.command("worker")(service_cli.worker)
+app.add_typer(service_cli.admin_app, name="admin")
+app.add_typer(service_cli.ops_app, name="ops")

@@ -1,0 +1,118 @@
+"""The job queue: Huey on SQLite (embedded) or Redis (workers at scale), one code path.
+
+A message carries only ids ("prepare job X", "run chunk 3 of job X", "finalize
+job X"); the task reads everything else from the database. Huey deletes a
+message when a worker takes it, so a worker killed mid-task loses it: the
+reaper (see `reaper.py`) notices the expired lease and sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
+from huey.consumer import Consumer
+
+from synthdata.service.core.settings import Settings
+
+if TYPE_CHECKING:
+    from synthdata.jobs.runner import JobRunner
+
+log = logging.getLogger("synthdata.jobs")
+
+
+def make_huey(settings: Settings) -> Huey:
+    """The Huey instance the settings call for (same name = same queue everywhere)."""
+    if settings.queue == "redis":
+        assert settings.redis_url is not None  # checked by Settings
+        return RedisHuey(
+            settings.queue_name,
+            url=settings.redis_url,
+            results=False,
+            blocking=True,
+            read_timeout=1,
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        settings.queue_name,
+        filename=str(settings.data_dir / "queue.db"),
+        results=False,
+        timeout=30,
+    )
+
+
+class JobQueue:
+    """Sends job messages, and runs them through a bound `JobRunner` when consuming."""
+
+    def __init__(self, settings: Settings, huey: Huey | None = None) -> None:
+        self.settings = settings
+        self.huey = huey or make_huey(settings)
+        self._runner: JobRunner | None = None
+        self._prepare = self.huey.task(name="prepare_job")(self._run_prepare)
+        self._chunk = self.huey.task(name="run_chunk")(self._run_chunk)
+        self._finalize = self.huey.task(name="finalize_job")(self._run_finalize)
+
+    def bind(self, runner: JobRunner) -> None:
+        """Attach the runner that executes messages taken from this queue."""
+        self._runner = runner
+
+    # -- sending ------------------------------------------------------------------------
+    def send_prepare(self, job_id: str, delay: float = 0) -> None:
+        self._send(self._prepare, (job_id,), delay)
+
+    def send_chunk(self, job_id: str, index: int, delay: float = 0) -> None:
+        self._send(self._chunk, (job_id, index), delay)
+
+    def send_finalize(self, job_id: str, delay: float = 0) -> None:
+        self._send(self._finalize, (job_id,), delay)
+
+    def _send(self, task: Any, args: tuple[Any, ...], delay: float) -> None:
+        if delay > 0:
+            task.schedule(args=args, delay=delay)
+        else:
+            task(*args)
+
+    def pending(self) -> int:
+        """Messages waiting in the queue (the queue-length gauge reads this)."""
+        return int(self.huey.pending_count())
+
+    def ping(self) -> None:
+        """Raise if the queue's storage cannot be reached."""
+        self.pending()
+
+    # -- consuming ----------------------------------------------------------------------
+    def _runner_or_fail(self) -> JobRunner:
+        if self._runner is None:
+            raise RuntimeError("JobQueue.bind(runner) must be called before consuming")
+        return self._runner
+
+    def _run_prepare(self, job_id: str) -> None:
+        self._runner_or_fail().prepare(job_id)
+
+    def _run_chunk(self, job_id: str, index: int) -> None:
+        self._runner_or_fail().run_chunk(job_id, index)
+
+    def _run_finalize(self, job_id: str) -> None:
+        self._runner_or_fail().finalize(job_id)
+
+    def consumer(self, workers: int, *, embedded: bool) -> Consumer:
+        """A Huey consumer with `workers` threads; embedded ones leave signals alone."""
+        cls = _EmbeddedConsumer if embedded else Consumer
+        return cls(
+            self.huey,
+            workers=workers,
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=self.settings.queue_poll_max_seconds,
+            worker_type="thread",
+        )
+
+
+class _EmbeddedConsumer(Consumer):
+    """A consumer running inside another server: the host owns the signal handlers."""
+
+    def _set_signal_handlers(self) -> None:
+        pass

@@ -1,0 +1,163 @@
+"""Recovering work whose worker died or whose message was lost.
+
+Runs at start and then periodically in every `serve` and `worker` process (any
+number of them may run: each re-send is a conditional UPDATE, and a duplicate
+message is harmless because the task must claim its row first). Work is re-sent when
+
+- its lease expired (the worker died mid-task: Huey had already removed the message), or
+- it has waited longer than `job_redeliver_seconds` without being claimed and the
+  queue holds fewer messages than there is such work (a message was lost).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobState
+from synthdata.jobs.queue import JobQueue
+from synthdata.service.core.db import session_scope, utcnow
+from synthdata.service.core.settings import Settings
+
+log = logging.getLogger("synthdata.jobs")
+
+
+@dataclass
+class Redelivered:
+    """What one pass re-sent."""
+
+    prepare: list[str] = field(default_factory=list)
+    finalize: list[str] = field(default_factory=list)
+    chunks: list[tuple[str, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.prepare) + len(self.finalize) + len(self.chunks)
+
+
+def _job_filter(now: datetime, stale_cut: datetime | None) -> ColumnElement[bool]:
+    phase = or_(Job.chunks_total == 0, Job.chunks_done >= Job.chunks_total)
+    lapsed = and_(Job.lease_until.isnot(None), Job.lease_until < now)
+    waiting = and_(
+        Job.lease_until.is_(None),
+        or_(Job.enqueued_at.is_(None), Job.enqueued_at < (stale_cut or now)),
+    )
+    due = or_(lapsed, waiting) if stale_cut is not None else lapsed
+    return and_(Job.state.in_(ACTIVE_STATES), phase, due)
+
+
+def _chunk_filter(now: datetime, stale_cut: datetime | None) -> ColumnElement[bool]:
+    active = select(Job.id).where(Job.id == JobChunk.job_id, Job.state == JobState.RUNNING.value)
+    lapsed = and_(JobChunk.lease_until.isnot(None), JobChunk.lease_until < now)
+    waiting = and_(
+        JobChunk.lease_until.is_(None),
+        or_(JobChunk.enqueued_at.is_(None), JobChunk.enqueued_at < (stale_cut or now)),
+    )
+    due = or_(lapsed, waiting) if stale_cut is not None else lapsed
+    states = JobChunk.state.in_((ChunkState.QUEUED.value, ChunkState.RUNNING.value))
+    return and_(states, active.exists(), due)
+
+
+def _stale_cut(
+    session: Session, queue: JobQueue, settings: Settings, now: datetime
+) -> datetime | None:
+    """The enqueue time before which waiting work counts as lost, or None to skip that rule."""
+    cut = now - timedelta(seconds=settings.job_redeliver_seconds)
+    waiting = len(session.scalars(select(Job.id).where(_job_filter(now, cut))).all())
+    waiting += len(session.scalars(select(JobChunk.id).where(_chunk_filter(now, cut))).all())
+    if waiting == 0:
+        return None
+    try:
+        pending = queue.pending()
+    except Exception:
+        log.warning("cannot read the queue length; not re-sending waiting work", exc_info=True)
+        return None
+    return cut if pending < waiting else None
+
+
+def reap(sessions: sessionmaker[Session], queue: JobQueue, settings: Settings) -> Redelivered:
+    """One recovery pass: re-send every piece of work that needs a message."""
+    done = Redelivered()
+    now = utcnow()
+    with session_scope(sessions) as session:
+        stale_cut = _stale_cut(session, queue, settings, now)
+        jobs = session.execute(
+            select(Job.id, Job.chunks_total).where(_job_filter(now, stale_cut))
+        ).all()
+        for job_id, chunks_total in jobs:
+            taken = session.execute(
+                update(Job)
+                .where(Job.id == job_id, _job_filter(now, stale_cut))
+                .values(lease_until=None, claim_token=None, enqueued_at=now)
+            )
+            if int(taken.rowcount) == 1:  # type: ignore[attr-defined]
+                (done.finalize if chunks_total else done.prepare).append(job_id)
+        chunks = session.execute(
+            select(JobChunk.id, JobChunk.job_id, JobChunk.index).where(
+                _chunk_filter(now, stale_cut)
+            )
+        ).all()
+        for chunk_id, job_id, index in chunks:
+            taken = session.execute(
+                update(JobChunk)
+                .where(JobChunk.id == chunk_id, _chunk_filter(now, stale_cut))
+                .values(
+                    state=ChunkState.QUEUED.value,
+                    lease_until=None,
+                    claim_token=None,
+                    enqueued_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if int(taken.rowcount) == 1:  # type: ignore[attr-defined]
+                done.chunks.append((job_id, index))
+    # Send after commit, so the task sees the released rows.
+    for job_id in done.prepare:
+        queue.send_prepare(job_id)
+    for job_id in done.finalize:
+        queue.send_finalize(job_id)
+    for job_id, index in done.chunks:
+        queue.send_chunk(job_id, index)
+    if len(done):
+        log.warning(
+            "re-sent lapsed or lost work: %d prepare, %d chunk, %d finalize",
+            len(done.prepare),
+            len(done.chunks),
+            len(done.finalize),
+        )
+    return done
+
+
+class Reaper:
+    """Runs `reap` now and then every `reaper_interval_seconds` in a daemon thread."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], queue: JobQueue, settings: Settings
+    ) -> None:
+        self._sessions = sessions
+        self._queue = queue
+        self._settings = settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="job-reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        interval = self._settings.reaper_interval_seconds
+        while True:
+            try:
+                reap(self._sessions, self._queue, self._settings)
+            except Exception:  # the database may be briefly down; try again next pass
+                log.exception("job reaper pass failed")
+            if self._stop.wait(interval):
+                return

@@ -1,0 +1,330 @@
+"""Executing job messages: prepare (fit, plan chunks), run a chunk, finalize.
+
+Each step claims its row with a lease, works while a heartbeat renews it, and
+records its outcome only if it still holds the lease. Effects are idempotent:
+files go to deterministic paths atomically, and the charge is unique per job.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from synthdata.engine.errors import SynthDataError
+from synthdata.engine.io import write_frames
+from synthdata.jobs import leases
+from synthdata.jobs.chunking import join_parts, plan_chunks
+from synthdata.jobs.leases import Heartbeat, LeaseLost
+from synthdata.jobs.models import Job, JobChunk, JobKind
+from synthdata.jobs.queue import JobQueue
+from synthdata.jobs.training import fit_to_file
+from synthdata.jobs.transitions import complete_chunk, finish, mark_failed, release_job
+from synthdata.service.core.db import session_scope, utcnow
+from synthdata.service.core.settings import Settings
+from synthdata.service.core.storage import Storage
+from synthdata.service.models.models import ModelState, SynthModel
+from synthdata.service.usage.service import record_charge
+
+log = logging.getLogger("synthdata.jobs")
+T = TypeVar("T")
+
+
+class UserFacingError(Exception):
+    """A failure the customer can act on; its message becomes the job's error."""
+
+
+@dataclass(frozen=True)
+class _ChunkWork:
+    chunk_id: int
+    customer_id: str
+    model_file: str
+    seed: int
+    fmt: str
+    start_row: int
+    rows: int
+
+
+class JobRunner:
+    """Runs the three kinds of job message against the database and the storage."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        storage: Storage,
+        queue: JobQueue,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.storage = storage
+        self.queue = queue
+        self.worker = socket.gethostname()
+
+    def _tx(self, fn: Callable[[Session], T]) -> T:
+        with session_scope(self.sessions) as session:
+            return fn(session)
+
+    def _job_heartbeat(self, job_id: str, token: str) -> Heartbeat:
+        seconds = self.settings.job_lease_seconds
+        return Heartbeat(
+            lambda: self._tx(lambda s: leases.renew_job(s, job_id, token, seconds)),
+            self.settings.job_heartbeat_seconds,
+        )
+
+    # -- prepare ------------------------------------------------------------------------
+    def prepare(self, job_id: str) -> None:
+        """Fit the model if the job needs one, then plan and send the chunks."""
+        lease = self.settings.job_lease_seconds
+        token = self._tx(lambda s: leases.claim_job(s, job_id, lease, phase="prepare"))
+        if token is None:
+            return
+        try:
+            with self._job_heartbeat(job_id, token) as beat:
+                job = self._tx(lambda s: s.get_one(Job, job_id))
+                if job.kind == JobKind.TRAIN.value:
+                    self._train(job, token, beat)
+                    return
+                self._ensure_model(job)
+                beat.check()
+            self._plan(job, token)
+        except LeaseLost:
+            log.info("job %s: lease lost while preparing", job_id)
+        except (SynthDataError, UserFacingError) as exc:
+            self.fail(job_id, str(exc))
+        except Exception:
+            log.exception("job %s: prepare failed", job_id)
+            self._retry_job(job_id, token)
+
+    def _train(self, job: Job, token: str, beat: Heartbeat) -> None:
+        model = self._tx(lambda s: s.get(SynthModel, job.model_id) if job.model_id else None)
+        if model is None:
+            raise UserFacingError("the model was deleted before it was trained")
+        target = self.storage.model_file(job.customer_id, model.id)
+        fitted = fit_to_file(self._dataset_file(job), target, job.synthesizer)
+        beat.check()
+
+        def record(session: Session) -> None:
+            if not finish(session, job.id, token):
+                raise LeaseLost()
+            session.execute(
+                update(SynthModel)
+                .where(SynthModel.id == model.id)
+                .values(
+                    state=ModelState.READY.value,
+                    path=self.storage.relative(target),
+                    size_bytes=target.stat().st_size,
+                    fitted_rows=fitted.fitted_rows,
+                    schema_json=fitted.schema.to_dict() if fitted.schema else None,
+                    ready_at=utcnow(),
+                )
+            )
+
+        self._tx(record)
+
+    def _dataset_file(self, job: Job) -> str:
+        from synthdata.service.datasets.models import Dataset
+
+        dataset = self._tx(lambda s: s.get(Dataset, job.dataset_id) if job.dataset_id else None)
+        if dataset is None:
+            raise UserFacingError("the dataset of this job was deleted")
+        return str(self.storage.absolute(dataset.path))
+
+    def _ensure_model(self, job: Job) -> None:
+        """Check the job's model is ready, or fit one on its dataset (once)."""
+        if job.model_id:
+            model = self._tx(lambda s: s.get(SynthModel, job.model_id))
+            if model is None or model.path is None or model.state != ModelState.READY.value:
+                raise UserFacingError("the model of this job was deleted or is not ready")
+            return
+        target = self.storage.job_model_file(job.customer_id, job.id)
+        if not target.exists():  # an earlier attempt may have fitted it already
+            fit_to_file(self._dataset_file(job), target, job.synthesizer)
+
+    def _plan(self, job: Job, token: str) -> None:
+        plans = plan_chunks(job.rows, self.settings.job_chunk_rows)
+
+        def record(session: Session) -> bool:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.claim_token == token, Job.state == "running")
+                .values(
+                    chunks_total=len(plans), lease_until=None, claim_token=None, result_path=None
+                )
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            now = utcnow()
+            session.add_all(
+                JobChunk(
+                    job_id=job.id,
+                    index=p.index,
+                    start_row=p.start_row,
+                    rows=p.rows,
+                    enqueued_at=now,
+                )
+                for p in plans
+            )
+            return True
+
+        if not self._tx(record):
+            raise LeaseLost()
+        for plan in plans:
+            self.queue.send_chunk(job.id, plan.index)
+
+    # -- chunks -------------------------------------------------------------------------
+    def run_chunk(self, job_id: str, index: int) -> None:
+        """Write rows [start_row, start_row + rows) to the chunk's part file."""
+        lease = self.settings.job_lease_seconds
+        token = self._tx(lambda s: leases.claim_chunk(s, job_id, index, lease))
+        if token is None:
+            return
+        try:
+            work = self._tx(lambda s: self._chunk_work(s, job_id, index))
+            done = self._write_chunk(job_id, index, token, work)
+        except LeaseLost:
+            log.info("job %s chunk %d: lease lost", job_id, index)
+            return
+        except (SynthDataError, UserFacingError) as exc:
+            self.fail(job_id, str(exc))
+            return
+        except Exception:
+            log.exception("job %s chunk %d failed", job_id, index)
+            self._retry_chunk(job_id, index, token)
+            return
+        if done is not None:
+            self._finalize_claimed(job_id, done)
+
+    def _chunk_work(self, session: Session, job_id: str, index: int) -> _ChunkWork:
+        job = session.get_one(Job, job_id)
+        chunk = session.scalars(
+            select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.index == index)
+        ).one()
+        if job.model_id:
+            model = session.get(SynthModel, job.model_id)
+            if model is None or model.path is None:
+                raise UserFacingError("the model of this job was deleted")
+            model_file = model.path
+        else:
+            model_file = self.storage.relative(self.storage.job_model_file(job.customer_id, job.id))
+        return _ChunkWork(
+            chunk.id, job.customer_id, model_file, job.seed, job.format, chunk.start_row, chunk.rows
+        )
+
+    def _write_chunk(self, job_id: str, index: int, token: str, work: _ChunkWork) -> str | None:
+        from synthdata import load_model
+
+        seconds = self.settings.job_lease_seconds
+        done = [0]
+
+        def renew(session: Session) -> bool:
+            return leases.renew_chunk(session, work.chunk_id, job_id, token, seconds, done[0])
+
+        beat = Heartbeat(lambda: self._tx(renew), self.settings.job_heartbeat_seconds)
+        with beat:
+            model = load_model(self.storage.absolute(work.model_file))
+
+            def progress(rows_done: int, _total: int) -> None:
+                done[0] = rows_done
+                beat.check()
+
+            part = self.storage.part_file(work.customer_id, job_id, index, work.fmt)
+            frames = model.iter_chunks(
+                work.rows, seed=work.seed, start_row=work.start_row, progress=progress
+            )
+            write_frames(frames, part, fmt=work.fmt)
+        return self._tx(
+            lambda s: complete_chunk(s, job_id, work.chunk_id, work.rows, token, seconds)
+        )
+
+    # -- finalize -----------------------------------------------------------------------
+    def finalize(self, job_id: str) -> None:
+        """Join the parts and record success and the charge (re-sent by the reaper)."""
+        lease = self.settings.job_lease_seconds
+        token = self._tx(lambda s: leases.claim_job(s, job_id, lease, phase="finalize"))
+        if token is not None:
+            self._finalize_claimed(job_id, token)
+
+    def _finalize_claimed(self, job_id: str, token: str) -> None:
+        try:
+            with self._job_heartbeat(job_id, token) as beat:
+                job = self._tx(lambda s: s.get_one(Job, job_id))
+                target = self.storage.result_file(job.customer_id, job_id, job.format)
+                parts = [
+                    self.storage.part_file(job.customer_id, job_id, i, job.format)
+                    for i in range(job.chunks_total)
+                ]
+                if all(p.exists() for p in parts):
+                    join_parts(parts, target, job.format)
+                elif not target.exists():
+                    raise UserFacingError("the generated parts were lost; please resubmit")
+                beat.check()
+
+                def record(session: Session) -> None:
+                    if not finish(session, job_id, token):
+                        raise LeaseLost()
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == job_id)
+                        .values(
+                            result_path=self.storage.relative(target),
+                            result_bytes=target.stat().st_size,
+                            rows_done=job.rows,
+                        )
+                    )
+                    record_charge(session, job)
+
+                self._tx(record)
+        except LeaseLost:
+            log.info("job %s: lease lost while finalizing", job_id)
+            return
+        except UserFacingError as exc:
+            self.fail(job_id, str(exc))
+            return
+        except Exception:
+            log.exception("job %s: finalize failed", job_id)
+            self._retry_job(job_id, token, finalize=True)
+            return
+        self.storage.remove_tree(target.parent / "parts")
+        self.storage.remove_file(self.storage.job_model_file(job.customer_id, job_id))
+
+    # -- failures -----------------------------------------------------------------------
+    def fail(self, job_id: str, message: str) -> None:
+        """Mark an active job failed (and its model, for a training job)."""
+        log.info("job %s failed: %s", job_id, message)
+        self._tx(lambda s: mark_failed(s, job_id, message))
+
+    def _retry_job(self, job_id: str, token: str, *, finalize: bool = False) -> None:
+        job = self._tx(lambda s: s.get_one(Job, job_id))
+        if job.attempts >= self.settings.job_max_attempts:
+            self.fail(job_id, "internal error; the job failed after several attempts")
+            return
+        released = self._tx(lambda s: release_job(s, job_id, token))
+        if released:
+            delay = min(60.0, 2.0**job.attempts)
+            send = self.queue.send_finalize if finalize else self.queue.send_prepare
+            send(job_id, delay)
+
+    def _retry_chunk(self, job_id: str, index: int, token: str) -> None:
+        def release(session: Session) -> int | None:
+            chunk = session.scalars(
+                select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.index == index)
+            ).one()
+            if chunk.claim_token != token:
+                return None
+            if chunk.attempts >= self.settings.job_max_attempts:
+                return -1
+            chunk.state, chunk.lease_until, chunk.claim_token = "queued", None, None
+            chunk.enqueued_at = utcnow()
+            return chunk.attempts
+
+        attempts = self._tx(release)
+        if attempts == -1:
+            self.fail(job_id, f"internal error; chunk {index} failed after several attempts")
+        elif attempts is not None:
+            self.queue.send_chunk(job_id, index, min(60.0, 2.0**attempts))

@@ -1,0 +1,21 @@
+"""Fitting a synthesizer on a stored table and saving it where a job expects it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from synthdata.engine.base import Synthesizer
+
+
+def fit_to_file(source: str | Path, target: Path, synthesizer: str) -> Synthesizer:
+    """Fit `synthesizer` on the table at `source` and save it to `target` atomically.
+
+    The upload limit was applied when the table was stored, so no size limit here;
+    large tables are sampled by the engine's loader to bound memory.
+    """
+    from synthdata import fit
+
+    model = fit(source, synthesizer=synthesizer, max_input_bytes=None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target)
+    return model

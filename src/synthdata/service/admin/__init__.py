@@ -1,0 +1,1 @@
+"""The admin domain of the service."""

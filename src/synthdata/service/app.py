@@ -1,0 +1,84 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from synthdata.service.admin.views import router as admin_router
+from synthdata.service.core.middleware import MiddlewareHook, install_middleware
+from synthdata.service.core.platform import Platform
+from synthdata.service.core.problems import install_problem_handlers
+from synthdata.service.core.settings import Settings, get_settings
+from synthdata.service.customers.views import router as customers_router
+from synthdata.service.datasets.views import router as datasets_router
+from synthdata.service.health.views import router as health_router
+from synthdata.service.jobs.views import router as jobs_router
+from synthdata.service.models.views import router as models_router
+from synthdata.service.usage.views import router as usage_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+Turn a real table into a faithful, privacy-safe synthetic one.
+
+Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`.
+Errors are JSON problem documents (`type`, `title`, `status`, `detail`).
+Upload a table (`POST /datasets`), then `POST /jobs` with `dataset_id` (or a
+trained `model_id`) and poll the job until it has `succeeded`; download
+`/jobs/{id}/result`. Send an `Idempotency-Key` header to retry safely.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    workers: int | None = None,
+    hooks: list[MiddlewareHook] | None = None,
+) -> FastAPI:
+    """Build the app: migrate the database, connect the queue, mount the routers.
+
+    `workers` job-consumer threads run inside the app while it is up (default:
+    `SYNTHDATA_SERVE_WORKERS` with the local queue, none with Redis, where
+    `synthdata worker` consumes). `hooks` may add middleware (observability).
+    """
+    settings = settings or get_settings()
+    platform = Platform.build(settings)
+    if workers is None:
+        workers = settings.serve_workers if settings.queue == "local" else 0
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        platform.start(workers=workers)
+        try:
+            yield
+        finally:
+            platform.stop()
+
+    app = FastAPI(
+        title="Inferloop Synthetic Data",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.platform = platform
+    install_problem_handlers(app)
+    install_middleware(app, hooks)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        customers_router,
+        datasets_router,
+        models_router,
+        jobs_router,
+        usage_router,
+        admin_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,1 @@
+"""Shared infrastructure of the service: settings, database, problems, storage."""

@@ -1,0 +1,112 @@
+"""Everything a process of the platform holds: database, storage, queue, runner, limits.
+
+The API (`create_app`), the worker (`synthdata worker`) and the CLI build one
+`Platform` from the same settings, which is how they agree on where things are.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from huey.consumer import Consumer
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from synthdata.jobs.queue import JobQueue
+from synthdata.jobs.reaper import Reaper
+from synthdata.jobs.runner import JobRunner
+from synthdata.service.core.db import make_engine, make_session_factory
+from synthdata.service.core.migrate import upgrade_head
+from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter
+from synthdata.service.core.settings import Settings
+from synthdata.service.core.storage import Storage
+
+log = logging.getLogger("synthdata.service")
+
+
+@dataclass
+class Platform:
+    """The shared parts of one process; `start`/`stop` run the background threads."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: Storage
+    queue: JobQueue
+    runner: JobRunner
+    limiter: RateLimiter
+    _consumer: Consumer | None = field(default=None, repr=False)
+    _reaper: Reaper | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings, *, migrate: bool | None = None) -> Platform:
+        """Connect everything; run migrations first unless told not to."""
+        if migrate if migrate is not None else settings.migrate_on_start:
+            upgrade_head(settings.database_url)
+        engine = make_engine(settings.database_url)
+        sessions = make_session_factory(engine)
+        storage = Storage(settings.data_dir)
+        storage.root.mkdir(parents=True, exist_ok=True)
+        queue = JobQueue(settings)
+        runner = JobRunner(settings, sessions, storage, queue)
+        queue.bind(runner)
+        counter = (
+            RedisCounter(settings.redis_url, settings.rate_limit_prefix)
+            if settings.uses_redis_rate_limits and settings.redis_url
+            else MemoryCounter()
+        )
+        limiter = RateLimiter(
+            counter,
+            window=settings.rate_limit_window_seconds,
+            per_key=settings.rate_limit_per_key,
+            per_source=settings.rate_limit_per_source,
+            lockout_failures=settings.auth_lockout_failures,
+            lockout_window=settings.auth_lockout_window_seconds,
+            lockout_seconds=settings.auth_lockout_seconds,
+        )
+        return cls(settings, engine, sessions, storage, queue, runner, limiter)
+
+    def start(self, *, workers: int) -> None:
+        """Start the reaper, and `workers` consumer threads when workers > 0."""
+        self._reaper = Reaper(self.sessions, self.queue, self.settings)
+        self._reaper.start()
+        if workers > 0:
+            self._consumer = self.queue.consumer(workers, embedded=True)
+            self._consumer.start()
+
+    def stop(self) -> None:
+        """Stop background threads (letting running tasks finish), then close the pool."""
+        if self._consumer is not None:
+            self._consumer.stop(graceful=True)
+            self._consumer = None
+        if self._reaper is not None:
+            self._reaper.stop()
+            self._reaper = None
+        self.engine.dispose()
+
+    def readiness(self) -> dict[str, str]:
+        """Check database, queue and storage; map each part to "ok" or why it failed."""
+        checks: dict[str, str] = {}
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = _reason(exc)
+        try:
+            self.queue.ping()
+            checks["queue"] = "ok"
+        except Exception as exc:
+            checks["queue"] = _reason(exc)
+        try:
+            self.storage.check_writable()
+            checks["storage"] = "ok"
+        except Exception as exc:
+            checks["storage"] = _reason(exc)
+        return checks
+
+
+def _reason(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:200]

@@ -1,0 +1,141 @@
+"""Every error as a JSON problem document (RFC 9457: type, title, status, detail).
+
+Routing errors (404, 405), validation errors (422), the engine's `InputError`
+and our own `Problem` all come out in the same shape; anything else is a bug
+and becomes a 500 whose detail reveals nothing internal.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from synthdata.engine.errors import InputError, ModelFormatError
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("synthdata.service")
+
+
+class ProblemDoc(BaseModel):
+    """The body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class Problem(Exception):
+    """Raise to answer with a problem document, e.g. ``Problem(404, "job not found")``."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind or _slug(status)
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def not_found(what: str, ident: str) -> Problem:
+    """The one answer for both "does not exist" and "belongs to someone else"."""
+    return Problem(404, f"{what} {ident!r} not found", kind="not-found")
+
+
+def _slug(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+    except ValueError:
+        return "error"
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Build the JSON response for a problem."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body: dict[str, Any] = {
+        "type": f"urn:synthdata:problem:{kind or _slug(status)}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra or {})
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, headers=headers, media_type=MEDIA_TYPE
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error path of `app` answer with a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.detail, kind=exc.kind, headers=exc.headers, extra=exc.extra
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return problem_response(422, detail, kind="validation-error", extra={"errors": errors})
+
+    @app.exception_handler(InputError)
+    async def _input(_: Request, exc: InputError) -> JSONResponse:
+        return problem_response(422, str(exc), kind="invalid-input")
+
+    @app.exception_handler(ModelFormatError)
+    async def _model_format(_: Request, exc: ModelFormatError) -> JSONResponse:
+        return problem_response(422, str(exc), kind="invalid-model")
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal error; it has been logged", kind="internal-error")
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": ProblemDoc,
+        "content": {MEDIA_TYPE: {}},
+        "description": HTTPStatus(status).phrase,
+    }
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
+"""OpenAPI `responses=` documenting the problem shape for the usual error statuses."""

@@ -1,0 +1,169 @@
+"""Rate limits per API key and per source address, and lockout after bad keys.
+
+Fixed windows: simple, and with Redis exact across replicas (INCR + EXPIRE).
+In memory they are per process, which is right for the embedded single-process
+mode. If Redis fails, limits fail open: abuse protection must not take the API down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("synthdata.service")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a request may go ahead, and if not, in how many seconds to retry."""
+
+    allowed: bool
+    retry_after: int = 0
+
+
+class Counter(Protocol):
+    """Counts hits in fixed windows, and holds timed locks."""
+
+    def incr(self, key: str, window: int) -> tuple[int, int]:
+        """Count a hit; return (hits in the current window, seconds until it ends)."""
+        ...
+
+    def lock(self, key: str, seconds: int) -> None:
+        """Lock `key` for `seconds`."""
+        ...
+
+    def locked_for(self, key: str) -> int:
+        """Seconds `key` stays locked (0 when not locked)."""
+        ...
+
+
+class MemoryCounter:
+    """In-process counters (one process = one set of limits)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, tuple[int, int]] = {}
+        self._locks: dict[str, float] = {}
+        self._mutex = threading.Lock()
+
+    def incr(self, key: str, window: int) -> tuple[int, int]:
+        now = time.time()
+        index = int(now // window)
+        with self._mutex:
+            if len(self._hits) > 100_000:  # keep memory bounded under a flood of sources
+                self._hits = {k: v for k, v in self._hits.items() if v[0] >= index}
+            start, count = self._hits.get(key, (index, 0))
+            count = count + 1 if start == index else 1
+            self._hits[key] = (index, count)
+        return count, max(1, math.ceil((index + 1) * window - now))
+
+    def lock(self, key: str, seconds: int) -> None:
+        with self._mutex:
+            self._locks[key] = time.time() + seconds
+
+    def locked_for(self, key: str) -> int:
+        with self._mutex:
+            until = self._locks.get(key)
+            if until is None:
+                return 0
+            left = until - time.time()
+            if left <= 0:
+                del self._locks[key]
+                return 0
+            return max(1, math.ceil(left))
+
+
+class RedisCounter:
+    """Counters shared by every replica through Redis, under a key prefix."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._prefix = prefix
+
+    def incr(self, key: str, window: int) -> tuple[int, int]:
+        now = time.time()
+        index = int(now // window)
+        name = f"{self._prefix}:hits:{key}:{index}"
+        pipe = self._redis.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, window + 1)
+        count = int(pipe.execute()[0])
+        return count, max(1, math.ceil((index + 1) * window - now))
+
+    def lock(self, key: str, seconds: int) -> None:
+        self._redis.set(f"{self._prefix}:lock:{key}", b"1", ex=seconds)
+
+    def locked_for(self, key: str) -> int:
+        ttl = int(self._redis.ttl(f"{self._prefix}:lock:{key}"))
+        return max(ttl, 0)
+
+
+class RateLimiter:
+    """The request limits and the bad-key lockout, over a `Counter`."""
+
+    def __init__(
+        self,
+        counter: Counter,
+        *,
+        window: int,
+        per_key: int,
+        per_source: int,
+        lockout_failures: int,
+        lockout_window: int,
+        lockout_seconds: int,
+    ) -> None:
+        self.counter = counter
+        self.window = window
+        self.per_key = per_key
+        self.per_source = per_source
+        self.lockout_failures = lockout_failures
+        self.lockout_window = lockout_window
+        self.lockout_seconds = lockout_seconds
+
+    def _safely(self, action: str, default: Decision, fn: Callable[[], Decision]) -> Decision:
+        try:
+            return fn()
+        except Exception:  # fail open: see the module docstring
+            log.warning("rate limiter unavailable during %s; allowing", action, exc_info=True)
+            return default
+
+    def check_source(self, source: str) -> Decision:
+        """Refuse a locked-out source, or one over its request rate."""
+
+        def run() -> Decision:
+            locked = self.counter.locked_for(f"src:{source}")
+            if locked:
+                return Decision(False, locked)
+            return self._hit(f"src:{source}", self.per_source, self.window)
+
+        return self._safely("check_source", Decision(True), run)
+
+    def check_key(self, key_id: str) -> Decision:
+        """Refuse a key over its request rate."""
+        return self._safely(
+            "check_key",
+            Decision(True),
+            lambda: self._hit(f"key:{key_id}", self.per_key, self.window),
+        )
+
+    def record_failure(self, source: str) -> Decision:
+        """Count a bad key from `source`; lock the source out once it has sent too many."""
+
+        def run() -> Decision:
+            count, _ = self.counter.incr(f"fail:{source}", self.lockout_window)
+            if count >= self.lockout_failures:
+                self.counter.lock(f"src:{source}", self.lockout_seconds)
+                return Decision(False, self.lockout_seconds)
+            return Decision(True)
+
+        return self._safely("record_failure", Decision(True), run)
+
+    def _hit(self, key: str, limit: int, window: int) -> Decision:
+        count, retry_after = self.counter.incr(key, window)
+        return Decision(count <= limit, 0 if count <= limit else retry_after)

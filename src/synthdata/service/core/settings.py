@@ -1,0 +1,83 @@
+"""Service settings, read once from `SYNTHDATA_*` environment variables.
+
+The defaults run everything on one machine with zero setup (SQLite under ./var/,
+the job queue in a SQLite file consumed inside `synthdata serve`). Outside
+development the settings refuse placeholder credentials in connection URLs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_PASSWORDS = {"changeme", "change-me", "password", "secret", "example", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Everything the API, the workers and the CLI need to find each other."""
+
+    model_config = SettingsConfigDict(env_prefix="SYNTHDATA_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/synthdata.db"
+    data_dir: Path = Path("./var/data")
+    redis_url: str | None = None
+    queue: Literal["local", "redis"] = "local"
+    queue_name: str = "synthdata"
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+
+    # Jobs: rows per chunk (the unit a worker runs), ceiling per job, leases.
+    job_chunk_rows: int = Field(default=1_000_000, gt=0)
+    max_job_rows: int = Field(default=100_000_000, gt=0)
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    job_redeliver_seconds: float = Field(default=300.0, gt=0)
+    job_max_attempts: int = Field(default=3, gt=0)
+    reaper_interval_seconds: float = Field(default=15.0, gt=0)
+    queue_poll_max_seconds: float = Field(default=1.0, gt=0)
+    serve_workers: int = Field(default=2, ge=0)
+    migrate_on_start: bool = True
+
+    # Abuse protection: requests per window per API key and per source address.
+    rate_limit_window_seconds: int = Field(default=60, gt=0)
+    rate_limit_per_key: int = Field(default=1200, gt=0)
+    rate_limit_per_source: int = Field(default=3000, gt=0)
+    rate_limit_backend: Literal["auto", "memory", "redis"] = "auto"
+    rate_limit_prefix: str = "synthdata:rl"
+    auth_lockout_failures: int = Field(default=20, gt=0)
+    auth_lockout_window_seconds: int = Field(default=300, gt=0)
+    auth_lockout_seconds: int = Field(default=900, gt=0)
+    circuit_breaker_retry_after: int = Field(default=60, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.queue == "redis" and not self.redis_url:
+            raise ValueError("SYNTHDATA_QUEUE=redis needs SYNTHDATA_REDIS_URL")
+        if self.rate_limit_backend == "redis" and not self.redis_url:
+            raise ValueError("SYNTHDATA_RATE_LIMIT_BACKEND=redis needs SYNTHDATA_REDIS_URL")
+        if self.job_lease_seconds < 2 * self.job_heartbeat_seconds:
+            raise ValueError("SYNTHDATA_JOB_LEASE_SECONDS must be at least twice the heartbeat")
+        if self.environment == "production":
+            for name in ("database_url", "redis_url"):
+                url = getattr(self, name)
+                if url and (urlsplit(url).password or "").lower() in _PLACEHOLDER_PASSWORDS:
+                    raise ValueError(f"SYNTHDATA_{name.upper()} uses a placeholder password")
+        return self
+
+    @property
+    def uses_redis_rate_limits(self) -> bool:
+        """Whether rate-limit counters are shared through Redis (all replicas see them)."""
+        if self.rate_limit_backend == "auto":
+            return self.redis_url is not None
+        return self.rate_limit_backend == "redis"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings` instead)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The customers domain of the service."""

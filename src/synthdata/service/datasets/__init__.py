@@ -1,0 +1,1 @@
+"""The datasets domain of the service."""

@@ -1,0 +1,34 @@
+"""Storing, inspecting and deleting uploaded tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from synthdata.engine.errors import InputError
+from synthdata.engine.io import arrow_to_pandas, iter_batches
+from synthdata.engine.schema import TableSchema, infer_schema
+
+SCHEMA_SAMPLE_ROWS = 100_000
+"""Rows read to infer the schema at upload (the model is fitted on the whole table)."""
+
+
+def inspect_table(path: Path, fmt: str) -> tuple[int, TableSchema]:
+    """Count the rows of a stored table and infer its schema from the first rows.
+
+    Streams the file, so memory stays bounded whatever its size.
+    """
+    kept: list[pa.RecordBatch] = []
+    sampled = 0
+    rows = 0
+    for batch in iter_batches(path, fmt=fmt, max_bytes=None):
+        rows += batch.num_rows
+        if sampled < SCHEMA_SAMPLE_ROWS and batch.num_rows:
+            take = batch.slice(0, SCHEMA_SAMPLE_ROWS - sampled)
+            kept.append(take)
+            sampled += take.num_rows
+    if rows == 0:
+        raise InputError("the table has a header but no rows")
+    frame = arrow_to_pandas(pa.Table.from_batches(kept))
+    return rows, infer_schema(frame)

@@ -1,0 +1,166 @@
+"""Typed dependencies shared by every router: the platform, a session, the caller.
+
+Authentication takes the key from `X-API-Key` or `Authorization: Bearer`, and
+applies the per-source rate limit and lockout before looking at the key, and the
+per-key limit after, so a flood of bad keys is cut off before it reaches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from synthdata.service.core.platform import Platform
+from synthdata.service.core.problems import Problem, not_found
+from synthdata.service.core.settings import Settings
+from synthdata.service.customers.service import Principal, authenticate
+
+T = TypeVar("T")
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
+_bearer = HTTPBearer(auto_error=False, scheme_name="Bearer")
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def get_settings(platform: PlatformDep) -> Settings:
+    return platform.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(platform: PlatformDep) -> Iterator[Session]:
+    """A session per request; views commit explicitly, anything left is rolled back."""
+    session = platform.sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def source_address(request: Request) -> str:
+    """The caller's address (the proxy's, unless uvicorn is told to trust forwarded headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _too_many(retry_after: int, detail: str) -> Problem:
+    return Problem(
+        429, detail, kind="rate-limited", headers={"Retry-After": str(max(1, retry_after))}
+    )
+
+
+def get_principal(
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The authenticated caller, or 401/429 as a problem document."""
+    source = source_address(request)
+    limiter = platform.limiter
+    decision = limiter.check_source(source)
+    if not decision.allowed:
+        raise _too_many(decision.retry_after, "too many requests from this address")
+    secret = api_key or (bearer.credentials if bearer else None)
+    if not secret:
+        raise Problem(
+            401,
+            "an API key is required (X-API-Key or Authorization: Bearer)",
+            kind="unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = authenticate(session, secret)
+    if principal is None:
+        if not limiter.record_failure(source).allowed:
+            raise _too_many(limiter.lockout_seconds, "too many invalid API keys from this address")
+        raise Problem(
+            401,
+            "invalid or revoked API key",
+            kind="unauthenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    decision = limiter.check_key(principal.key_id)
+    if not decision.allowed:
+        raise _too_many(decision.retry_after, "too many requests for this API key")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_admin(principal: PrincipalDep) -> Principal:
+    """The caller, who must hold an admin key."""
+    if not principal.is_admin:
+        raise Problem(403, "this operation needs an admin key", kind="forbidden")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_admin)]
+
+CustomerFilter = Annotated[
+    str | None,
+    Query(max_length=40, description="Admins: act for / filter by this customer."),
+]
+
+
+def acting_customer(principal: Principal, customer_id: str | None) -> str:
+    """The customer on whose behalf a new object is created."""
+    if not principal.is_admin:
+        if customer_id is not None and customer_id != principal.customer_id:
+            raise Problem(403, "only admins may act for another customer", kind="forbidden")
+        assert principal.customer_id is not None  # customer keys always have one
+        return principal.customer_id
+    chosen = customer_id or principal.customer_id
+    if chosen is None:
+        raise Problem(
+            422, "admin keys without a customer must pass customer_id", kind="validation-error"
+        )
+    return chosen
+
+
+def list_scope(principal: Principal, customer_id: str | None) -> str | None:
+    """The customer whose objects a list shows (None: everyone's, for admins)."""
+    if principal.is_admin:
+        return customer_id
+    return acting_customer(principal, customer_id)
+
+
+def owned(session: Session, model: type[T], ident: str, principal: Principal, what: str) -> T:
+    """Load an object by id; 404 when missing or owned by another customer."""
+    row = session.get(model, ident)
+    if row is None or (
+        not principal.is_admin and getattr(row, "customer_id", None) != principal.customer_id
+    ):
+        raise not_found(what, ident)
+    return row
+
+
+def scoped(query: Select[Any], model: type, scope: str | None) -> Select[Any]:
+    """Restrict a query to one customer's rows (unless `scope` is None)."""
+    if scope is None:
+        return query
+    return query.where(model.customer_id == scope)  # type: ignore[attr-defined]
+
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Cursor = Annotated[
+    str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+]

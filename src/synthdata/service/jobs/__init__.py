@@ -1,0 +1,1 @@
+"""The jobs domain of the service."""

@@ -1,0 +1,72 @@
+"""Generation job requests and responses (the tables are in `synthdata.jobs.models`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from synthdata.jobs.models import Job, JobKind, JobState
+
+MAX_SEED = 2**63 - 1
+
+
+class JobCreate(BaseModel):
+    """Generate `rows` rows from a trained model, or from a dataset (fitted first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
+    model_id: str | None = Field(default=None, min_length=1, max_length=40)
+    rows: int = Field(ge=1, description="Rows to generate.")
+    synthesizer: str = Field(
+        default="copula", min_length=1, max_length=40, description="Used with dataset_id only."
+    )
+    format: Literal["csv", "parquet"] = "csv"
+    seed: int | None = Field(
+        default=None, ge=0, le=MAX_SEED, description="Same seed, same rows (default: random)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JobCreate:
+        if (self.dataset_id is None) == (self.model_id is None):
+            raise ValueError("give exactly one of dataset_id or model_id")
+        return self
+
+
+class JobOut(BaseModel):
+    """A job's request, state, progress and timings."""
+
+    id: str
+    customer_id: str
+    kind: JobKind
+    state: JobState
+    dataset_id: str | None
+    model_id: str | None
+    rows: int
+    synthesizer: str
+    format: str
+    seed: int
+    idempotency_key: str | None
+    rows_done: int
+    progress: float = Field(description="0..1")
+    chunks_total: int
+    chunks_done: int
+    attempts: int
+    error: str | None
+    result_bytes: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        if job.state == JobState.SUCCEEDED.value:
+            progress = 1.0
+        elif job.rows:
+            progress = min(1.0, job.rows_done / job.rows)
+        else:
+            progress = 0.0
+        fields = {k: getattr(job, k) for k in cls.model_fields if k != "progress"}
+        return cls(**fields, progress=round(progress, 4))

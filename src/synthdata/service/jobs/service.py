@@ -1,0 +1,163 @@
+"""Creating jobs (with idempotency keys), cancelling them, and the circuit breaker gate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from synthdata.engine.base import list_synthesizers
+from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
+from synthdata.jobs.queue import JobQueue
+from synthdata.service.admin.service import get_breaker
+from synthdata.service.core.db import utcnow
+from synthdata.service.core.problems import Problem, not_found
+from synthdata.service.core.settings import Settings
+from synthdata.service.datasets.models import Dataset
+from synthdata.service.jobs.models import JobCreate
+from synthdata.service.models.models import ModelState, SynthModel
+
+log = logging.getLogger("synthdata.service")
+API_SERVICE = "synthdata-api"
+_RANDOM_SEED_BITS = 53  # random seeds stay exact in JavaScript clients
+
+
+def ensure_breaker_closed(session: Session, settings: Settings) -> None:
+    """503 with Retry-After while the API's circuit breaker is on (new work is refused)."""
+    breaker = get_breaker(session, API_SERVICE, settings.circuit_breaker_retry_after)
+    if breaker.enabled:
+        detail = "the service is not accepting new jobs right now (circuit breaker on)"
+        if breaker.reason:
+            detail += f": {breaker.reason}"
+        raise Problem(
+            503,
+            detail,
+            kind="circuit-breaker-open",
+            headers={"Retry-After": str(breaker.retry_after)},
+        )
+
+
+def check_synthesizer(name: str) -> str:
+    """422 for a synthesizer name the engine does not know."""
+    known = list_synthesizers()
+    if name not in known:
+        raise Problem(
+            422,
+            f"unknown synthesizer {name!r} (available: {', '.join(known)})",
+            kind="invalid-input",
+        )
+    return name
+
+
+def request_hash(body: JobCreate) -> str:
+    """A fingerprint of the request, to tell a retry from a different request with the same key."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(session: Session, customer_id: str, key: str, fingerprint: str) -> Job | None:
+    job = session.scalars(
+        select(Job).where(Job.customer_id == customer_id, Job.idempotency_key == key)
+    ).first()
+    if job is not None and job.request_hash != fingerprint:
+        raise Problem(
+            409,
+            "this Idempotency-Key was already used with a different request",
+            kind="idempotency-key-reused",
+        )
+    return job
+
+
+def create_generation_job(
+    session: Session,
+    *,
+    customer_id: str,
+    body: JobCreate,
+    idempotency_key: str | None,
+    settings: Settings,
+) -> tuple[Job, bool]:
+    """Create (and commit) a generation job; return it and whether it is new.
+
+    A repeated Idempotency-Key returns the first job instead of creating another,
+    also when two such requests race (the unique constraint decides).
+    """
+    fingerprint = request_hash(body)
+    if idempotency_key:
+        existing = _replay(session, customer_id, idempotency_key, fingerprint)
+        if existing is not None:
+            return existing, False
+    if body.rows > settings.max_job_rows:
+        raise Problem(
+            422, f"rows must be at most {settings.max_job_rows:,}", kind="validation-error"
+        )
+    synthesizer = body.synthesizer
+    if body.model_id is not None:
+        model = session.get(SynthModel, body.model_id)
+        if model is None or model.customer_id != customer_id:
+            raise not_found("model", body.model_id)
+        if model.state == ModelState.FAILED.value:
+            raise Problem(422, f"model {model.id!r} failed to train", kind="invalid-input")
+        synthesizer = model.synthesizer
+    else:
+        assert body.dataset_id is not None
+        dataset = session.get(Dataset, body.dataset_id)
+        if dataset is None or dataset.customer_id != customer_id:
+            raise not_found("dataset", body.dataset_id)
+        check_synthesizer(synthesizer)
+    job = Job(
+        customer_id=customer_id,
+        kind=JobKind.GENERATE.value,
+        dataset_id=body.dataset_id,
+        model_id=body.model_id,
+        rows=body.rows,
+        synthesizer=synthesizer,
+        format=body.format,
+        seed=body.seed if body.seed is not None else secrets.randbits(_RANDOM_SEED_BITS),
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        enqueued_at=utcnow(),
+    )
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if idempotency_key:
+            existing = _replay(session, customer_id, idempotency_key, fingerprint)
+            if existing is not None:
+                return existing, False
+        raise
+    return job, True
+
+
+def send_prepare(queue: JobQueue, job_id: str) -> None:
+    """Send the job's first message; if the queue is down, the reaper sends it later."""
+    try:
+        queue.send_prepare(job_id)
+    except Exception:
+        log.exception("could not enqueue job %s; the reaper will re-send it", job_id)
+
+
+def cancel_job(session: Session, job: Job) -> Job:
+    """Cancel a queued or running job; running chunks stop at their next heartbeat."""
+    if job.state not in ACTIVE_STATES:
+        raise Problem(409, f"job {job.id!r} is already {job.state}", kind="conflict")
+    job.state, job.finished_at = JobState.CANCELLED.value, utcnow()
+    job.lease_until = job.claim_token = None
+    session.execute(
+        update(JobChunk)
+        .where(JobChunk.job_id == job.id, JobChunk.state != ChunkState.DONE.value)
+        .values(state=ChunkState.CANCELLED.value, lease_until=None, claim_token=None)
+    )
+    if job.kind == JobKind.TRAIN.value and job.model_id:
+        session.execute(
+            update(SynthModel)
+            .where(SynthModel.id == job.model_id, SynthModel.state == ModelState.TRAINING.value)
+            .values(state=ModelState.FAILED.value, error="training was cancelled")
+        )
+    return job

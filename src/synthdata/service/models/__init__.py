@@ -1,0 +1,1 @@
+"""The models domain of the service."""

@@ -1,0 +1,78 @@
+"""Trained models: the table and its API models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
+
+
+class ModelState(StrEnum):
+    """A model is trained by a job; it can be sampled once ready."""
+
+    TRAINING = "training"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class SynthModel(Base):
+    """A synthesizer fitted on one of the customer's datasets."""
+
+    __tablename__ = "models"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("mdl"))
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    dataset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), default="")
+    synthesizer: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16), default=ModelState.TRAINING.value)
+    path: Mapped[str | None] = mapped_column(String(500))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    fitted_rows: Mapped[int | None] = mapped_column(BigInteger)
+    schema_json: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ModelCreate(BaseModel):
+    """Train a model on a dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset_id: str = Field(min_length=1, max_length=40)
+    synthesizer: str = Field(default="copula", min_length=1, max_length=40)
+    name: str = Field(default="", max_length=200)
+
+
+class ModelOut(BaseModel):
+    """A model and its training state."""
+
+    id: str
+    customer_id: str
+    dataset_id: str | None
+    name: str
+    synthesizer: str
+    state: ModelState
+    size_bytes: int | None
+    fitted_rows: int | None
+    schema_: dict[str, Any] | None = Field(serialization_alias="schema")
+    error: str | None
+    created_at: datetime
+    ready_at: datetime | None
+    job_id: str | None = None
+
+    @classmethod
+    def of(cls, row: SynthModel, job_id: str | None = None) -> ModelOut:
+        data = {k: getattr(row, k) for k in cls.model_fields if k not in ("schema_", "job_id")}
+        return cls(**data, schema_=row.schema_json, job_id=job_id)

@@ -1,0 +1,162 @@
+"""A worker SIGKILLed mid-job: another worker finishes it, with one result and one charge.
+
+Real worker processes (`slow_worker.py`: the real worker with a slowed-down
+synthesizer), a real queue (a SQLite file next to SQLite, Redis next to
+PostgreSQL) and a real database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from synthdata.jobs.models import Job, JobChunk
+from synthdata.jobs.queue import JobQueue
+from synthdata.service.core.db import make_engine, make_session_factory, session_scope
+from synthdata.service.core.settings import Settings
+from synthdata.service.core.storage import Storage
+from synthdata.service.customers.models import Customer
+from synthdata.service.datasets.models import Dataset
+from synthdata.service.usage.models import Charge
+
+WORKER = Path(__file__).with_name("slow_worker.py")
+ROWS, CHUNK_ROWS = 60, 10
+
+pytestmark = pytest.mark.slow
+
+
+def _wait(predicate: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHDATA_")}
+    env.update(
+        SYNTHDATA_DATABASE_URL=settings.database_url,
+        SYNTHDATA_DATA_DIR=str(settings.data_dir),
+        SYNTHDATA_QUEUE=settings.queue,
+        SYNTHDATA_QUEUE_NAME=settings.queue_name,
+        SYNTHDATA_JOB_CHUNK_ROWS=str(settings.job_chunk_rows),
+        SYNTHDATA_JOB_LEASE_SECONDS=str(settings.job_lease_seconds),
+        SYNTHDATA_JOB_HEARTBEAT_SECONDS=str(settings.job_heartbeat_seconds),
+        SYNTHDATA_REAPER_INTERVAL_SECONDS=str(settings.reaper_interval_seconds),
+        SYNTHDATA_QUEUE_POLL_MAX_SECONDS="0.1",
+        SLOW_SECONDS="0.4",
+    )
+    if settings.redis_url:
+        env["SYNTHDATA_REDIS_URL"] = settings.redis_url
+    return env
+
+
+def test_killed_worker_job_completes_once(
+    settings_for: Callable[..., Settings], redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    probe = settings_for()
+    # Embedded pairing with SQLite, scale-out pairing (Redis queue) with PostgreSQL.
+    if probe.database_url.startswith("sqlite"):
+        settings = settings_for(job_chunk_rows=CHUNK_ROWS)
+    else:
+        settings = settings_for(
+            job_chunk_rows=CHUNK_ROWS, queue="redis", redis_url=redis_url, queue_name=redis_prefix
+        )
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    storage = Storage(settings.data_dir)
+
+    # A customer, a stored table, and a job asking for 6 chunks of the slow synthesizer.
+    table = pd.DataFrame({"x": range(40), "group": ["a", "b"] * 20})
+    with session_scope(sessions) as session:
+        customer = Customer(name="Crash Test", price_per_1k_micros=1_000_000)
+        session.add(customer)
+        session.flush()
+        path = storage.dataset_file(customer.id, "ds_crash", "csv")
+        path.parent.mkdir(parents=True)
+        table.to_csv(path, index=False)
+        session.add(
+            Dataset(
+                id="ds_crash",
+                customer_id=customer.id,
+                name="t",
+                filename="t.csv",
+                format="csv",
+                path=storage.relative(path),
+                size_bytes=path.stat().st_size,
+                rows=40,
+                columns=2,
+                schema_json={},
+            )
+        )
+        session.flush()  # no ORM relationships: insert the parent rows first
+        job = Job(
+            customer_id=customer.id,
+            dataset_id="ds_crash",
+            rows=ROWS,
+            synthesizer="slow_copula",
+            seed=11,
+        )
+        session.add(job)
+    JobQueue(settings).send_prepare(job.id)
+
+    def chunk_states() -> list[str]:
+        with session_scope(sessions) as session:
+            return list(session.scalars(select(JobChunk.state).where(JobChunk.job_id == job.id)))
+
+    env = _env(settings)
+    log = (tmp_path / "workers.log").open("ab")
+    first = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=log, stderr=log)
+    try:
+        _wait(
+            lambda: (states := chunk_states()).count("done") >= 2 and "running" in states,
+            "the first worker to be mid-job",
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        with session_scope(sessions) as session:
+            assert session.get_one(Job, job.id).state == "running"
+        second = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=log, stderr=log)
+        try:
+
+            def finished() -> Job | None:
+                with session_scope(sessions) as session:
+                    row = session.get_one(Job, job.id)
+                    return row if row.state not in ("queued", "running") else None
+
+            final = _wait(finished, "the second worker to finish the job")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        log.close()
+
+    assert final.state == "succeeded", (final.error, (tmp_path / "workers.log").read_text())
+    with session_scope(sessions) as session:
+        charges = session.scalars(select(Charge).where(Charge.job_id == job.id)).all()
+        chunks = session.scalars(select(JobChunk).where(JobChunk.job_id == job.id)).all()
+        assert session.scalar(select(func.count()).select_from(Charge)) == 1
+    assert len(charges) == 1 and charges[0].rows == ROWS
+    assert charges[0].amount_micros == 60_000  # 60 rows at 1.00 per 1,000
+    assert [c.state for c in chunks] == ["done"] * (ROWS // CHUNK_ROWS)
+    assert max(c.attempts for c in chunks) >= 2, "the killed worker's chunk was re-run"
+    job_dir = storage.job_dir(job.customer_id, job.id)
+    assert sorted(p.name for p in job_dir.iterdir()) == ["result.csv"]
+    result = pd.read_csv(job_dir / "result.csv")
+    assert len(result) == ROWS and list(result.columns) == ["x", "group"]
+    engine.dispose()

@@ -1,0 +1,183 @@
+"""The runner driven step by step: chunk joins, duplicate delivery, leases, the reaper."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select, update
+
+import synthdata
+from synthdata.jobs import leases
+from synthdata.jobs.models import Job, JobChunk
+from synthdata.jobs.reaper import reap
+from synthdata.service.core.db import session_scope, utcnow
+from synthdata.service.core.platform import Platform
+from synthdata.service.customers.models import Customer
+from synthdata.service.models.models import SynthModel
+from synthdata.service.usage.models import Charge
+
+TABLE = pd.DataFrame(
+    {
+        "n": np.arange(200) % 17 * 1.5,
+        "c": np.array(["a", "b", "c", "d"])[np.arange(200) % 4],
+    }
+)
+
+
+@pytest.fixture
+def platform(settings_for):
+    built = Platform.build(settings_for(job_chunk_rows=7))
+    yield built
+    built.stop()
+
+
+def _job(platform: Platform, rows: int, fmt: str = "csv", seed: int = 9) -> tuple[str, object]:
+    """A customer with a ready model and a generation job on it (no message sent)."""
+    model = synthdata.fit(TABLE)
+    with session_scope(platform.sessions) as session:
+        customer = Customer(name="Runner", price_per_1k_micros=2_000_000)
+        session.add(customer)
+        session.flush()
+        row = SynthModel(customer_id=customer.id, synthesizer="copula", state="ready")
+        session.add(row)
+        session.flush()
+        path = platform.storage.model_file(customer.id, row.id)
+        path.parent.mkdir(parents=True)
+        model.save(path)
+        row.path = platform.storage.relative(path)
+        job = Job(customer_id=customer.id, model_id=row.id, rows=rows, format=fmt, seed=seed)
+        session.add(job)
+    return job.id, model
+
+
+def _get(platform: Platform, job_id: str) -> Job:
+    with session_scope(platform.sessions) as session:
+        return session.get_one(Job, job_id)
+
+
+def _run_all(platform: Platform, job_id: str) -> None:
+    platform.runner.prepare(job_id)
+    for index in range(_get(platform, job_id).chunks_total):
+        platform.runner.run_chunk(job_id, index)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_chunked_job_equals_one_sample(platform, fmt):
+    job_id, model = _job(platform, rows=50, fmt=fmt)
+    _run_all(platform, job_id)
+    job = _get(platform, job_id)
+    assert (job.state, job.chunks_total, job.chunks_done, job.rows_done) == ("succeeded", 8, 8, 50)
+    path = platform.storage.absolute(job.result_path)
+    got = pd.read_csv(path) if fmt == "csv" else pq.read_table(path).to_pandas()
+    expected = model.sample(50, seed=9)
+    if fmt == "csv":
+        expected = pd.read_csv(pd.io.common.StringIO(expected.to_csv(index=False)))
+    # Parquet may read text back as categorical: compare values, not dtypes.
+    got, expected = got.astype({"c": str}), expected.astype({"c": str})
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_duplicate_messages_change_nothing(platform):
+    job_id, _ = _job(platform, rows=20)
+    _run_all(platform, job_id)
+    first = platform.storage.absolute(_get(platform, job_id).result_path).read_bytes()
+    # Every message delivered again, as at-least-once delivery allows.
+    _run_all(platform, job_id)
+    platform.runner.finalize(job_id)
+    job = _get(platform, job_id)
+    assert job.state == "succeeded"
+    assert platform.storage.absolute(job.result_path).read_bytes() == first
+    with session_scope(platform.sessions) as session:
+        charges = session.scalars(select(Charge)).all()
+    assert [(c.job_id, c.rows, c.amount_micros) for c in charges] == [(job_id, 20, 40_000)]
+
+
+def test_reaper_resends_lapsed_chunk_and_stale_owner_cannot_complete(platform):
+    job_id, _ = _job(platform, rows=14)
+    platform.runner.prepare(job_id)  # plans 2 chunks and sends their messages
+    with session_scope(platform.sessions) as session:
+        token = leases.claim_chunk(session, job_id, 0, 60)
+        assert token is not None
+        # Nobody else can claim a chunk under a live lease.
+        assert leases.claim_chunk(session, job_id, 0, 60) is None
+        # The worker "dies": its lease runs out.
+        session.execute(
+            update(JobChunk)
+            .where(JobChunk.job_id == job_id, JobChunk.index == 0)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    before = platform.queue.pending()
+    redelivered = reap(platform.sessions, platform.queue, platform.settings)
+    assert redelivered.chunks == [(job_id, 0)]
+    assert platform.queue.pending() == before + 1
+    with session_scope(platform.sessions) as session:
+        chunk = session.scalars(
+            select(JobChunk).where(JobChunk.job_id == job_id, JobChunk.index == 0)
+        ).one()
+        assert (chunk.state, chunk.claim_token) == ("queued", None)
+        # The old owner's heartbeat now fails, so it stops without writing state.
+        assert not leases.renew_chunk(session, chunk.id, job_id, token, 60, 3)
+    # A second pass finds nothing: the re-sent message is waiting in the queue.
+    assert len(reap(platform.sessions, platform.queue, platform.settings)) == 0
+    for index in (0, 1):
+        platform.runner.run_chunk(job_id, index)
+    assert _get(platform, job_id).state == "succeeded"
+
+
+def test_reaper_resends_lapsed_prepare(platform):
+    job_id, _ = _job(platform, rows=5)
+    with session_scope(platform.sessions) as session:
+        assert leases.claim_job(session, job_id, 60, phase="prepare") is not None
+        session.execute(
+            update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    assert reap(platform.sessions, platform.queue, platform.settings).prepare == [job_id]
+    platform.runner.prepare(job_id)
+    platform.runner.run_chunk(job_id, 0)
+    assert _get(platform, job_id).state == "succeeded"
+
+
+def test_lost_message_is_resent_after_the_redelivery_delay(settings_for):
+    platform = Platform.build(settings_for(job_redeliver_seconds=0.5))
+    try:
+        job_id, _ = _job(platform, rows=5)
+        with session_scope(platform.sessions) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(enqueued_at=utcnow() - timedelta(seconds=5))
+            )
+        # The queue is empty, so the job's message was lost.
+        assert reap(platform.sessions, platform.queue, platform.settings).prepare == [job_id]
+    finally:
+        platform.stop()
+
+
+def test_cancelled_job_runs_nothing(platform):
+    job_id, _ = _job(platform, rows=14)
+    platform.runner.prepare(job_id)
+    with session_scope(platform.sessions) as session:
+        from synthdata.service.jobs.service import cancel_job
+
+        cancel_job(session, session.get_one(Job, job_id))
+    platform.runner.run_chunk(job_id, 0)
+    platform.runner.finalize(job_id)
+    job = _get(platform, job_id)
+    assert job.state == "cancelled" and job.chunks_done == 0
+    assert not platform.storage.result_file(job.customer_id, job_id, "csv").exists()
+
+
+def test_broken_model_fails_the_job_with_a_message(platform):
+    job_id, _ = _job(platform, rows=5)
+    job = _get(platform, job_id)
+    with session_scope(platform.sessions) as session:
+        path = platform.storage.absolute(session.get_one(SynthModel, job.model_id).path)
+    path.write_bytes(b"not a model")
+    _run_all(platform, job_id)
+    failed = _get(platform, job_id)
+    assert failed.state == "failed" and failed.error
