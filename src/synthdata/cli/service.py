@@ -6,7 +6,7 @@ through the shared console. Configuration comes from `SYNTHDATA_*` variables.
 
 from __future__ import annotations
 
-import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from synthdata.cli.console import console, error, info
 from synthdata.engine.errors import InputError
+from synthdata.observability.multiprocess import prepare_multiprocess_metrics
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.core.settings import Settings
@@ -67,9 +68,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
+        int,
+        typer.Option(min=1, help="API server processes (metrics are merged across them)."),
+    ] = 1,
+    job_threads: Annotated[
         int | None,
         typer.Option(
-            help="Job threads inside the server (default: SYNTHDATA_SERVE_WORKERS; "
+            help="Job threads inside each server process (default: SYNTHDATA_SERVE_WORKERS; "
             "0 with the Redis queue)."
         ),
     ] = None,
@@ -80,23 +85,39 @@ def serve(
     """Run the REST API (and, with the local queue, the job workers) until interrupted."""
     import uvicorn
 
-    from synthdata.service.app import create_app
-
-    logging.basicConfig(level=logging.INFO)
-    app = create_app(_settings(), workers=workers)
+    settings = _settings()
+    if job_threads is not None:
+        os.environ["SYNTHDATA_SERVE_WORKERS"] = str(job_threads)
+    if workers > 1:
+        prepare_multiprocess_metrics(settings.data_dir.parent / "prometheus")
     uvicorn.run(
-        app, host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips
+        "synthdata.service.asgi:create_service_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_config=None,  # the app logs JSON lines itself
+        access_log=False,  # one access-log line per request comes from the app
     )
 
 
 def worker(
     threads: Annotated[int, typer.Option(min=1, help="Jobs run at once by this worker.")] = 1,
+    metrics_port: Annotated[
+        int,
+        typer.Option(help="Serve this worker's /metrics on this port (0: none)."),
+    ] = 8001,
+    metrics_host: Annotated[str, typer.Option(help="Address for /metrics.")] = "127.0.0.1",
 ) -> None:
     """Consume the job queue (run any number of these; stop with Ctrl-C or SIGTERM)."""
     from synthdata.jobs.worker import run_worker
+    from synthdata.observability.logging import configure_logging
 
-    logging.basicConfig(level=logging.INFO)
-    run_worker(_settings(), threads=threads)
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_worker(settings, threads=threads, metrics_address=(metrics_host, metrics_port))
 
 
 # -- admin ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import write_frames
-from synthdata.jobs import leases
+from synthdata.jobs import leases, signals
 from synthdata.jobs.chunking import join_parts, plan_chunks
 from synthdata.jobs.leases import Heartbeat, LeaseLost
 from synthdata.jobs.models import Job, JobChunk, JobKind
@@ -90,6 +90,7 @@ class JobRunner:
                 if job.kind == JobKind.TRAIN.value:
                     self._train(job, token, beat)
                     return
+                signals.generation_started(job)
                 self._ensure_model(job)
                 beat.check()
             self._plan(job, token)
@@ -265,7 +266,7 @@ class JobRunner:
                     raise UserFacingError("the generated parts were lost; please resubmit")
                 beat.check()
 
-                def record(session: Session) -> None:
+                def record(session: Session) -> signals.Outcome:
                     if not finish(session, job_id, token):
                         raise LeaseLost()
                     session.execute(
@@ -277,9 +278,9 @@ class JobRunner:
                             rows_done=job.rows,
                         )
                     )
-                    record_charge(session, job)
+                    return signals.outcome(session, job, record_charge(session, job))
 
-                self._tx(record)
+                signals.generation_succeeded(job, self._tx(record))
         except LeaseLost:
             log.info("job %s: lease lost while finalizing", job_id)
             return

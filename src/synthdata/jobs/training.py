@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from synthdata.engine.base import Synthesizer
+from synthdata.observability.metrics import model_training_duration_seconds
 
 
 def fit_to_file(source: str | Path, target: Path, synthesizer: str) -> Synthesizer:
@@ -15,7 +17,9 @@ def fit_to_file(source: str | Path, target: Path, synthesizer: str) -> Synthesiz
     """
     from synthdata import fit
 
+    started = time.perf_counter()
     model = fit(source, synthesizer=synthesizer, max_input_bytes=None)
+    model_training_duration_seconds.labels(synthesizer).observe(time.perf_counter() - started)
     target.parent.mkdir(parents=True, exist_ok=True)
     model.save(target)
     return model

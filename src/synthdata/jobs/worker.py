@@ -15,9 +15,22 @@ from synthdata.service.core.settings import Settings
 log = logging.getLogger("synthdata.jobs")
 
 
-def run_worker(settings: Settings, *, threads: int = 1) -> None:
-    """Consume until SIGINT/SIGTERM (graceful: running tasks finish first)."""
+def run_worker(
+    settings: Settings, *, threads: int = 1, metrics_address: tuple[str, int] | None = None
+) -> None:
+    """Consume until SIGINT/SIGTERM (graceful: running tasks finish first).
+
+    With `metrics_address` (host, port; port 0 means none) the worker serves its own
+    `/metrics`, so Prometheus sees job metrics from every worker machine.
+    """
     platform = Platform.build(settings)
+    if settings.observability and metrics_address and metrics_address[1]:
+        from prometheus_client import start_http_server
+
+        from synthdata.service.observe import bind_platform
+
+        bind_platform(platform)
+        start_http_server(metrics_address[1], addr=metrics_address[0])
     platform.start(workers=0)  # the reaper only; the consumer below runs in the foreground
     consumer = platform.queue.consumer(threads, embedded=False)
     log.info(

@@ -15,10 +15,11 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from synthdata.observability.metrics import auth_failures_total
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.problems import Problem, not_found
 from synthdata.service.core.settings import Settings
-from synthdata.service.customers.service import Principal, authenticate
+from synthdata.service.customers.service import Principal, authenticate_with_reason
 
 T = TypeVar("T")
 
@@ -77,17 +78,21 @@ def get_principal(
     limiter = platform.limiter
     decision = limiter.check_source(source)
     if not decision.allowed:
+        if decision.locked_out:
+            auth_failures_total.labels("locked_out").inc()
         raise _too_many(decision.retry_after, "too many requests from this address")
     secret = api_key or (bearer.credentials if bearer else None)
     if not secret:
+        auth_failures_total.labels("missing").inc()
         raise Problem(
             401,
             "an API key is required (X-API-Key or Authorization: Bearer)",
             kind="unauthenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = authenticate(session, secret)
+    principal, reason = authenticate_with_reason(session, secret)
     if principal is None:
+        auth_failures_total.labels(reason).inc()
         if not limiter.record_failure(source).allowed:
             raise _too_many(limiter.lockout_seconds, "too many invalid API keys from this address")
         raise Problem(
@@ -100,6 +105,9 @@ def get_principal(
     if not decision.allowed:
         raise _too_many(decision.retry_after, "too many requests for this API key")
     request.state.principal = principal
+    # Read by the observability middleware: requests per customer, active users.
+    request.state.customer_id = principal.customer_id
+    platform.activity.seen(principal.key_id)
     return principal
 
 
@@ -109,6 +117,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def get_admin(principal: PrincipalDep) -> Principal:
     """The caller, who must hold an admin key."""
     if not principal.is_admin:
+        auth_failures_total.labels("forbidden").inc()
         raise Problem(403, "this operation needs an admin key", kind="forbidden")
     return principal
 

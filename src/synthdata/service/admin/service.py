@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synthdata.engine.errors import InputError
+from synthdata.observability.metrics import privileged_operations_total
 from synthdata.service.admin.models import SERVICES, AuditEntry, BreakerState, Flag
 from synthdata.service.core.db import utcnow
 
@@ -80,6 +81,7 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one privileged action to the audit log (same transaction as the action)."""
+    privileged_operations_total.labels(action).inc()
     entry = AuditEntry(
         actor=actor, action=action, target=target, source=source[:100], detail=detail or {}
     )

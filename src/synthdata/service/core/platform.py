@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from synthdata.jobs.queue import JobQueue
 from synthdata.jobs.reaper import Reaper
 from synthdata.jobs.runner import JobRunner
+from synthdata.service.core.activity import Activity
 from synthdata.service.core.db import make_engine, make_session_factory
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter
@@ -36,6 +37,7 @@ class Platform:
     queue: JobQueue
     runner: JobRunner
     limiter: RateLimiter
+    activity: Activity
     _consumer: Consumer | None = field(default=None, repr=False)
     _reaper: Reaper | None = field(default=None, repr=False)
 
@@ -65,7 +67,7 @@ class Platform:
             lockout_window=settings.auth_lockout_window_seconds,
             lockout_seconds=settings.auth_lockout_seconds,
         )
-        return cls(settings, engine, sessions, storage, queue, runner, limiter)
+        return cls(settings, engine, sessions, storage, queue, runner, limiter, Activity(sessions))
 
     def start(self, *, workers: int) -> None:
         """Start the reaper, and `workers` consumer threads when workers > 0."""

@@ -24,6 +24,7 @@ class Decision:
 
     allowed: bool
     retry_after: int = 0
+    locked_out: bool = False  # refused because the source sent too many bad keys
 
 
 class Counter(Protocol):
@@ -139,7 +140,7 @@ class RateLimiter:
         def run() -> Decision:
             locked = self.counter.locked_for(f"src:{source}")
             if locked:
-                return Decision(False, locked)
+                return Decision(False, locked, locked_out=True)
             return self._hit(f"src:{source}", self.per_source, self.window)
 
         return self._safely("check_source", Decision(True), run)
@@ -159,7 +160,7 @@ class RateLimiter:
             count, _ = self.counter.incr(f"fail:{source}", self.lockout_window)
             if count >= self.lockout_failures:
                 self.counter.lock(f"src:{source}", self.lockout_seconds)
-                return Decision(False, self.lockout_seconds)
+                return Decision(False, self.lockout_seconds, locked_out=True)
             return Decision(True)
 
         return self._safely("record_failure", Decision(True), run)

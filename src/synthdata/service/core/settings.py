@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     auth_lockout_seconds: int = Field(default=900, gt=0)
     circuit_breaker_retry_after: int = Field(default=60, gt=0)
 
+    # Observability: certificates watched by `cert_expiry_days` (comma-separated),
+    # currencies whose revenue series exist from start-up, the JSON log level.
+    cert_files: str = ""
+    tls_endpoints: str = ""
+    currencies: str = "USD,EUR"
+    log_level: str = "INFO"
+    observability: bool = True  # off only to measure what instrumentation costs
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.queue == "redis" and not self.redis_url:
@@ -68,6 +76,18 @@ class Settings(BaseSettings):
                 if url and (urlsplit(url).password or "").lower() in _PLACEHOLDER_PASSWORDS:
                     raise ValueError(f"SYNTHDATA_{name.upper()} uses a placeholder password")
         return self
+
+    @property
+    def cert_file_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.cert_files.split(",") if p.strip()]
+
+    @property
+    def tls_endpoint_list(self) -> list[str]:
+        return [e.strip() for e in self.tls_endpoints.split(",") if e.strip()]
+
+    @property
+    def currency_list(self) -> list[str]:
+        return [c.strip().upper() for c in self.currencies.split(",") if c.strip()]
 
     @property
     def uses_redis_rate_limits(self) -> bool:

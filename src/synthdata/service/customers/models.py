@@ -49,6 +49,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.CUSTOMER.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Refreshed at most once a minute per process; read by the active-users gauge.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 def micros_to_decimal(micros: int) -> Decimal:

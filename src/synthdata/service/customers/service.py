@@ -101,9 +101,17 @@ def revoke_key(session: Session, key: ApiKey) -> ApiKey:
 
 def authenticate(session: Session, secret: str) -> Principal | None:
     """The principal of a presented secret, or None if it is unknown or revoked."""
+    principal, _ = authenticate_with_reason(session, secret)
+    return principal
+
+
+def authenticate_with_reason(session: Session, secret: str) -> tuple[Principal | None, str]:
+    """(principal, "") for a valid secret, else (None, "unknown" or "revoked")."""
     if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
-        return None
+        return None, "unknown"
     key = session.scalars(select(ApiKey).where(ApiKey.secret_hash == hash_secret(secret))).first()
-    if key is None or key.revoked_at is not None:
-        return None
-    return Principal(key.id, Role(key.role), key.customer_id)
+    if key is None:
+        return None, "unknown"
+    if key.revoked_at is not None:
+        return None, "revoked"
+    return Principal(key.id, Role(key.role), key.customer_id), ""

@@ -16,6 +16,7 @@ from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from synthdata.observability.metrics import data_processed_bytes_total
 from synthdata.service.core.problems import Problem
 
 FILE_FIELD = "file"
@@ -134,6 +135,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
     if receiver.file is not None:  # the body ended inside the file part
         _discard(receiver, target)
         raise Problem(400, "the upload was cut off before its end", kind="bad-request")
+    data_processed_bytes_total.labels("in").inc(receiver.upload.size)
     return receiver.upload
 
 

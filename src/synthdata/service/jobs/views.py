@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from synthdata.jobs.models import Job, JobState
+from synthdata.observability.metrics import data_processed_bytes_total
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import PROBLEM_RESPONSES, Problem
 from synthdata.service.deps import (
@@ -113,6 +114,7 @@ def download_result(
     path = platform.storage.absolute(job.result_path)
     if not path.exists():
         raise Problem(410, f"the result of job {job.id!r} is no longer stored", kind="gone")
+    data_processed_bytes_total.labels("out").inc(path.stat().st_size)
     return FileResponse(
         path, media_type=MEDIA_TYPES.get(job.format), filename=f"{job.id}.{job.format}"
     )

@@ -1,0 +1,25 @@
+"""The production ASGI app: settings from the environment, logs, traces and metrics on.
+
+`synthdata serve` runs this factory in each API process
+(`uvicorn synthdata.service.asgi:create_service_app --factory`).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from synthdata.observability.logging import configure_logging
+from synthdata.observability.tracing import configure_tracing
+from synthdata.service import observe
+from synthdata.service.app import create_app
+from synthdata.service.core.middleware import MiddlewareHook
+from synthdata.service.core.settings import get_settings
+
+
+def create_service_app() -> FastAPI:
+    """Build the app for one server process."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    configure_tracing("synthdata-api")
+    hooks: list[MiddlewareHook] = [observe.install] if settings.observability else []
+    return create_app(settings, hooks=hooks)

@@ -1,0 +1,52 @@
+"""Wiring the metric contract to this service: scrape-time sources and known labels.
+
+`install` is the app-factory hook that turns observability on for a process:
+HTTP metrics and the access log, `/metrics`, and the gauges that are read from
+their source of truth when Prometheus scrapes (queue length from the queue, active
+users from the database, certificate expiry from files and endpoints).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from synthdata.engine.base import list_synthesizers
+from synthdata.observability import metrics
+from synthdata.observability.certificates import CertificateWatch
+from synthdata.observability.http import install_observability
+from synthdata.service.core.db import session_scope
+from synthdata.service.core.platform import Platform
+from synthdata.service.customers.models import Customer
+
+# Every action written to the audit log (see admin/service.py `audit` callers).
+PRIVILEGED_OPERATIONS = (
+    "customer.create",
+    "api_key.create",
+    "api_key.revoke",
+    "circuit_breaker.enable",
+    "circuit_breaker.disable",
+)
+
+
+def bind_platform(platform: Platform) -> None:
+    """Point the scrape-time gauges at this process's queue, database and settings."""
+    settings = platform.settings
+    metrics.scrape_time.queue_length = platform.queue.pending
+    metrics.scrape_time.active_users = platform.activity.active_keys
+    metrics.scrape_time.cert_expiry_days = CertificateWatch(
+        settings.cert_file_paths, settings.tls_endpoint_list
+    )
+    currencies = set(settings.currency_list)
+    try:
+        with session_scope(platform.sessions) as session:
+            currencies.update(session.scalars(select(Customer.currency).distinct()))
+    except Exception:  # the database may not be reachable yet; /readyz will say so
+        pass
+    metrics.preinitialise(list_synthesizers(), sorted(currencies), PRIVILEGED_OPERATIONS)
+
+
+def install(app: FastAPI) -> None:
+    """App-factory hook: metrics, access log and `/metrics` for this app's platform."""
+    install_observability(app)
+    bind_platform(app.state.platform)
