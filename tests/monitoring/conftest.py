@@ -21,7 +21,7 @@ MONITORING = REPO / "monitoring"
 PROMETHEUS_DIR = MONITORING / "prometheus"
 RULES_DIR = PROMETHEUS_DIR / "rules"
 ALERTMANAGER_DIR = MONITORING / "alertmanager"
-ALERTS_DOC = REPO / "docs" / "alerts.md"
+ALERTS_DOC = REPO / "docs" / "runbook.md"
 
 PACKAGES = ("prometheus", "prometheus-alertmanager")
 BINARIES = {"promtool": "promtool", "amtool": "amtool", "alertmanager": "prometheus-alertmanager"}

@@ -207,7 +207,7 @@ def test_histogram_quantiles_use_rate_and_sum_by_le() -> None:
 
 
 def test_every_alert_is_documented() -> None:
-    """Each runbook_url anchor exists as a heading (docs/alerts.md, merged into the runbook)."""
+    """Each runbook_url anchor exists as a heading (docs/runbook.md)."""
     anchors = {
         _github_anchor(line) for line in ALERTS_DOC.read_text().splitlines() if line.startswith("#")
     }
