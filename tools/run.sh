@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run the platform on the embedded default (SQLite, local queue, ./var). Usage: make run
+# Run the platform on the embedded default: SQLite under ./var, the local job queue
+# consumed inside the server, no other service needed. Usage: make run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
 ensure_venv
 ensure_python_packages "."
 mkdir -p var
-exec "$VENV/bin/synthdata" generate examples/customers.csv --rows 10000 --output var/synthetic.csv --seed 1
+exec "$VENV/bin/synthdata" serve --host "${SYNTHDATA_HOST:-127.0.0.1}" --port "${SYNTHDATA_PORT:-8000}"

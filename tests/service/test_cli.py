@@ -36,8 +36,8 @@ def test_bootstrap_admin_and_customer_keys(monkeypatch, settings):
     listing = _invoke(monkeypatch, settings, "list-customers")
     assert listing.stdout.split() == [customer_id, "Umbrella", "standard", "0.75", "EUR"]
 
-    key = _invoke(monkeypatch, settings, "create-key", "--customer-id", customer_id)
-    admin_key = _invoke(monkeypatch, settings, "create-key", "--admin")
+    key = _invoke(monkeypatch, settings, "create-key", customer_id)
+    admin_key = _invoke(monkeypatch, settings, "create-key", "--role", "admin")
     assert key.exit_code == admin_key.exit_code == 0
     secret, admin_secret = key.stdout.strip(), admin_key.stdout.strip()
     with TestClient(create_app(settings, workers=0)) as client:
@@ -53,7 +53,7 @@ def test_bootstrap_admin_and_customer_keys(monkeypatch, settings):
 
 def test_user_errors_exit_2(monkeypatch, settings):
     assert _invoke(monkeypatch, settings, "create-key").exit_code == 2
-    assert _invoke(monkeypatch, settings, "create-key", "--customer-id", "cus_nope").exit_code == 2
+    assert _invoke(monkeypatch, settings, "create-key", "cus_nope").exit_code == 2
     assert _invoke(monkeypatch, settings, "revoke-key", "key_nope").exit_code == 2
     assert (
         _invoke(monkeypatch, settings, "create-customer", "X", "--currency", "euro").exit_code == 2

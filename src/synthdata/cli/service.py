@@ -176,9 +176,15 @@ def list_customers() -> None:
 @admin_app.command("create-key")
 def create_key(
     customer_id: Annotated[
-        str | None, typer.Option(help="The customer the key acts for (omit for --admin).")
+        str | None,
+        typer.Argument(help="The customer the key acts for (omit for a platform admin key)."),
     ] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="A platform admin key.")] = False,
+    role: Annotated[
+        str, typer.Option(help="customer, or admin (with CUSTOMER_ID: an admin of it).")
+    ] = "customer",
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Same as --role admin.", hidden=True)
+    ] = False,
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
 ) -> None:
     """Create an API key and print its secret (shown only this once)."""
@@ -186,21 +192,24 @@ def create_key(
     from synthdata.service.customers.models import Customer, KeyCreate, Role
     from synthdata.service.customers.service import create_key as create
 
-    if customer_id is None and not admin:
-        error("give --customer-id, or --admin for a platform admin key")
+    if role not in ("customer", "admin"):
+        error(f"unknown role {role!r} (customer or admin)")
+        raise typer.Exit(2)
+    chosen = Role.ADMIN if admin or role == "admin" else Role.CUSTOMER
+    if customer_id is None and chosen != Role.ADMIN:
+        error("give CUSTOMER_ID, or --role admin for a platform admin key")
         raise typer.Exit(2)
 
     def action(session: Session) -> str:
         if customer_id is not None and session.get(Customer, customer_id) is None:
             raise InputError(f"customer {customer_id!r} not found")
-        role = Role.ADMIN if admin else Role.CUSTOMER
-        key, secret = create(session, customer_id, KeyCreate(name=name, role=role))
+        key, secret = create(session, customer_id, KeyCreate(name=name, role=chosen))
         audit(
             session,
             actor="cli",
             action="api_key.create",
             target=key.id,
-            detail={"customer_id": customer_id, "role": role.value},
+            detail={"customer_id": customer_id, "role": chosen.value},
         )
         return secret
 

@@ -56,8 +56,7 @@ class ObservabilityMiddleware:
             self._record(scope, status, time.perf_counter() - start)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
-        route = scope.get("route")
-        endpoint = getattr(route, "path", None) or UNMATCHED
+        endpoint = route_template(scope)
         method = scope.get("method", "GET")
         metrics.http_requests_total.labels(method, endpoint, str(status)).inc()
         metrics.http_request_duration_seconds.labels(method, endpoint).observe(seconds)
@@ -84,6 +83,26 @@ class ObservabilityMiddleware:
                 "source.ip": source,
             },
         )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template with its router prefix, or `unmatched`.
+
+    A route inside an included router knows only its own path ("/jobs/{job_id}");
+    the prefix ("/api/v1") is the static part of the request path in front of it.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not template:
+        return UNMATCHED
+    path = scope.get("path", "")
+    regex = getattr(route, "path_regex", None)
+    if regex is None or regex.match(path):
+        return str(template)
+    for index, char in enumerate(path):
+        if char == "/" and index and regex.match(path[index:]):
+            return path[:index] + str(template)
+    return str(template)
 
 
 def metrics_payload() -> bytes:

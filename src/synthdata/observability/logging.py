@@ -93,6 +93,9 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         structlog.stdlib.ProcessorFormatter(
             processor=structlog.processors.JSONRenderer(),
             foreign_pre_chain=[
+                # Context bound with structlog (a job's `job_id`, `request_id`) also
+                # reaches lines written through `logging`, such as the job runner's.
+                structlog.contextvars.merge_contextvars,
                 structlog.stdlib.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 _trace_ids,

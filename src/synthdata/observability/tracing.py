@@ -6,18 +6,24 @@ Tracing turns on when `OTEL_EXPORTER_OTLP_ENDPOINT` or
 tracer is used and nothing is recorded or sent.
 
 A generation job carries its trace context (W3C `traceparent`) in the job row, so
-the worker's spans continue the trace of the `POST /api/v1/jobs` request.
+the worker's spans continue the trace of the `POST /api/v1/jobs` request (see
+`synthdata.jobs.telemetry`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
+from opentelemetry.util.types import AttributeValue
 
 _configured = False
+# (trace id, span id) the next span started in this context must take; see `start_span_with_ids`.
+_preset_ids: ContextVar[tuple[int, int] | None] = ContextVar("synthdata_preset_ids", default=None)
 
 
 def tracing_enabled() -> bool:
@@ -39,13 +45,30 @@ def configure_tracing(service_name: str) -> bool:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class PresetIdGenerator(RandomIdGenerator):
+        """Random ids, except for a span started by `start_span_with_ids`."""
+
+        def generate_trace_id(self) -> int:
+            preset = _preset_ids.get()
+            return preset[0] if preset else super().generate_trace_id()
+
+        def generate_span_id(self) -> int:
+            preset = _preset_ids.get()
+            return preset[1] if preset else super().generate_span_id()
 
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, id_generator=PresetIdGenerator())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     _configured = True
     return True
+
+
+def is_configured() -> bool:
+    """Whether this process exports spans (`configure_tracing` turned tracing on)."""
+    return _configured
 
 
 def flush_traces() -> None:
@@ -70,3 +93,28 @@ def current_carrier() -> dict[str, str]:
 def context_from(carrier: dict[str, Any] | None) -> Context:
     """The trace context stored with a job, for the worker's spans to continue."""
     return propagate.extract(carrier or {})
+
+
+def start_span_with_ids(
+    name: str,
+    *,
+    trace_id: int,
+    span_id: int,
+    context: Context | None = None,
+    kind: trace.SpanKind = trace.SpanKind.INTERNAL,
+    start_time: int | None = None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> trace.Span:
+    """Start a span whose ids were chosen beforehand (`trace_id` applies to a root span).
+
+    A job's `job.execute` span outlives every process that works on the job, so its
+    children are started first, under an id derived from the job; whichever worker
+    ends the job records the span itself under that id.
+    """
+    token = _preset_ids.set((trace_id, span_id))
+    try:
+        return tracer().start_span(
+            name, context=context, kind=kind, start_time=start_time, attributes=attributes
+        )
+    finally:
+        _preset_ids.reset(token)
