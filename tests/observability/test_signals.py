@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
 from synthdata.observability import metrics
@@ -44,10 +44,13 @@ def _types(text: str) -> dict[str, str]:
 
 def _app() -> FastAPI:
     app = FastAPI()
+    api = APIRouter(prefix="/api/v1")
 
-    @app.get("/api/v1/jobs/{job_id}")
+    @api.get("/jobs/{job_id}")
     def job(job_id: str) -> dict[str, str]:
         return {"id": job_id}
+
+    app.include_router(api)
 
     @app.get("/boom")
     def boom() -> None:
