@@ -7,7 +7,7 @@ source tools/env.sh
 ensure_venv
 ensure_python_packages ".[dev,sdv]"
 ensure_debian_packages
-"$VENV/bin/ruff" check src tests benchmarks
-"$VENV/bin/ruff" format --check src tests benchmarks
+"$VENV/bin/ruff" check src tests benchmarks monitoring
+"$VENV/bin/ruff" format --check src tests benchmarks monitoring
 "$VENV/bin/mypy"
 "$VENV/bin/pytest" "$@"

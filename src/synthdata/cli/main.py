@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 
 from synthdata import __version__
 from synthdata.cli import engine
+from synthdata.cli import monitoring as monitoring_cli
 from synthdata.cli import service as service_cli
 from synthdata.cli.console import error, set_quiet
 from synthdata.engine.errors import SynthDataError
@@ -131,3 +132,4 @@ app.command("serve")(service_cli.serve)
 app.command("worker")(service_cli.worker)
 app.add_typer(service_cli.admin_app, name="admin")
 app.add_typer(service_cli.ops_app, name="ops")
+app.add_typer(monitoring_cli.app, name="monitoring")

@@ -1,0 +1,492 @@
+"""The source of truth of the Grafana dashboards in `dashboards/*.json`.
+
+Regenerate after editing:   .venv/bin/python monitoring/grafana/dashboards.py
+Check for drift (CI):       .venv/bin/python monitoring/grafana/dashboards.py --check
+(`scripts/generate-dashboards.sh` with no `--template` does the same.)
+
+Queries follow docs/metrics.md and docs/runbook.md ("Corrected queries"): ratios are
+ratios of sums, quantiles use `rate()` of the buckets summed by `le`, `by` follows an
+aggregation, and every `rate()`/`increase()` window is `$__rate_interval` so a panel
+stays correct at any zoom and scrape interval.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from synthdata.ops.dashboards import (
+    Dashboard,
+    Panel,
+    Query,
+    Row,
+    drift,
+    write_dashboards,
+)
+
+OUTPUT = Path(__file__).resolve().parent / "dashboards"
+RI = "$__rate_interval"
+API = 'job="synthdata-api"'
+CONTAINERS = 'container=~"synthdata-api|synthdata-worker"'
+FS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|devtmpfs"'
+
+
+def _q(expr: str, legend: str = "", instant: bool = False) -> tuple[Query, ...]:
+    return (Query(" ".join(expr.split()), legend, instant),)
+
+
+def _p95(bucket: str, by: str, selector: str = "") -> str:
+    return f"histogram_quantile(0.95, sum by ({by}) (rate({bucket}{selector}[{RI}])))"
+
+
+SYSTEM_OVERVIEW = Dashboard(
+    uid="synthdata-system-overview",
+    title="Inferloop Synthetic Data - System Overview",
+    description="The runbook's System Overview: request rate, error rate, p95 response time.",
+    rows=(
+        Row(
+            "API",
+            (
+                Panel(
+                    "API Request Rate",
+                    "reqps",
+                    _q(f"sum by (method) (rate(http_requests_total[{RI}]))", "{{method}}"),
+                ),
+                Panel(
+                    "Error Rate",
+                    "percentunit",
+                    _q(
+                        f'sum(rate(http_requests_total{{status=~"5.."}}[{RI}])) '
+                        f"/ sum(rate(http_requests_total[{RI}]))"
+                    ),
+                    kind="stat",
+                    description="Share of requests answered 5xx (objective: below 0.1 %).",
+                    width=6,
+                ),
+                Panel(
+                    "Availability",
+                    "percentunit",
+                    _q(
+                        f'sum(rate(http_requests_total{{status!~"5.."}}[{RI}])) '
+                        f"/ sum(rate(http_requests_total[{RI}]))"
+                    ),
+                    kind="stat",
+                    description="Share of requests not answered 5xx (SLA: 99.9 %).",
+                    width=6,
+                ),
+                Panel(
+                    "Response Time (p95)",
+                    "s",
+                    _q(_p95("http_request_duration_seconds_bucket", "le"), "p95"),
+                    description="95th percentile over all endpoints (objective: below 500 ms).",
+                ),
+                Panel(
+                    "Request Volume by Endpoint",
+                    "reqps",
+                    _q(
+                        f"sum by (method, endpoint) (rate(http_requests_total[{RI}]))",
+                        "{{method}} {{endpoint}}",
+                    ),
+                ),
+            ),
+        ),
+        Row(
+            "Generation",
+            (
+                Panel(
+                    "Generation Queue Length",
+                    "short",
+                    _q("sum(synthdata_generation_queue_length)", "queued"),
+                    kind="stat",
+                    width=8,
+                ),
+                Panel(
+                    "Active Users",
+                    "short",
+                    _q("max(synthdata_active_users)", "users"),
+                    kind="stat",
+                    width=8,
+                ),
+                Panel(
+                    "Targets Up",
+                    "short",
+                    _q('sum by (job) (up{job=~"synthdata-.*"})', "{{job}}"),
+                    kind="stat",
+                    width=8,
+                ),
+            ),
+        ),
+    ),
+)
+
+APPLICATION = Dashboard(
+    uid="synthdata-application",
+    title="Inferloop Synthetic Data - Application and Generation",
+    description="Generation jobs, model training and per-endpoint API behaviour.",
+    rows=(
+        Row(
+            "Generation",
+            (
+                Panel(
+                    "Generation Success Rate",
+                    "percentunit",
+                    _q(
+                        f"sum by (synthesizer) (rate(synthdata_generation_success_total[{RI}])) "
+                        f"/ sum by (synthesizer) (rate(synthdata_generation_total[{RI}]))",
+                        "{{synthesizer}}",
+                    ),
+                ),
+                Panel(
+                    "Generation Duration p95 by Size Class",
+                    "s",
+                    _q(
+                        _p95("synthdata_generation_duration_seconds_bucket", "size_class, le"),
+                        "{{size_class}}",
+                    ),
+                    description="Baselines: small < 30 s, medium < 5 min, large < 30 min.",
+                ),
+                Panel(
+                    "Generation Queue Length",
+                    "short",
+                    _q("sum(synthdata_generation_queue_length)", "queued"),
+                ),
+                Panel(
+                    "Jobs Started and Succeeded",
+                    "ops",
+                    (
+                        Query(f"sum(rate(synthdata_generation_total[{RI}]))", "started"),
+                        Query(f"sum(rate(synthdata_generation_success_total[{RI}]))", "succeeded"),
+                    ),
+                ),
+                Panel(
+                    "Model Training Time p95",
+                    "s",
+                    _q(
+                        _p95("synthdata_model_training_duration_seconds_bucket", "synthesizer, le"),
+                        "{{synthesizer}}",
+                    ),
+                    width=24,
+                ),
+            ),
+        ),
+        Row(
+            "Endpoints",
+            (
+                Panel(
+                    "Request Rate by Endpoint",
+                    "reqps",
+                    _q(
+                        f"sum by (endpoint) (rate(http_requests_total[{RI}]))",
+                        "{{endpoint}}",
+                    ),
+                ),
+                Panel(
+                    "Latency p95 by Endpoint",
+                    "s",
+                    _q(
+                        _p95("http_request_duration_seconds_bucket", "endpoint, le"), "{{endpoint}}"
+                    ),
+                ),
+                Panel(
+                    "Error Ratio by Endpoint",
+                    "percentunit",
+                    _q(
+                        f'sum by (endpoint) (rate(http_requests_total{{status=~"5.."}}[{RI}])) '
+                        f"/ sum by (endpoint) (rate(http_requests_total[{RI}]))",
+                        "{{endpoint}}",
+                    ),
+                ),
+                Panel(
+                    "Responses by Status",
+                    "reqps",
+                    _q(f"sum by (status) (rate(http_requests_total[{RI}]))", "{{status}}"),
+                ),
+            ),
+        ),
+    ),
+)
+
+INFRASTRUCTURE = Dashboard(
+    uid="synthdata-infrastructure",
+    title="Inferloop Synthetic Data - Infrastructure",
+    description="Kubernetes pods, nodes, PostgreSQL and Redis behind the service.",
+    rows=(
+        Row(
+            "Kubernetes",
+            (
+                Panel(
+                    "Pods by Phase",
+                    "short",
+                    _q(
+                        'sum by (phase) (kube_pod_status_phase{namespace=~"synthdata.*"})',
+                        "{{phase}}",
+                    ),
+                ),
+                Panel(
+                    "Container Restarts",
+                    "short",
+                    _q(
+                        f"sum by (pod, container) (increase("
+                        f"kube_pod_container_status_restarts_total{{{CONTAINERS}}}[{RI}]))",
+                        "{{pod}}/{{container}}",
+                    ),
+                ),
+                Panel(
+                    "Container CPU (share of limit)",
+                    "percentunit",
+                    _q(
+                        f"sum by (pod, container) (rate(container_cpu_usage_seconds_total"
+                        f"{{{CONTAINERS}}}[{RI}])) / sum by (pod, container) "
+                        f'(kube_pod_container_resource_limits{{resource="cpu", {CONTAINERS}}})',
+                        "{{pod}}/{{container}}",
+                    ),
+                ),
+                Panel(
+                    "Container Memory (share of limit)",
+                    "percentunit",
+                    _q(
+                        f"sum by (pod, container) (container_memory_working_set_bytes"
+                        f"{{{CONTAINERS}}}) / sum by (pod, container) "
+                        f'(kube_pod_container_resource_limits{{resource="memory", {CONTAINERS}}})',
+                        "{{pod}}/{{container}}",
+                    ),
+                ),
+            ),
+        ),
+        Row(
+            "Nodes",
+            (
+                Panel(
+                    "Node CPU Utilisation",
+                    "percentunit",
+                    _q(
+                        f"1 - avg by (instance) "
+                        f'(rate(node_cpu_seconds_total{{mode="idle"}}[{RI}]))',
+                        "{{instance}}",
+                    ),
+                    width=8,
+                ),
+                Panel(
+                    "Node Memory Utilisation",
+                    "percentunit",
+                    _q(
+                        "1 - sum by (instance) (node_memory_MemAvailable_bytes) "
+                        "/ sum by (instance) (node_memory_MemTotal_bytes)",
+                        "{{instance}}",
+                    ),
+                    width=8,
+                ),
+                Panel(
+                    "Node Disk Utilisation",
+                    "percentunit",
+                    _q(
+                        f"1 - sum by (instance, mountpoint) (node_filesystem_avail_bytes{{{FS}}}) "
+                        f"/ sum by (instance, mountpoint) (node_filesystem_size_bytes{{{FS}}})",
+                        "{{instance}} {{mountpoint}}",
+                    ),
+                    width=8,
+                ),
+            ),
+        ),
+        Row(
+            "PostgreSQL",
+            (
+                Panel(
+                    "PostgreSQL Up",
+                    "bool_yes_no",
+                    _q('max(pg_up{job="postgres-exporter"})', "up"),
+                    kind="stat",
+                    width=6,
+                ),
+                Panel(
+                    "Connections (share of max)",
+                    "percentunit",
+                    _q(
+                        "sum(pg_stat_database_numbackends) / max(pg_settings_max_connections)",
+                        "used",
+                    ),
+                    width=6,
+                ),
+                Panel(
+                    "Transactions",
+                    "ops",
+                    _q(
+                        f"sum(rate(pg_stat_database_xact_commit[{RI}])) "
+                        f"+ sum(rate(pg_stat_database_xact_rollback[{RI}]))",
+                        "commits + rollbacks",
+                    ),
+                    width=6,
+                ),
+                Panel(
+                    "Database Size",
+                    "bytes",
+                    _q("sum by (datname) (pg_database_size_bytes)", "{{datname}}"),
+                    width=6,
+                ),
+            ),
+        ),
+        Row(
+            "Redis",
+            (
+                Panel(
+                    "Redis Up",
+                    "bool_yes_no",
+                    _q('max(redis_up{job="redis-exporter"})', "up"),
+                    kind="stat",
+                    width=6,
+                ),
+                Panel(
+                    "Redis Memory",
+                    "bytes",
+                    _q("sum by (instance) (redis_memory_used_bytes)", "{{instance}}"),
+                    width=6,
+                ),
+                Panel(
+                    "Redis Clients",
+                    "short",
+                    _q("sum by (instance) (redis_connected_clients)", "{{instance}}"),
+                    width=6,
+                ),
+                Panel(
+                    "Redis Commands",
+                    "ops",
+                    _q(
+                        f"sum by (instance) (rate(redis_commands_processed_total[{RI}]))",
+                        "{{instance}}",
+                    ),
+                    width=6,
+                ),
+            ),
+        ),
+    ),
+)
+
+BUSINESS = Dashboard(
+    uid="synthdata-business",
+    title="Inferloop Synthetic Data - Business Metrics",
+    description="Users, data volume, usage per customer and revenue.",
+    rows=(
+        Row(
+            "Usage",
+            (
+                Panel(
+                    "Active Users",
+                    "short",
+                    _q("max(synthdata_active_users)", "users"),
+                    kind="stat",
+                    description="Distinct API keys used in the last 5 minutes (a gauge).",
+                    width=8,
+                ),
+                Panel(
+                    "Data Processed (per day)",
+                    "decbytes",
+                    _q(
+                        f"sum by (direction) (rate(synthdata_data_processed_bytes_total[{RI}])) "
+                        "* 86400",
+                        "{{direction}}",
+                    ),
+                    description="Bytes per day at the current rate (uploads in, results out).",
+                    width=16,
+                ),
+                Panel(
+                    "Requests by Customer",
+                    "reqps",
+                    _q(
+                        f"sum by (customer_id) (rate(synthdata_api_requests_total[{RI}]))",
+                        "{{customer_id}}",
+                    ),
+                ),
+                Panel(
+                    "Top Customers",
+                    "reqps",
+                    _q(
+                        f"topk(10, sum by (customer_id) "
+                        f"(rate(synthdata_api_requests_total[{RI}])))",
+                        "{{customer_id}}",
+                        instant=True,
+                    ),
+                    kind="bargauge",
+                ),
+            ),
+        ),
+        Row(
+            "Revenue",
+            (
+                Panel(
+                    "Revenue by Currency (per hour)",
+                    "short",
+                    _q(
+                        f"sum by (currency) (rate(synthdata_revenue_generated_total[{RI}])) * 3600",
+                        "{{currency}}",
+                    ),
+                    description="Charges of succeeded jobs per hour, at the current rate.",
+                    width=24,
+                ),
+            ),
+        ),
+    ),
+)
+
+SECURITY = Dashboard(
+    uid="synthdata-security",
+    title="Inferloop Synthetic Data - Security",
+    description="Authentication failures, privileged operations, certificates, top sources.",
+    rows=(
+        Row(
+            "Access",
+            (
+                Panel(
+                    "Authentication Failures by Reason",
+                    "ops",
+                    _q(f"sum by (reason) (rate(auth_failures_total[{RI}]))", "{{reason}}"),
+                ),
+                Panel(
+                    "Privileged Operations",
+                    "short",
+                    _q(
+                        f"sum by (operation) (increase(privileged_operations_total[{RI}]))",
+                        "{{operation}}",
+                    ),
+                    description="Admin actions per interval; each is also in the audit log.",
+                ),
+                Panel(
+                    "Top Source Addresses",
+                    "reqps",
+                    _q(
+                        f"topk(10, sum by (source_ip) (rate(synthdata_source_requests_total"
+                        f'{{source_ip!="other"}}[{RI}])))',
+                        "{{source_ip}}",
+                        instant=True,
+                    ),
+                    kind="bargauge",
+                    description="Current heavy hitters; everyone else is counted as 'other'.",
+                ),
+                Panel(
+                    "Certificate Expiry",
+                    "d",
+                    _q("min by (certificate) (cert_expiry_days)", "{{certificate}}", instant=True),
+                    kind="bargauge",
+                    description="Days left per certificate (warning < 30, critical < 7).",
+                ),
+            ),
+        ),
+    ),
+)
+
+DASHBOARDS = (SYSTEM_OVERVIEW, APPLICATION, INFRASTRUCTURE, BUSINESS, SECURITY)
+
+
+def main(argv: list[str]) -> int:
+    """Write the dashboards, or with `--check` report drift and exit 1."""
+    if "--check" in argv:
+        stale = drift(DASHBOARDS, OUTPUT)
+        for name in stale:
+            print(f"out of date: {OUTPUT / name}", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_dashboards(DASHBOARDS, OUTPUT):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

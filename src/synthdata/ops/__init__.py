@@ -1,0 +1,1 @@
+"""Operations: the commands the runbook performs, as library functions the CLI calls."""
