@@ -1,0 +1,134 @@
+"""Alerts end to end: a fault in a real process becomes a notification at the receiver.
+
+A real `synthdata serve` (SYNTHDATA_FAULT_INJECTION=true), a real Prometheus loaded
+with the SHIPPED rule files and a real Alertmanager with the SHIPPED routing. Only
+PagerDuty, Slack and the incident webhook are replaced, by a local HTTP receiver
+that records what it gets; a tiny HTTP server stands in for postgres_exporter.
+
+Time is compressed in the test's own copies (see benchmarks/alert_latency.py, which
+runs the same flows and times them): 1 s scrape and evaluation intervals, every
+`for:` and range selector of the rules divided by 30, Alertmanager's group_wait and
+group_interval 1 s. The shipped files are only read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import yaml
+from benchmarks.alert_latency import (
+    MONITORING,
+    TIME_SCALE,
+    AlertStack,
+    TimedReceiver,
+    compress_rules,
+    flow_brute_force,
+    flow_database,
+    flow_error_rate,
+    shipped_rule_files,
+    start_receiver,
+)
+
+from tests.monitoring.conftest import Tools, tools  # noqa: F401  (the fixture)
+from tests.monitoring.test_alertmanager import SECRETS
+
+
+@pytest.fixture(scope="module")
+def alert_stack(
+    tools: Tools,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AlertStack]:
+    receiver, server = start_receiver()
+    stack = AlertStack(tmp_path_factory.mktemp("alert-flows"), receiver)
+    try:
+        stack.start(alertmanager_binary=tools.alertmanager)
+        yield stack
+    finally:
+        stack.stop()
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_compressed_rules_are_the_shipped_rules_with_shorter_durations() -> None:
+    """Only `for:` and range selectors change: names, labels, annotations, thresholds stay."""
+    for path in shipped_rule_files():
+        shipped = yaml.safe_load(path.read_text())
+        compressed = yaml.safe_load(compress_rules(path.read_text()))
+        for before_group, after_group in zip(shipped["groups"], compressed["groups"], strict=True):
+            for before, after in zip(before_group["rules"], after_group["rules"], strict=True):
+                for key in set(before) - {"for", "expr"}:
+                    assert before[key] == after[key], (path.name, key)
+                ranges = re.compile(r"\[\w+\]")
+                assert ranges.sub("[]", before["expr"]) == ranges.sub("[]", after["expr"])
+    # 5m -> 10 s: HighErrorRate's `for:`.
+    availability = yaml.safe_load(
+        compress_rules((MONITORING / "prometheus/rules/availability.yml").read_text())
+    )
+    rules = {r.get("alert"): r for g in availability["groups"] for r in g["rules"]}
+    assert rules["HighErrorRate"]["for"] == f"{300 // TIME_SCALE}s"
+    assert (MONITORING / "prometheus/rules/availability.yml").read_text().count("for: 5m") >= 1
+
+
+@pytest.mark.slow
+def test_database_down_pages_pagerduty(alert_stack: AlertStack) -> None:
+    result = flow_database(alert_stack)
+    body = result["page"]["body"]
+    assert body["routing_key"] == SECRETS["pagerduty-routing-key"]
+    assert body["event_action"] == "trigger"
+    assert body["payload"]["severity"] == "critical"
+    assert body["payload"]["summary"] == "DatabaseConnectionFailure - Database connection failed"
+    # Caused by the exporter's pg_up 0 (the instance is named), not by a missing series.
+    target = alert_stack.exporter.server
+    assert target is not None
+    details = body["payload"]["custom_details"]
+    assert f"on 127.0.0.1:{target.server_address[1]}" in details["description"]
+    assert details["service"] == "synthdata-api"
+    assert body["links"][0]["href"].endswith("#databaseconnectionfailure")
+    # The incident webhook got the same alert.
+    hooks = alert_stack.receiver.wait_for(
+        "/webhook",
+        lambda b: (
+            b["groupLabels"].get("alertname") == "DatabaseConnectionFailure"
+            and b["status"] == "firing"
+        ),
+    )
+    token = SECRETS["incident-webhook-token"]
+    assert hooks[0]["headers"]["Authorization"] == f"Bearer {token}"
+
+
+@pytest.mark.slow
+def test_injected_5xx_page_and_resolve(alert_stack: AlertStack) -> None:
+    result = flow_error_rate(alert_stack)
+    page = result["page"]["body"]
+    assert page["payload"]["severity"] == "critical"
+    assert page["payload"]["summary"] == "HighErrorRate - High error rate detected"
+    assert page["payload"]["custom_details"]["description"].startswith("Error rate is ")
+    resolved = result["resolved"]["body"]
+    assert resolved["event_action"] == "resolve"
+    assert resolved["dedup_key"] == page["dedup_key"]
+    # The real service answered both: injected 500s and real 200s.
+    assert result["statuses"].get("500", 0) > 0 and result["statuses"].get("200", 0) > 0
+    assert set(result["statuses"]) <= {"200", "500"}
+
+
+@pytest.mark.slow
+def test_bad_api_key_burst_posts_to_slack(alert_stack: AlertStack) -> None:
+    result = flow_brute_force(alert_stack)
+    body = result["message"]["body"]
+    attachment = body["attachments"][0]
+    assert body["channel"] == "#alerts"
+    assert attachment["title"] == "Alert: BruteForceAttack"
+    assert attachment["title_link"].endswith("#bruteforceattack")
+    assert attachment["text"].endswith("failed authentication attempts per second")
+    # Real authentication failures: 401 for unknown keys, then 429 once locked out.
+    assert set(result["statuses"]) <= {"401", "429"}
+    assert result["statuses"].get("401", 0) > 0
+    # A warning never pages.
+    receiver: TimedReceiver = alert_stack.receiver
+    assert not [
+        r
+        for r in receiver.requests
+        if r["path"] == "/pagerduty" and r["body"]["payload"]["summary"].startswith("BruteForce")
+    ]
