@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthdata.engine.io import atomic_path
+from synthdata.jobs import telemetry
 
 _COPY_BYTES = 8 * 1024**2
 
@@ -40,6 +41,7 @@ def plan_chunks(total_rows: int, chunk_rows: int) -> list[ChunkPlan]:
     ]
 
 
+@telemetry.step("job.write")
 def join_parts(parts: Sequence[Path], target: Path, fmt: str) -> Path:
     """Join part files, in order, into `target` atomically (parts are left in place,
     except that a single part is simply renamed)."""

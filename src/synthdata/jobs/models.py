@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
@@ -83,6 +83,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the job came from: the creating request's X-Request-ID and W3C trace
+    # context, so the worker's log lines and spans join that request's (telemetry.py).
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class JobChunk(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import write_frames
-from synthdata.jobs import leases, signals
+from synthdata.jobs import leases, signals, telemetry
 from synthdata.jobs.chunking import join_parts, plan_chunks
 from synthdata.jobs.leases import Heartbeat, LeaseLost
 from synthdata.jobs.models import Job, JobChunk, JobKind
@@ -78,6 +78,7 @@ class JobRunner:
         )
 
     # -- prepare ------------------------------------------------------------------------
+    @telemetry.phase("prepare")
     def prepare(self, job_id: str) -> None:
         """Fit the model if the job needs one, then plan and send the chunks."""
         lease = self.settings.job_lease_seconds
@@ -179,6 +180,7 @@ class JobRunner:
             self.queue.send_chunk(job.id, plan.index)
 
     # -- chunks -------------------------------------------------------------------------
+    @telemetry.phase("chunk")
     def run_chunk(self, job_id: str, index: int) -> None:
         """Write rows [start_row, start_row + rows) to the chunk's part file."""
         lease = self.settings.job_lease_seconds
@@ -217,6 +219,7 @@ class JobRunner:
             chunk.id, job.customer_id, model_file, job.seed, job.format, chunk.start_row, chunk.rows
         )
 
+    @telemetry.step("job.sample")
     def _write_chunk(self, job_id: str, index: int, token: str, work: _ChunkWork) -> str | None:
         from synthdata import load_model
 
@@ -244,6 +247,7 @@ class JobRunner:
         )
 
     # -- finalize -----------------------------------------------------------------------
+    @telemetry.phase("finalize")
     def finalize(self, job_id: str) -> None:
         """Join the parts and record success and the charge (re-sent by the reaper)."""
         lease = self.settings.job_lease_seconds

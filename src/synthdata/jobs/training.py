@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 
 from synthdata.engine.base import Synthesizer
+from synthdata.jobs import telemetry
 from synthdata.observability.metrics import model_training_duration_seconds
 
 
+@telemetry.step("job.fit")
 def fit_to_file(source: str | Path, target: Path, synthesizer: str) -> Synthesizer:
     """Fit `synthesizer` on the table at `source` and save it to `target` atomically.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from synthdata.jobs import leases
+from synthdata.jobs import leases, telemetry
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
 from synthdata.service.core.db import utcnow
 from synthdata.service.models.models import ModelState, SynthModel
@@ -24,7 +24,10 @@ def finish(session: Session, job_id: str, token: str) -> bool:
             error=None,
         )
     )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+    if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+        return False
+    telemetry.job_ended()
+    return True
 
 
 def release_job(session: Session, job_id: str, token: str) -> bool:
@@ -66,11 +69,14 @@ def complete_chunk(
     return leases.claim_job(session, job_id, seconds, phase="finalize")
 
 
-def mark_failed(session: Session, job_id: str, message: str) -> None:
-    """Fail an active job, cancel its pending chunks, and fail its model if it trains one."""
+def mark_failed(session: Session, job_id: str, message: str) -> bool:
+    """Fail an active job, cancel its pending chunks, and fail its model if it trains one.
+
+    Returns whether the job was still active (False: nothing changed).
+    """
     job = session.get(Job, job_id)
     if job is None or job.state not in ACTIVE_STATES:
-        return
+        return False
     job.state, job.error, job.finished_at = JobState.FAILED.value, message, utcnow()
     job.lease_until = job.claim_token = None
     session.execute(
@@ -84,3 +90,5 @@ def mark_failed(session: Session, job_id: str, message: str) -> None:
             .where(SynthModel.id == job.model_id)
             .values(state=ModelState.FAILED.value, error=message)
         )
+    telemetry.job_ended()
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from synthdata.observability.tracing import configure_tracing, flush_traces
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.settings import Settings
 
@@ -22,7 +23,9 @@ def run_worker(
 
     With `metrics_address` (host, port; port 0 means none) the worker serves its own
     `/metrics`, so Prometheus sees job metrics from every worker machine.
+    With the `OTEL_*` variables set, jobs continue the traces of their requests.
     """
+    configure_tracing("synthdata-worker")  # before the engine is made, so that it is traced
     platform = Platform.build(settings)
     if settings.observability and metrics_address and metrics_address[1]:
         from prometheus_client import start_http_server
@@ -43,3 +46,4 @@ def run_worker(
         consumer.run()
     finally:
         platform.stop()
+        flush_traces()

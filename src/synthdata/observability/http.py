@@ -20,6 +20,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from synthdata.observability import metrics
@@ -94,7 +95,7 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     template = getattr(route, "path", None)
     if not template:
-        return UNMATCHED
+        return _plain_route(scope) or UNMATCHED
     path = scope.get("path", "")
     regex = getattr(route, "path_regex", None)
     if regex is None or regex.match(path):
@@ -103,6 +104,19 @@ def route_template(scope: Scope) -> str:
         if char == "/" and index and regex.match(path[index:]):
             return path[:index] + str(template)
     return str(template)
+
+
+def _plain_route(scope: Scope) -> str | None:
+    """The template of a plain Starlette route (the OpenAPI document, the docs page).
+
+    FastAPI's router records only its own routes in `scope["route"]`; the few plain
+    routes at the top of the app are matched again here, so they are not `unmatched`.
+    """
+    router = getattr(scope.get("app"), "router", None)
+    for route in getattr(router, "routes", ()):
+        if isinstance(route, Route) and route.matches(scope)[0] is Match.FULL:
+            return route.path
+    return None
 
 
 def metrics_payload() -> bytes:

@@ -13,6 +13,7 @@ the worker's spans continue the trace of the `POST /api/v1/jobs` request (see
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -24,6 +25,7 @@ from opentelemetry.util.types import AttributeValue
 _configured = False
 # (trace id, span id) the next span started in this context must take; see `start_span_with_ids`.
 _preset_ids: ContextVar[tuple[int, int] | None] = ContextVar("synthdata_preset_ids", default=None)
+_flushing = threading.Lock()
 
 
 def tracing_enabled() -> bool:
@@ -77,6 +79,24 @@ def flush_traces() -> None:
     force_flush = getattr(provider, "force_flush", None)
     if force_flush is not None:
         force_flush()
+
+
+def flush_traces_soon() -> None:
+    """Export buffered spans now, from a background thread (at most one at a time).
+
+    The SDK exports in the flushing thread, so a collector that is down would hold
+    a worker for the exporter's whole timeout after each job; this never does.
+    """
+    if not _configured or not _flushing.acquire(blocking=False):
+        return
+
+    def flush() -> None:
+        try:
+            flush_traces()
+        finally:
+            _flushing.release()
+
+    threading.Thread(target=flush, name="synthdata-trace-flush", daemon=True).start()
 
 
 def tracer(name: str = "synthdata") -> trace.Tracer:

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from synthdata.observability.instrumentation import instrument_app
+from synthdata.observability.tracing import configure_tracing
 from synthdata.service.admin.views import router as admin_router
 from synthdata.service.core.middleware import MiddlewareHook, install_middleware
 from synthdata.service.core.platform import Platform
@@ -43,8 +45,10 @@ def create_app(
     `workers` job-consumer threads run inside the app while it is up (default:
     `SYNTHDATA_SERVE_WORKERS` with the local queue, none with Redis, where
     `synthdata worker` consumes). `hooks` may add middleware (observability).
+    With the `OTEL_*` variables set, requests and their statements are traced.
     """
     settings = settings or get_settings()
+    configure_tracing("synthdata-api")  # before the engine is made, so that it is traced
     platform = Platform.build(settings)
     if workers is None:
         workers = settings.serve_workers if settings.queue == "local" else 0
@@ -68,7 +72,7 @@ def create_app(
     )
     app.state.platform = platform
     install_problem_handlers(app)
-    install_middleware(app, hooks)
+    install_middleware(app, [*(hooks or []), instrument_app])
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         customers_router,

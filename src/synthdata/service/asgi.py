@@ -12,8 +12,9 @@ from synthdata.observability.logging import configure_logging
 from synthdata.observability.tracing import configure_tracing
 from synthdata.service import observe
 from synthdata.service.app import create_app
+from synthdata.service.core import faults
 from synthdata.service.core.middleware import MiddlewareHook
-from synthdata.service.core.settings import get_settings
+from synthdata.service.core.settings import Settings, get_settings
 
 
 def create_service_app() -> FastAPI:
@@ -21,5 +22,14 @@ def create_service_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
     configure_tracing("synthdata-api")
-    hooks: list[MiddlewareHook] = [observe.install] if settings.observability else []
-    return create_app(settings, hooks=hooks)
+    return create_app(settings, hooks=service_hooks(settings))
+
+
+def service_hooks(settings: Settings) -> list[MiddlewareHook]:
+    """The middleware hooks `settings` turn on (a later hook wraps the earlier ones)."""
+    hooks: list[MiddlewareHook] = []
+    if settings.fault_injection:  # before observe: injected faults are counted like real ones
+        hooks.append(faults.install)
+    if settings.observability:
+        hooks.append(observe.install)
+    return hooks

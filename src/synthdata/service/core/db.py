@@ -19,6 +19,8 @@ from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from synthdata.observability.instrumentation import instrument_engine
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -66,10 +68,15 @@ def new_id(prefix: str) -> str:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """Create an engine; for SQLite, create the file's folder and tune for concurrency."""
+    """Create an engine; for SQLite, create the file's folder and tune for concurrency.
+
+    With tracing on, statements run inside a traced request or job get spans.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **options)
+        engine = create_engine(url, pool_pre_ping=True, **options)
+        instrument_engine(engine)
+        return engine
     database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +100,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         # timeout instead of one failing with "database is locked" mid-transaction.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    instrument_engine(engine)
     return engine
 
 

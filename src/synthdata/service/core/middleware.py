@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -44,6 +44,11 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def request_id_of(request: Request) -> str | None:
+    """The id `RequestIdMiddleware` gave this request (None outside that middleware)."""
+    return getattr(request.state, "request_id", None)
 
 
 def install_middleware(app: FastAPI, hooks: list[MiddlewareHook] | None = None) -> None:

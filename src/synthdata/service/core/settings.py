@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     currencies: str = "USD,EUR"
     log_level: str = "INFO"
     observability: bool = True  # off only to measure what instrumentation costs
+    # Test-only: `X-Synthdata-Fault: 500` answers with that 5xx (service/core/faults.py).
+    fault_injection: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
             raise ValueError("SYNTHDATA_RATE_LIMIT_BACKEND=redis needs SYNTHDATA_REDIS_URL")
         if self.job_lease_seconds < 2 * self.job_heartbeat_seconds:
             raise ValueError("SYNTHDATA_JOB_LEASE_SECONDS must be at least twice the heartbeat")
+        if self.environment == "production" and self.fault_injection:
+            raise ValueError("SYNTHDATA_FAULT_INJECTION is for tests; it is refused in production")
         if self.environment == "production":
             for name in ("database_url", "redis_url"):
                 url = getattr(self, name)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from synthdata.engine.base import list_synthesizers
+from synthdata.jobs import telemetry
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
 from synthdata.jobs.queue import JobQueue
 from synthdata.service.admin.service import get_breaker
@@ -80,11 +81,13 @@ def create_generation_job(
     body: JobCreate,
     idempotency_key: str | None,
     settings: Settings,
+    request_id: str | None = None,
 ) -> tuple[Job, bool]:
     """Create (and commit) a generation job; return it and whether it is new.
 
     A repeated Idempotency-Key returns the first job instead of creating another,
-    also when two such requests race (the unique constraint decides).
+    also when two such requests race (the unique constraint decides). The job
+    keeps `request_id` and the current trace context (see `jobs.telemetry`).
     """
     fingerprint = request_hash(body)
     if idempotency_key:
@@ -121,6 +124,7 @@ def create_generation_job(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         enqueued_at=utcnow(),
+        **telemetry.origin(request_id),
     )
     session.add(job)
     try:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
+from synthdata.jobs import telemetry
 from synthdata.jobs.models import Job, JobState
 from synthdata.observability.metrics import data_processed_bytes_total
+from synthdata.service.core.middleware import request_id_of
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import PROBLEM_RESPONSES, Problem
 from synthdata.service.deps import (
@@ -44,6 +46,7 @@ IdempotencyKey = Annotated[
 @router.post("", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED)
 def create_job(
     body: JobCreate,
+    request: Request,
     response: Response,
     platform: PlatformDep,
     principal: PrincipalDep,
@@ -60,6 +63,7 @@ def create_job(
         body=body,
         idempotency_key=idempotency_key or None,
         settings=platform.settings,
+        request_id=request_id_of(request),
     )
     if created:
         service.send_prepare(platform.queue, job.id)
@@ -96,6 +100,7 @@ def cancel_job(job_id: str, principal: PrincipalDep, session: SessionDep) -> Job
     """Cancel a queued or running job (409 if it already finished)."""
     job = service.cancel_job(session, owned(session, Job, job_id, principal, "job"))
     session.commit()
+    telemetry.record_execution(job)  # the job's trace ends here, not in a worker
     return JobOut.of(job)
 
 

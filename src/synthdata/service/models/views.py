@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import select
 
+from synthdata.jobs import telemetry
 from synthdata.jobs.models import ACTIVE_STATES, Job, JobKind
 from synthdata.service.core.db import utcnow
+from synthdata.service.core.middleware import request_id_of
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import PROBLEM_RESPONSES, not_found
 from synthdata.service.datasets.models import Dataset
@@ -31,6 +33,7 @@ router = APIRouter(prefix="/models", tags=["models"], responses=PROBLEM_RESPONSE
 @router.post("", response_model=ModelOut, status_code=status.HTTP_202_ACCEPTED)
 def train_model(
     body: ModelCreate,
+    request: Request,
     platform: PlatformDep,
     principal: PrincipalDep,
     session: SessionDep,
@@ -60,6 +63,7 @@ def train_model(
         synthesizer=body.synthesizer,
         seed=0,
         enqueued_at=utcnow(),
+        **telemetry.origin(request_id_of(request)),
     )
     session.add(job)
     session.commit()
