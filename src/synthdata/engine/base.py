@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,10 +60,13 @@ class Synthesizer(ABC):
         if not chunks:
             return self._empty_frame()
         frame = pd.concat(chunks, ignore_index=True)
-        # In memory, plain text columns are what users expect (files keep dictionaries).
+        # In memory, plain text and datetime64 columns are what users expect (files keep
+        # dictionary-encoded text and date-only dates).
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.CategoricalDtype):
                 frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+            elif isinstance(frame[name].dtype, pd.ArrowDtype):  # dates
+                frame[name] = frame[name].astype("datetime64[s]")
         return frame
 
     def iter_chunks(
@@ -83,21 +87,34 @@ class Synthesizer(ABC):
         if num_rows < 0 or start_row < 0:
             raise InputError("the number of rows must not be negative")
         entropy = np.random.SeedSequence(seed).entropy
-        done = 0
-        position = start_row
-        end = start_row + num_rows
+        plan = []
+        position, end = start_row, start_row + num_rows
         while position < end:
             block, offset = divmod(position, CHUNK_ROWS)
             take = min(CHUNK_ROWS - offset, end - position)
+            plan.append((block, offset, take))
+            position += take
+
+        def make(block: int, offset: int, take: int) -> pd.DataFrame:
             rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
             frame = self._sample_chunk(offset + take, rng, block)
             if offset:
                 frame = frame.iloc[offset:].reset_index(drop=True)
-            position += take
-            done += take
-            yield frame[schema.names]
-            if progress is not None:
-                progress(done, num_rows)
+            return frame[schema.names]
+
+        # The next chunk is sampled on a second thread while the caller writes this one
+        # (NumPy releases the GIL), so sampling and writing overlap.
+        done = 0
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead: Future[pd.DataFrame] | None = pool.submit(make, *plan[0]) if plan else None
+            for index, (_, _, take) in enumerate(plan):
+                assert ahead is not None
+                frame = ahead.result()
+                ahead = pool.submit(make, *plan[index + 1]) if index + 1 < len(plan) else None
+                done += take
+                yield frame
+                if progress is not None:
+                    progress(done, num_rows)
 
     # -- for algorithms -------------------------------------------------------------------
     @abstractmethod

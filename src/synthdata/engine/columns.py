@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synthdata.engine.errors import InputError
 from synthdata.engine.schema import DISCRETE_NUMERIC_LEVELS, ColumnKind, ColumnSpec
@@ -131,6 +132,10 @@ def _is_text(levels: list[Any]) -> bool:
 def _decode_datetime(nanos: np.ndarray, present: np.ndarray, spec: ColumnSpec) -> pd.Series:
     unit = _UNIT_NANOS.get(spec.datetime_unit or "ns", 1)
     whole = (np.rint(nanos / unit) * unit).astype(np.int64)
+    if spec.datetime_unit == "D" and spec.timezone is None:
+        # Date-only columns stay dates in files ("2013-09-19", not "... 00:00:00").
+        days = pa.array(whole // unit, type=pa.int64(), mask=~present).cast(pa.int32())
+        return pd.Series(pd.arrays.ArrowExtensionArray(days.cast(pa.date32())))
     # Store at the column's own resolution so files show "12:05:36", not nanoseconds.
     resolution = spec.datetime_unit if spec.datetime_unit in ("ms", "us", "ns") else "s"
     stamps = pd.Series(whole.astype("datetime64[ns]")).astype(f"datetime64[{resolution}]")

@@ -30,8 +30,8 @@ from synthdata.engine.schema import ColumnKind, TableSchema
 
 PROFILE_ROWS = 200_000  # rows used to order categories and choose the strata
 # Rows each copula is fitted on: a 2,049-point quantile grid, level frequencies and
-# correlations from 400,000 rows are within about 0.002 of the full-table values.
-FIT_ROWS = 400_000
+# correlations from 250,000 rows are within about 0.003 of the full-table values.
+FIT_ROWS = 250_000
 
 
 @dataclass

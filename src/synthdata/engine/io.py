@@ -8,8 +8,10 @@ that looks finished.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -153,38 +155,67 @@ def write_frames(
 ) -> Path:
     """Write DataFrame chunks to one CSV or Parquet file, atomically.
 
-    Encoding a chunk to CSV/Parquet runs on a second thread (Arrow releases the GIL)
-    while the next chunk is being produced, so sampling and writing overlap.
+    Encoding runs on worker threads (Arrow releases the GIL) while the next chunk is
+    being produced: CSV chunks are encoded two at a time and appended in order,
+    Parquet row groups are written by one thread.
     """
     final = Path(target)
     kind = detect_format(final, fmt)
-    with atomic_path(final) as tmp, ThreadPoolExecutor(max_workers=1) as pool:
-        writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
-        schema: pa.Schema | None = None
-        pending: Future[None] | None = None
+    with atomic_path(final) as tmp:
+        written = _write_csv(frames, tmp) if kind == "csv" else _write_parquet(frames, tmp)
+        if not written:
+            raise InputError("nothing to write: zero rows requested")
+    return final
+
+
+def _tables(frames: Iterable[pd.DataFrame]) -> Iterator[pa.Table]:
+    """Arrow tables of the chunks, all cast to the first chunk's schema."""
+    schema: pa.Schema | None = None
+    for frame in frames:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if schema is None:
+            schema = table.schema
+        else:
+            table = table.cast(schema)
+        yield table
+
+
+def _csv_bytes(table: pa.Table, header: bool) -> bytes:
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=header))
+    return buffer.getvalue()
+
+
+def _write_csv(frames: Iterable[pd.DataFrame], path: Path) -> bool:
+    pending: deque[Future[bytes]] = deque()
+    written = False
+    with ThreadPoolExecutor(max_workers=2) as pool, path.open("wb") as out:
+        for table in _tables(frames):
+            pending.append(pool.submit(_csv_bytes, table, not written))
+            written = True
+            while len(pending) > 2:
+                out.write(pending.popleft().result())
+        while pending:
+            out.write(pending.popleft().result())
+    return written
+
+
+def _write_parquet(frames: Iterable[pd.DataFrame], path: Path) -> bool:
+    writer: pq.ParquetWriter | None = None
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool:
         try:
-            for frame in frames:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                if schema is None:
-                    schema = table.schema
-                    writer = (
-                        pq.ParquetWriter(tmp, schema)
-                        if kind == "parquet"
-                        else pacsv.CSVWriter(tmp, schema)
-                    )
-                else:
-                    table = table.cast(schema)
+            for table in _tables(frames):
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema)
                 if pending is not None:
                     pending.result()
-                assert writer is not None
                 pending = pool.submit(writer.write_table, table)
             if pending is not None:
                 pending.result()
         finally:
+            if pending is not None:
+                pending.exception()  # never close the file under a running write
             if writer is not None:
-                if pending is not None and not pending.done():
-                    pending.exception()  # wait: never close under a running write
                 writer.close()
-        if writer is None:
-            raise InputError("nothing to write: zero rows requested")
-    return final
+    return writer is not None
