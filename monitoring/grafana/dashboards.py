@@ -464,7 +464,11 @@ SECURITY = Dashboard(
                 Panel(
                     "Certificate Expiry",
                     "d",
-                    _q("min by (certificate) (cert_expiry_days)", "{{certificate}}", instant=True),
+                    _q(
+                        "min by (certificate) (cert_expiry_seconds) / 86400",
+                        "{{certificate}}",
+                        instant=True,
+                    ),
                     kind="bargauge",
                     description="Days left per certificate (warning < 30, critical < 7).",
                 ),

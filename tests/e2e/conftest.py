@@ -271,13 +271,6 @@ def _binary(name: str) -> str:
     return found
 
 
-# promtool's linter wants base units in metric names, so the runbook's `cert_expiry_days`
-# draws this line whenever a certificate is configured. Renaming the metric is a
-# contract decision (alerts, runbook); `test_certificate_gauge_passes_promtool` (a
-# strict xfail) turns red the day it is fixed, so this exception can be removed.
-CERT_EXPIRY_LINT = 'cert_expiry_days use base unit "seconds" instead of "days"'
-
-
 def promtool_check_metrics(url: str) -> str:
     """`curl URL | promtool check metrics`: its output (empty when the exposition is clean)."""
     exposition = httpx.get(url, timeout=10.0)

@@ -22,7 +22,6 @@ import pytest
 
 import synthdata
 from tests.e2e.conftest import (
-    CERT_EXPIRY_LINT,
     Prometheus,
     cli,
     promtool_check_metrics,
@@ -53,7 +52,7 @@ CONTRACT = (
     "synthdata_revenue_generated_total",
     "auth_failures_total",
     "privileged_operations_total",
-    "cert_expiry_days",
+    "cert_expiry_seconds",
     "synthdata_source_requests_total",
 )
 
@@ -257,7 +256,7 @@ def test_every_contract_metric_reaches_prometheus(
     assert customer_requests is not None and customer_requests > READS + NOT_FOUND + FORBIDDEN
     # The admin key and Acme's key were used (the revoked and unknown ones never got in).
     _check(prom, f'synthdata_active_users{{job="{API}"}}', 2)
-    days = prom.value(f'cert_expiry_days{{job="{API}",certificate="{certificate}"}}')
+    days = prom.value(f'cert_expiry_seconds{{job="{API}",certificate="{certificate}"}} / 86400')
     assert days is not None and 44 < days <= 45, days
     # Every request is counted once by source too (bounded: top talkers plus "other").
     sources = prom.query(f'synthdata_source_requests_total{{job="{API}"}}')
@@ -272,8 +271,6 @@ def test_every_contract_metric_reaches_prometheus(
     for name in CONTRACT:
         count = prom.value(f'count({{__name__="{name}"}})')
         assert count is not None and count >= 1, f"{name} is not in Prometheus"
-    # Both expositions are clean (the worker's too, which Prometheus also scrapes), but
-    # for the one known unit lint on cert_expiry_days (see CERT_EXPIRY_LINT).
+    # Both expositions are clean (the worker's too, which Prometheus also scrapes).
     for url in (api_proc.url, worker_proc.url):
-        problems = promtool_check_metrics(f"{url}/metrics").splitlines()
-        assert [p for p in problems if p != CERT_EXPIRY_LINT] == [], problems
+        assert promtool_check_metrics(f"{url}/metrics") == ""

@@ -97,7 +97,7 @@ def test_the_five_dashboards_and_their_runbook_panels() -> None:
     assert "synthdata_active_users_total" not in " ".join(exprs.values())
     for metric in ("customer_id", "currency", "synthdata_data_processed_bytes_total"):
         assert metric in exprs["synthdata-business"]
-    for metric in ("auth_failures_total", "privileged_operations_total", "cert_expiry_days"):
+    for metric in ("auth_failures_total", "privileged_operations_total", "cert_expiry_seconds"):
         assert metric in exprs["synthdata-security"]
     assert "synthdata_source_requests_total" in exprs["synthdata-security"]
 

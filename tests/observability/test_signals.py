@@ -29,7 +29,7 @@ CONTRACT = {
     "synthdata_revenue_generated_total": "counter",
     "auth_failures_total": "counter",
     "privileged_operations_total": "counter",
-    "cert_expiry_days": "gauge",
+    "cert_expiry_seconds": "gauge",
 }
 
 
@@ -64,18 +64,18 @@ def test_every_contract_metric_is_exposed_with_its_type() -> None:
     metrics.preinitialise(["copula"], ["USD"], ["create_customer"])
     metrics.scrape_time.queue_length = lambda: 4
     metrics.scrape_time.active_users = lambda: 2
-    metrics.scrape_time.cert_expiry_days = lambda: {"api.pem": 42.5}
+    metrics.scrape_time.cert_expiry_seconds = lambda: {"api.pem": 42.5 * 86400}
     try:
         text = metrics_payload().decode()
     finally:
         metrics.scrape_time.queue_length = None
         metrics.scrape_time.active_users = None
-        metrics.scrape_time.cert_expiry_days = None
+        metrics.scrape_time.cert_expiry_seconds = None
     exposed = _types(text)
     for name, kind in CONTRACT.items():
         assert exposed.get(name) == kind, f"{name} missing or not a {kind}"
     assert "synthdata_generation_queue_length 4.0" in text
-    assert 'cert_expiry_days{certificate="api.pem"} 42.5' in text
+    assert 'cert_expiry_seconds{certificate="api.pem"} 3.672e+06' in text
     assert 'auth_failures_total{reason="locked_out"} ' in text  # present before any event
     assert 'synthdata_generation_duration_seconds_bucket{le="30.0",size_class="small"' in text
 

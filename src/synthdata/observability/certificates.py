@@ -1,4 +1,4 @@
-"""Days until each configured certificate expires (`cert_expiry_days`).
+"""Seconds until each configured certificate expires (`cert_expiry_seconds`).
 
 Certificates come from PEM files (`SYNTHDATA_CERT_FILES`) and from live TLS
 endpoints (`SYNTHDATA_TLS_ENDPOINTS`, `host:port`). Endpoints are contacted at
@@ -20,11 +20,11 @@ REFRESH_SECONDS = 300.0
 CONNECT_TIMEOUT = 3.0
 
 
-def days_left(pem: bytes, now: datetime | None = None) -> float:
-    """Days from `now` until the first certificate in `pem` expires (negative if past)."""
+def seconds_left(pem: bytes, now: datetime | None = None) -> float:
+    """Seconds from `now` until the first certificate in `pem` expires (negative if past)."""
     certificate = x509.load_pem_x509_certificate(pem)
     moment = now or datetime.now(UTC)
-    return (certificate.not_valid_after_utc - moment).total_seconds() / 86_400
+    return (certificate.not_valid_after_utc - moment).total_seconds()
 
 
 def endpoint_pem(endpoint: str) -> bytes:
@@ -57,7 +57,7 @@ class CertificateWatch:
         result: dict[str, float] = {}
         for file in self.files:
             try:
-                result[str(file)] = days_left(file.read_bytes())
+                result[str(file)] = seconds_left(file.read_bytes())
             except (OSError, ValueError):
                 continue  # an unreadable file has no expiry to report
         with self._lock:
@@ -66,7 +66,7 @@ class CertificateWatch:
                 self._cache = {}
                 for endpoint in self.endpoints:
                     try:
-                        self._cache[endpoint] = days_left(endpoint_pem(endpoint))
+                        self._cache[endpoint] = seconds_left(endpoint_pem(endpoint))
                     except (OSError, ValueError, ssl.SSLError):
                         continue
             result.update(self._cache)

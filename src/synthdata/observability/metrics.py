@@ -3,6 +3,8 @@
 Names follow the runbook; where it breaks Prometheus conventions we keep its intent
 and fix the form (docs/metrics.md lists each correction):
 - `synthdata_active_users` is a gauge, so it has no `_total` suffix;
+- `cert_expiry_days` is exposed in the base unit, `cert_expiry_seconds` (promtool's
+  lint rejects a `_days` name); queries divide by 86400;
 - per-source traffic is a bounded top-N (`synthdata_source_requests_total`), never
   one series per address;
 - the queue length, active users and certificate expiry are read from their source
@@ -143,7 +145,7 @@ class ScrapeTimeGauges(Collector):
     def __init__(self) -> None:
         self.queue_length: Callable[[], float] | None = None
         self.active_users: Callable[[], float] | None = None
-        self.cert_expiry_days: Callable[[], dict[str, float]] | None = None
+        self.cert_expiry_seconds: Callable[[], dict[str, float]] | None = None
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         if self.queue_length is not None:
@@ -162,16 +164,16 @@ class ScrapeTimeGauges(Collector):
                     "Distinct API keys seen in the last 5 minutes.",
                     value=value,
                 )
-        if self.cert_expiry_days is not None:
-            certs = _safe(self.cert_expiry_days)
+        if self.cert_expiry_seconds is not None:
+            certs = _safe(self.cert_expiry_seconds)
             if certs is not None:
                 family = GaugeMetricFamily(
-                    "cert_expiry_days",
-                    "Days until the certificate expires (negative once expired).",
+                    "cert_expiry_seconds",
+                    "Seconds until the certificate expires (negative once expired).",
                     labels=["certificate"],
                 )
-                for name, days in sorted(certs.items()):
-                    family.add_metric([name], days)
+                for name, seconds in sorted(certs.items()):
+                    family.add_metric([name], seconds)
                 yield family
 
 

@@ -34,7 +34,7 @@ def bind_platform(platform: Platform) -> None:
     settings = platform.settings
     metrics.scrape_time.queue_length = platform.queue.pending
     metrics.scrape_time.active_users = platform.activity.active_keys
-    metrics.scrape_time.cert_expiry_days = CertificateWatch(
+    metrics.scrape_time.cert_expiry_seconds = CertificateWatch(
         settings.cert_file_paths, settings.tls_endpoint_list
     )
     currencies = set(settings.currency_list)

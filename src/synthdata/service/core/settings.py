@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     auth_lockout_seconds: int = Field(default=900, gt=0)
     circuit_breaker_retry_after: int = Field(default=60, gt=0)
 
-    # Observability: certificates watched by `cert_expiry_days` (comma-separated),
+    # Observability: certificates watched by `cert_expiry_seconds` (comma-separated),
     # currencies whose revenue series exist from start-up, the JSON log level.
     cert_files: str = ""
     tls_endpoints: str = ""
