@@ -147,7 +147,7 @@ def test_middleware_uses_route_templates_and_logs_response_time_in_ms() -> None:
 def test_secrets_never_reach_a_log_line() -> None:
     stream = io.StringIO()
     configure_logging(stream=stream)
-    secret = "sk_live_0123456789abcdef"
+    secret = "sdk_0123456789abcdefGHIJ-_xyz"
     get_logger().info(
         "connect",
         api_key=secret,

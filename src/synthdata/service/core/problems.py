@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from synthdata.engine.errors import InputError, ModelFormatError
+from synthdata.observability.logging import scrub
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("synthdata.service")
@@ -83,7 +84,8 @@ def problem_response(
         "type": f"urn:synthdata:problem:{kind or _slug(status)}",
         "title": title,
         "status": status,
-        "detail": detail,
+        # A detail may quote the request (an id from the path): never echo a secret.
+        "detail": scrub(detail),
     }
     body.update(extra or {})
     return JSONResponse(
