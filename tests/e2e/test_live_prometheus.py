@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 import synthdata
+from synthdata.ops.dashboards import dashboard_expressions, substitute_variables
 from tests.e2e.conftest import (
     Prometheus,
     cli,
@@ -274,3 +276,38 @@ def test_every_contract_metric_reaches_prometheus(
     # Both expositions are clean (the worker's too, which Prometheus also scrapes).
     for url in (api_proc.url, worker_proc.url):
         assert promtool_check_metrics(f"{url}/metrics") == ""
+
+    _dashboard_queries_return_data(prom, api_proc.url)
+
+
+# Metric families the service and its workers expose themselves; panels over exporters'
+# metrics (node_, kube_, pg_, redis_, container_) have no exporter here and are skipped.
+SERVICE_METRIC = re.compile(
+    r"\b(http_request\w*|synthdata_\w+|auth_failures_total|privileged_operations_total"
+    r"|cert_expiry_seconds)\b"
+)
+EXPORTER_METRIC = re.compile(r"\b(node|kube|kubelet|pg|redis|container|up)_?\w*\s*[{(\[]|\bup\b")
+
+
+def _dashboard_queries_return_data(prom: Prometheus, api_url: str) -> None:
+    """Every committed panel query over the service's own metrics returns series."""
+    # A heavy hitter (>= 100 requests to one process) for the top-sources panel.
+    with httpx.Client(base_url=api_url, timeout=10.0) as http:
+        for _ in range(150):  # one keep-alive connection: one process
+            http.get("/healthz")
+    prom.wait_for(
+        'count(synthdata_source_requests_total{source_ip!="other"})',
+        lambda v: v is not None and v >= 1,
+    )
+    checked = 0
+    empty: list[str] = []
+    for board, panels in dashboard_expressions().items():
+        for title, expr in panels:
+            if not SERVICE_METRIC.search(expr) or EXPORTER_METRIC.search(expr):
+                continue
+            query = substitute_variables(expr, {"$__rate_interval": "5m", "$__range": "1h"})
+            if not prom.query(query):
+                empty.append(f"{board} / {title}: {query}")
+            checked += 1
+    assert checked >= 20, f"only {checked} service panels found"
+    assert empty == [], "panels without data:\n" + "\n".join(empty)
