@@ -42,9 +42,16 @@ def get_settings(platform: PlatformDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(platform: PlatformDep) -> Iterator[Session]:
-    """A session per request; views commit explicitly, anything left is rolled back."""
-    session = platform.sessions()
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
+    """A session per request; views commit explicitly, anything left is rolled back.
+
+    Requests with a safe method get a read-only session (no write lock on SQLite).
+    """
+    factory = platform.read_sessions if request.method in READ_METHODS else platform.sessions
+    session = factory()
     try:
         yield session
     finally:

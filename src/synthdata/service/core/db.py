@@ -67,10 +67,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(8)}"
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, **options: Any) -> Engine:
     """Create an engine; for SQLite, create the file's folder and tune for concurrency.
 
     With tracing on, statements run inside a traced request or job get spans.
+    `read_only` (SQLite): transactions take no write lock (a WAL reader never waits
+    for writers) and any write fails loudly; for requests that only read.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -92,13 +94,16 @@ def make_engine(url: str, **options: Any) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
         # timeout instead of one failing with "database is locked" mid-transaction.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction needs no lock: a snapshot of the WAL is enough.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     instrument_engine(engine)
     return engine

@@ -38,6 +38,10 @@ class Platform:
     runner: JobRunner
     limiter: RateLimiter
     activity: Activity
+    # Sessions for requests that only read (GET/HEAD): on SQLite they take no write
+    # lock, so reads never queue behind writes or each other.
+    read_sessions: sessionmaker[Session]
+    _read_engine: Engine | None = field(default=None, repr=False)
     _consumer: Consumer | None = field(default=None, repr=False)
     _reaper: Reaper | None = field(default=None, repr=False)
 
@@ -67,7 +71,24 @@ class Platform:
             lockout_window=settings.auth_lockout_window_seconds,
             lockout_seconds=settings.auth_lockout_seconds,
         )
-        return cls(settings, engine, sessions, storage, queue, runner, limiter, Activity(sessions))
+        read_engine = (
+            make_engine(settings.database_url, read_only=True)
+            if engine.dialect.name == "sqlite"
+            else None
+        )
+        read_sessions = make_session_factory(read_engine) if read_engine else sessions
+        return cls(
+            settings,
+            engine,
+            sessions,
+            storage,
+            queue,
+            runner,
+            limiter,
+            Activity(sessions),
+            read_sessions,
+            read_engine,
+        )
 
     def start(self, *, workers: int) -> None:
         """Start the reaper, and `workers` consumer threads when workers > 0."""
@@ -86,6 +107,8 @@ class Platform:
             self._reaper.stop()
             self._reaper = None
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
 
     def readiness(self) -> dict[str, str]:
         """Check database, queue and storage; map each part to "ok" or why it failed."""
