@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-_TICK_S = 0.0005
+_TICK_S = 0.001  # uvloop rounds timers to whole milliseconds
 _HEADER_END = b"\r\n\r\n"
 
 
@@ -86,11 +86,10 @@ class _Connection(asyncio.Protocol):
         self.due: float | None = None  # due time of the request in flight
         self.expect: int | None = None  # bytes of head + body once the head is parsed
         self.status = 0
-        self.closed = asyncio.get_running_loop().create_future()
+        self.dead = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]
 
     def send(self, due: float) -> None:
         assert self.transport is not None
@@ -133,11 +132,12 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.dead = True
         due, self.due = self.due, None
         if due is not None:
             self.run.failed(due, "connection-lost")
-        if not self.closed.done():
-            self.closed.set_result(None)
+        elif not self.run.stopping:  # closed while idle (keep-alive timeout): replace it
+            self.run.closed_idle(self)
 
 
 class _Run:
@@ -152,6 +152,8 @@ class _Run:
         self.statuses: collections.Counter[int] = collections.Counter()
         self.errors: collections.Counter[str] = collections.Counter()
         self.max_backlog = 0
+        self.stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _record(self, due: float) -> bool:
         return due >= self.recording_from
@@ -168,7 +170,13 @@ class _Run:
     def failed(self, due: float, reason: str) -> None:
         if self._record(due):
             self.errors[reason] += 1
-        asyncio.get_running_loop().create_task(self._replace())
+        if not self.stopping:
+            self._tasks.add(asyncio.get_running_loop().create_task(self._replace()))
+
+    def closed_idle(self, conn: _Connection) -> None:
+        if conn in self.idle:
+            self.idle.remove(conn)
+        self._tasks.add(asyncio.get_running_loop().create_task(self._replace()))
 
     async def _replace(self) -> None:
         try:
@@ -183,10 +191,15 @@ class _Run:
 
     async def connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
-        _, conn = await loop.create_connection(lambda: _Connection(self), self.host, self.port)
+        transport, conn = await loop.create_connection(
+            lambda: _Connection(self), self.host, self.port
+        )
+        conn.transport = transport  # uvloop may call connection_made only after returning
         return conn
 
     def dispatch(self, due: float) -> None:
+        while self.idle and self.idle[0].dead:
+            self.idle.popleft()
         if self.idle:
             self.idle.popleft().send(due)
         else:
@@ -249,6 +262,7 @@ async def run_load(
     cpu = time.process_time() - cpu_start
     elapsed = max(time.perf_counter(), end) - run.recording_from
 
+    run.stopping = True
     for conn in conns + list(run.idle):
         if conn.transport is not None:
             conn.transport.close()

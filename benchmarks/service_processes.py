@@ -105,13 +105,17 @@ class Proc:
             return ""
 
 
-def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Proc:
-    """Start `synthdata ARGS` in its own process group, output to `logs/NAME.log`."""
+def start(
+    name: str, args: list[str], env: dict[str, str], logs: Path, cpu: int | None = None
+) -> Proc:
+    """Start `synthdata ARGS` in its own process group, output to `logs/NAME.log`;
+    with `cpu`, confined to that one core (`taskset`)."""
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     with log.open("wb") as sink:
         popen = subprocess.Popen(
-            [*SYNTHDATA, *args],
+            [*pin, *SYNTHDATA, *args],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -120,14 +124,14 @@ def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Proc:
     return Proc(name, popen, log)
 
 
-def stop(proc: Proc) -> None:
-    """SIGTERM the process group (graceful), SIGKILL it if it has not ended in time."""
+def stop(proc: Proc, grace: float = _STOP_GRACE_S) -> None:
+    """SIGTERM the process group (graceful), SIGKILL it if it has not ended in `grace` s."""
     if proc.popen.poll() is not None:
         return
     pgid = os.getpgid(proc.popen.pid)
     os.killpg(pgid, signal.SIGTERM)
     try:
-        proc.popen.wait(_STOP_GRACE_S)
+        proc.popen.wait(grace)
     except subprocess.TimeoutExpired:
         os.killpg(pgid, signal.SIGKILL)
         proc.popen.wait(10)
@@ -173,13 +177,30 @@ def serve(
         wait_ready(proc)
         yield proc
     finally:
-        stop(proc)
+        stop(proc, grace=10.0)
+
+
+def _worker_args(env: dict[str, str]) -> list[str]:
+    """`worker`, with a port of its own for /metrics where the command serves one
+    (its default port is the same for every worker, so two on one host would clash)."""
+    done = subprocess.run(
+        [*SYNTHDATA, "worker", "--help"], env=env, capture_output=True, text=True, check=False
+    )
+    if "--metrics-port" in done.stdout:
+        return ["worker", "--metrics-port", str(free_port())]
+    return ["worker"]
 
 
 @contextmanager
-def workers(count: int, env: dict[str, str], logs: Path, tag: str) -> Iterator[list[Proc]]:
-    """`count` `synthdata worker` processes, each consuming once this yields."""
-    procs = [start(f"{tag}-worker{i + 1}", ["worker"], env, logs) for i in range(count)]
+def workers(
+    count: int, env: dict[str, str], logs: Path, tag: str, pin: bool = False
+) -> Iterator[list[Proc]]:
+    """`count` `synthdata worker` processes, each consuming once this yields; with `pin`,
+    worker i is confined to core i."""
+    procs = [
+        start(f"{tag}-worker{i + 1}", _worker_args(env), env, logs, cpu=i if pin else None)
+        for i in range(count)
+    ]
     try:
         for proc in procs:
             wait_for_log(proc, "consuming")

@@ -33,7 +33,14 @@ def run_worker(
         from synthdata.service.observe import bind_platform
 
         bind_platform(platform)
-        start_http_server(metrics_address[1], addr=metrics_address[0])
+        try:
+            start_http_server(metrics_address[1], addr=metrics_address[0])
+        except OSError as exc:  # e.g. a second worker on the same host: still do the work
+            log.warning(
+                "worker metrics not served on %s:%s (%s); pass --metrics-port",
+                *metrics_address,
+                exc,
+            )
     platform.start(workers=0)  # the reaper only; the consumer below runs in the foreground
     consumer = platform.queue.consumer(threads, embedded=False)
     log.info(

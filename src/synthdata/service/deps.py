@@ -98,6 +98,9 @@ def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     principal, reason = authenticate_with_reason(session, secret)
+    # Give the connection back while the request waits for its endpoint's thread: a
+    # request holding a pooled connection across that wait can starve the pool.
+    session.rollback()
     if principal is None:
         auth_failures_total.labels(reason).inc()
         if not limiter.record_failure(source).allowed:
