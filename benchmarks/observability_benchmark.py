@@ -33,7 +33,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,9 +47,10 @@ from typing import Any
 
 import httpx
 
+from benchmarks.service_processes import SYNTHDATA, cli, free_port
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-SYNTHDATA = [sys.executable, "-m", "synthdata"]
 THROUGHPUT_TARGET = 0.90
 RENDER_TARGET_MS = 20.0
 ENDPOINTS = ("/healthz", "/api/v1/me")
@@ -119,12 +119,6 @@ def load_average() -> list[float]:
 
 
 # -- the servers ----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Server:
     name: str
@@ -152,15 +146,6 @@ def _env(home: Path, observability: bool, log_level: str) -> dict[str, str]:
     return env
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [*SYNTHDATA, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"synthdata {' '.join(args)}: {done.stderr[-800:]}")
-    return done.stdout.strip().splitlines()[0].strip()
-
-
 @contextmanager
 def server(
     name: str, home: Path, observability: bool, log_level: str
@@ -168,8 +153,8 @@ def server(
     """A one-process service with its own database and one customer key; stopped on exit."""
     home.mkdir(parents=True, exist_ok=True)
     env = _env(home, observability, log_level)
-    customer = _cli(env, "admin", "create-customer", "Bench", "--price-per-1k-rows", "1")
-    key = _cli(env, "admin", "create-key", customer)
+    customer = cli(env, "admin", "create-customer", "Bench", "--price-per-1k-rows", "1")
+    key = cli(env, "admin", "create-key", customer)
     port = free_port()
     log = home / "serve.log"
     with log.open("wb") as sink:
