@@ -14,9 +14,7 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,17 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
+from benchmarks.service_processes import SYNTHDATA, free_port
 
-SYNTHDATA = [sys.executable, "-m", "synthdata"]
 REDIS_SERVER = os.environ.get("SYNTHDATA_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 _CLAIM_KEY = "synthdata-e2e:claimed-by"
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # -- processes ----------------------------------------------------------------------------
@@ -121,15 +112,6 @@ def service_env(home: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    """Run `synthdata ARGS`; return what it printed on stdout (first line)."""
-    done = subprocess.run(
-        [*SYNTHDATA, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, f"synthdata {' '.join(args)}: {done.stderr[-1500:]}"
-    return done.stdout.strip().splitlines()[0].strip()
 
 
 @pytest.fixture

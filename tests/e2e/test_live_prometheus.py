@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
+from benchmarks.service_processes import cli
 
 import synthdata
 from synthdata.ops.dashboards import dashboard_expressions, substitute_variables
 from tests.e2e.conftest import (
     Prometheus,
-    cli,
     promtool_check_metrics,
     service_env,
     write_certificate,
