@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from benchmarks.service_processes import free_port
 
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.customers.models import CustomerCreate, KeyCreate, Role
 from synthdata.service.customers.service import create_customer, create_key
+from tests.databases import scratch_postgres
 
-PG_SERVER = os.environ.get("SYNTHDATA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("SYNTHDATA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHUNK_ROWS = 20
 
@@ -87,26 +86,6 @@ def log_lines(path: Path) -> list[dict[str, Any]]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _postgres_database() -> Iterator[str]:
-    name = f"synthdata_obs_{secrets.token_hex(4)}"
-    admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _api_key(database_url: str) -> str:
     engine = make_engine(database_url)
     try:
@@ -156,7 +135,7 @@ def service_stack(tmp_path: Path, extra_env: dict[str, str] | None = None) -> It
     import redis
 
     queue_name = f"synthdata-obs-test-{secrets.token_hex(4)}"
-    with _postgres_database() as database_url:
+    with scratch_postgres(f"synthdata_obs_{secrets.token_hex(4)}") as database_url:
         upgrade_head(database_url)
         api_key = _api_key(database_url)
         data_dir = tmp_path / "data"
@@ -174,7 +153,7 @@ def service_stack(tmp_path: Path, extra_env: dict[str, str] | None = None) -> It
             PYTHONUNBUFFERED="1",
         )
         env.update(extra_env or {})
-        port = _free_port()
+        port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
         with api_log.open("wb") as api_out, worker_log.open("wb") as worker_out:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from tests.databases import scratch_postgres
 
 from synthdata.service.app import create_app
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
@@ -27,22 +27,8 @@ from synthdata.service.customers.models import CustomerCreate, KeyCreate, Role
 from synthdata.service.customers.service import create_customer, create_key
 from synthdata.service.tables import metadata
 
-PG_SERVER = os.environ.get("SYNTHDATA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("SYNTHDATA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SESSION_TAG = secrets.token_hex(4)
-
-
-def _postgres_database() -> Iterator[str]:
-    name = f"synthdata_test_{SESSION_TAG}"
-    admin = create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -53,11 +39,9 @@ def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: Any) -> 
         upgrade_head(url)
         yield url
         return
-    generator = _postgres_database()
-    url = next(generator)
-    upgrade_head(url)
-    yield url
-    generator.close()
+    with scratch_postgres(f"synthdata_test_{SESSION_TAG}") as url:
+        upgrade_head(url)
+        yield url
 
 
 @pytest.fixture
