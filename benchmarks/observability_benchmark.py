@@ -47,7 +47,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.service_processes import SYNTHDATA, cli, free_port
+from benchmarks.service_processes import SYNTHDATA, base_env, cli, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -128,22 +128,15 @@ class Server:
 
 
 def _env(home: Path, observability: bool, log_level: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SYNTHDATA_", "OTEL_")) and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env.update(
+    return base_env(
+        home,
         SYNTHDATA_ENVIRONMENT="test",
-        SYNTHDATA_DATABASE_URL=f"sqlite:///{home / 'synthdata.db'}",
-        SYNTHDATA_DATA_DIR=str(home / "data"),
         SYNTHDATA_OBSERVABILITY="true" if observability else "false",
         SYNTHDATA_LOG_LEVEL=log_level,
         SYNTHDATA_RATE_LIMIT_BACKEND="memory",
         SYNTHDATA_RATE_LIMIT_PER_KEY="1000000000",
         SYNTHDATA_RATE_LIMIT_PER_SOURCE="1000000000",
     )
-    return env
 
 
 @contextmanager

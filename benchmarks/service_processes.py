@@ -33,8 +33,16 @@ def free_port() -> int:
 
 
 def base_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of the embedded default, with its files under `home`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHDATA_")}
+    """The environment of the embedded default, with its files under `home`.
+
+    Nothing of the caller's own configuration leaks in: no `SYNTHDATA_*` or `OTEL_*`
+    variable and no multiprocess metrics directory.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SYNTHDATA_", "OTEL_")) and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     env.update(
         SYNTHDATA_DATABASE_URL=f"sqlite:///{home / 'synthdata.db'}",
         SYNTHDATA_DATA_DIR=str(home / "data"),

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from benchmarks.service_processes import SYNTHDATA, free_port
+from benchmarks.service_processes import SYNTHDATA, base_env, free_port
 
 REDIS_SERVER = os.environ.get("SYNTHDATA_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 _CLAIM_KEY = "synthdata-e2e:claimed-by"
@@ -99,19 +99,8 @@ def wait_http(proc: Proc, path: str, timeout: float = 90.0) -> None:
 # -- the synthdata service ------------------------------------------------------------------
 def service_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a test deployment whose files live under `home`."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SYNTHDATA_", "OTEL_")) and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env.update(
-        SYNTHDATA_ENVIRONMENT="test",
-        SYNTHDATA_DATABASE_URL=f"sqlite:///{home / 'synthdata.db'}",
-        SYNTHDATA_DATA_DIR=str(home / "data"),
-        SYNTHDATA_LOG_LEVEL="WARNING",
-    )
-    env.update(extra)
-    return env
+    defaults = {"SYNTHDATA_ENVIRONMENT": "test", "SYNTHDATA_LOG_LEVEL": "WARNING"}
+    return base_env(home, **{**defaults, **extra})  # the caller's values win
 
 
 @pytest.fixture
