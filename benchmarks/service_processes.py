@@ -134,15 +134,20 @@ def start(
 
 def stop(proc: Proc, grace: float = _STOP_GRACE_S) -> None:
     """SIGTERM the process group (graceful), SIGKILL it if it has not ended in `grace` s."""
-    if proc.popen.poll() is not None:
+    stop_group(proc.popen, grace)
+
+
+def stop_group(popen: subprocess.Popen[bytes], grace: float = _STOP_GRACE_S) -> None:
+    """SIGTERM the process group led by `popen`; SIGKILL it if still there after `grace` s."""
+    if popen.poll() is not None:
         return
-    pgid = os.getpgid(proc.popen.pid)
+    pgid = os.getpgid(popen.pid)
     os.killpg(pgid, signal.SIGTERM)
     try:
-        proc.popen.wait(grace)
+        popen.wait(grace)
     except subprocess.TimeoutExpired:
         os.killpg(pgid, signal.SIGKILL)
-        proc.popen.wait(10)
+        popen.wait(10)
 
 
 def wait_ready(proc: Proc, timeout: float = 90.0) -> None:

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from benchmarks.service_processes import SYNTHDATA, base_env, free_port
+from benchmarks.service_processes import SYNTHDATA, base_env, free_port, stop_group
 
 REDIS_SERVER = os.environ.get("SYNTHDATA_TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 _CLAIM_KEY = "synthdata-e2e:claimed-by"
@@ -48,15 +47,7 @@ class Proc:
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM the process group; SIGKILL it if it is still there after `grace` s."""
-        if self.popen.poll() is not None:
-            return
-        group = os.getpgid(self.popen.pid)
-        os.killpg(group, signal.SIGTERM)
-        try:
-            self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(group, signal.SIGKILL)
-            self.popen.wait(10)
+        stop_group(self.popen, grace)
 
 
 @pytest.fixture
