@@ -26,11 +26,13 @@ ensure_python_packages() {
   fi
 }
 
-# Debian packages the tests run for real (promtool, amtool, Prometheus, Alertmanager).
+# Debian packages the tests run for real (promtool, amtool, Prometheus, Alertmanager,
+# and Chromium for the status page's browser test).
 ensure_debian_packages() {
   local missing=()
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -7,7 +7,7 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from synthdata.cli.service import ops_app
+from synthdata.cli.ops import ops_app
 from synthdata.service.app import create_app
 from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 

@@ -30,6 +30,7 @@ from synthdata.cli import monitoring as monitoring_cli
 from synthdata.cli import service as service_cli
 from synthdata.cli import stack as stack_cli
 from synthdata.cli.console import error, set_quiet
+from synthdata.cli.ops import ops_app
 from synthdata.engine.errors import SynthDataError
 
 USAGE_EXIT = 2
@@ -132,7 +133,7 @@ app.add_typer(engine.app)
 app.command("serve")(service_cli.serve)
 app.command("worker")(service_cli.worker)
 app.add_typer(service_cli.admin_app, name="admin")
-app.add_typer(service_cli.ops_app, name="ops")
+app.add_typer(ops_app, name="ops")
 # `synthdata monitoring ...`: dashboards (cli/monitoring.py) and the local stack (cli/stack.py)
 # share one group.
 monitoring_cli.app.registered_commands.extend(stack_cli.app.registered_commands)

@@ -1,4 +1,4 @@
-"""`synthdata serve`, `synthdata worker`, `synthdata admin ...` and `synthdata ops ...`.
+"""`synthdata serve`, `synthdata worker` and `synthdata admin ...`.
 
 Each command parses its options, calls the service or jobs domain, and prints
 through the shared console. Configuration comes from `SYNTHDATA_*` variables.
@@ -27,10 +27,9 @@ T = TypeVar("T")
 API_SERVICE = "synthdata-api"
 
 admin_app = typer.Typer(help="Customers, API keys and migrations.", no_args_is_help=True)
-ops_app = typer.Typer(help="Operational switches from the runbook.", no_args_is_help=True)
 
 
-def _settings() -> Settings:
+def settings_from_env() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
@@ -49,10 +48,10 @@ def _session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-def _run(action: Callable[[Session], T]) -> T:
+def run_in_session(action: Callable[[Session], T]) -> T:
     """Run `action` in a committed session; user errors exit with code 2."""
     try:
-        with _session(_settings()) as session:
+        with _session(settings_from_env()) as session:
             return action(session)
     except InputError as exc:
         error(str(exc))
@@ -85,7 +84,7 @@ def serve(
     """Run the REST API (and, with the local queue, the job workers) until interrupted."""
     import uvicorn
 
-    settings = _settings()
+    settings = settings_from_env()
     if job_threads is not None:
         os.environ["SYNTHDATA_SERVE_WORKERS"] = str(job_threads)
     if workers > 1:
@@ -115,7 +114,7 @@ def worker(
     from synthdata.jobs.worker import run_worker
     from synthdata.observability.logging import configure_logging
 
-    settings = _settings()
+    settings = settings_from_env()
     configure_logging(settings.log_level)
     run_worker(settings, threads=threads, metrics_address=(metrics_host, metrics_port))
 
@@ -124,7 +123,7 @@ def worker(
 @admin_app.command("migrate")
 def migrate() -> None:
     """Bring the database schema up to date (serve and worker also do this at start)."""
-    settings = _settings()
+    settings = settings_from_env()
     upgrade_head(settings.database_url)
     info("database schema is up to date")
 
@@ -154,7 +153,7 @@ def create_customer(
         audit(session, actor="cli", action="customer.create", target=customer.id)
         return customer.id
 
-    _print_value(_run(action))
+    _print_value(run_in_session(action))
 
 
 @admin_app.command("list-customers")
@@ -163,7 +162,9 @@ def list_customers() -> None:
     from synthdata.service.customers.models import CustomerOut
     from synthdata.service.customers.service import list_customers as listing
 
-    rows = _run(lambda s: [CustomerOut.of(c) for c in listing(s, limit=10_000, after=None)])
+    rows = run_in_session(
+        lambda s: [CustomerOut.of(c) for c in listing(s, limit=10_000, after=None)]
+    )
     for c in rows:
         console.print(
             f"{c.id}\t{c.name}\t{c.plan}\t{c.price_per_1k_rows} {c.currency}",
@@ -213,7 +214,7 @@ def create_key(
         )
         return secret
 
-    _print_value(_run(action))
+    _print_value(run_in_session(action))
     info("store this key now: it cannot be shown again")
 
 
@@ -231,60 +232,5 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_...
         revoke(session, key)
         audit(session, actor="cli", action="api_key.revoke", target=key_id)
 
-    _run(action)
+    run_in_session(action)
     info(f"revoked {key_id}")
-
-
-# -- ops --------------------------------------------------------------------------------
-ServiceOption = Annotated[str, typer.Option("--service", help="The service whose breaker to set.")]
-
-
-def _set_breaker(service: str, enabled: bool, reason: str, retry_after: int | None) -> None:
-    from synthdata.service.admin.service import set_breaker
-
-    settings = _settings()
-
-    def action(session: Session) -> None:
-        set_breaker(
-            session,
-            service,
-            enabled=enabled,
-            reason=reason,
-            retry_after=retry_after or settings.circuit_breaker_retry_after,
-            actor="cli",
-        )
-
-    _run(action)
-    state = "on: new jobs are refused with 503" if enabled else "off: new jobs are accepted"
-    console.print(f"circuit breaker for {service} is {state}")
-
-
-@ops_app.command("enable-circuit-breaker")
-def enable_circuit_breaker(
-    service: ServiceOption = API_SERVICE,
-    reason: Annotated[str, typer.Option(help="Shown to callers in the 503.")] = "",
-    retry_after: Annotated[
-        int | None, typer.Option(min=1, help="Seconds callers are told to wait.")
-    ] = None,
-) -> None:
-    """Refuse new jobs on every replica (reads keep working) until disabled."""
-    _set_breaker(service, True, reason, retry_after)
-
-
-@ops_app.command("disable-circuit-breaker")
-def disable_circuit_breaker(service: ServiceOption = API_SERVICE) -> None:
-    """Accept new jobs again."""
-    _set_breaker(service, False, "", None)
-
-
-@ops_app.command("circuit-breaker-status")
-def circuit_breaker_status(service: ServiceOption = API_SERVICE) -> None:
-    """Print whether the breaker is on."""
-    from synthdata.service.admin.service import get_breaker
-
-    settings = _settings()
-    state = _run(lambda s: get_breaker(s, service, settings.circuit_breaker_retry_after))
-    console.print(
-        f"{service}: {'on' if state.enabled else 'off'}"
-        + (f" ({state.reason})" if state.reason else "")
-    )

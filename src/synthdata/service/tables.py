@@ -5,6 +5,8 @@ from synthdata.service.admin.models import AuditEntry, Flag
 from synthdata.service.core.db import Base
 from synthdata.service.customers.models import ApiKey, Customer
 from synthdata.service.datasets.models import Dataset
+from synthdata.service.deployments.models import Deployment
+from synthdata.service.incidents.models import Incident, IncidentAlert, IncidentEvent
 from synthdata.service.models.models import SynthModel
 from synthdata.service.usage.models import Charge
 
@@ -16,7 +18,11 @@ __all__ = [
     "Charge",
     "Customer",
     "Dataset",
+    "Deployment",
     "Flag",
+    "Incident",
+    "IncidentAlert",
+    "IncidentEvent",
     "Job",
     "JobChunk",
     "SynthModel",

@@ -1,0 +1,1 @@
+"""Incidents: opened from Alertmanager's webhook, worked through the API and the CLI."""
