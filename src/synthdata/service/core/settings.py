@@ -61,6 +61,25 @@ class Settings(BaseSettings):
     currencies: str = "USD,EUR"
     log_level: str = "INFO"
     observability: bool = True  # off only to measure what instrumentation costs
+    # JSON log lines are also appended here when set (what `ops check-error-logs` reads
+    # when no Elasticsearch is configured).
+    log_file: Path | None = None
+
+    # Where the operations toolkit (`synthdata ops ...`) finds the monitoring stack.
+    prometheus_url: str = "http://127.0.0.1:9090"
+    alertmanager_url: str = "http://127.0.0.1:9093"
+    grafana_url: str = ""
+    elasticsearch_url: str = ""
+    elasticsearch_index: str = "synthdata-logs"
+    fluent_bit_url: str = ""  # Fluent Bit's HTTP server, e.g. http://127.0.0.1:2020
+
+    # Incidents: the bearer token Alertmanager sends to POST /api/v1/alerts/webhook
+    # (empty: the webhook is refused), and where overdue acknowledgements escalate.
+    alert_webhook_token: str = ""
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    pagerduty_routing_key: str = ""
+    slack_webhook_url: str = ""
+    escalation_check_seconds: float = Field(default=30.0, gt=0)
     # Test-only: `X-Synthdata-Fault: 500` answers with that 5xx (service/core/faults.py).
     fault_injection: bool = False
 
