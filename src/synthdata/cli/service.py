@@ -115,7 +115,7 @@ def worker(
     from synthdata.observability.logging import configure_logging
 
     settings = settings_from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_file=settings.log_file)
     run_worker(settings, threads=threads, metrics_address=(metrics_host, metrics_port))
 
 

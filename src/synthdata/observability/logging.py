@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -80,8 +81,38 @@ def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
     return event
 
 
-def configure_logging(level: str = "INFO", stream: Any = None) -> None:
-    """Send structlog and standard-library logging to `stream` as JSON lines."""
+class _Tee:
+    """A text stream that writes to the console stream and appends to a log file.
+
+    The file is opened in append mode and line-buffered, so lines from several
+    processes (API workers, job workers) interleave whole, never torn.
+    """
+
+    def __init__(self, stream: Any, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream = stream
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+
+    def write(self, text: str) -> int:
+        self._file.write(text)
+        return int(self._stream.write(text))
+
+    def flush(self) -> None:
+        self._file.flush()
+        self._stream.flush()
+
+
+def configure_logging(
+    level: str = "INFO", stream: Any = None, log_file: Path | None = None
+) -> None:
+    """Send structlog and standard-library logging to `stream` as JSON lines.
+
+    With `log_file`, every line is also appended to that file (read by
+    `synthdata ops check-error-logs` where no Elasticsearch is configured).
+    """
+    stream = stream or sys.stdout
+    if log_file is not None:
+        stream = _Tee(stream, log_file)
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -97,11 +128,11 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     # Libraries that log through `logging` (uvicorn, sqlalchemy, huey) join the same stream.
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=structlog.processors.JSONRenderer(),
