@@ -3,14 +3,20 @@
 Authentication takes the key from `X-API-Key` or `Authorization: Bearer`, and
 applies the per-source rate limit and lockout before looking at the key, and the
 per-key limit after, so a flood of bad keys is cut off before it reaches the database.
+
+The dependencies are coroutines that do not block: FastAPI runs a plain `def`
+dependency on the thread pool, and those hand-offs cost more CPU than a small read
+itself. Only the work that waits on I/O goes to the pool: the key lookup on a
+key-cache miss, the rate limiter when its counters live in Redis, and the endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -18,8 +24,9 @@ from sqlalchemy.orm import Session
 from synthdata.observability.metrics import auth_failures_total
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.problems import Problem, not_found
+from synthdata.service.core.ratelimit import Decision
 from synthdata.service.core.settings import Settings
-from synthdata.service.customers.service import Principal, authenticate_with_reason
+from synthdata.service.customers.service import Principal, authenticate_with_reason, hash_secret
 
 T = TypeVar("T")
 
@@ -27,7 +34,7 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="
 _bearer = HTTPBearer(auto_error=False, scheme_name="Bearer")
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
@@ -35,7 +42,7 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def get_settings(platform: PlatformDep) -> Settings:
+async def get_settings(platform: PlatformDep) -> Settings:
     return platform.settings
 
 
@@ -45,10 +52,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
+async def get_session(request: Request, platform: PlatformDep) -> AsyncIterator[Session]:
     """A session per request; views commit explicitly, anything left is rolled back.
 
     Requests with a safe method get a read-only session (no write lock on SQLite).
+    Opening a session does no I/O; closing it only gives the connection back.
     """
     factory = platform.read_sessions if request.method in READ_METHODS else platform.sessions
     session = factory()
@@ -59,7 +67,9 @@ def get_session(request: Request, platform: PlatformDep) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session is closed, and its connection given back, as soon as
+# the endpoint returns, not after the response has been sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def source_address(request: Request) -> str:
@@ -73,17 +83,23 @@ def _too_many(retry_after: int, detail: str) -> Problem:
     )
 
 
-def get_principal(
+async def _limit(platform: Platform, check: Callable[[str], Decision], subject: str) -> Decision:
+    """Run a limiter check inline when its counters are in memory, else on the pool."""
+    if platform.limiter.is_local:
+        return check(subject)
+    return await run_in_threadpool(check, subject)
+
+
+async def get_principal(
     request: Request,
     platform: PlatformDep,
-    session: SessionDep,
     api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated caller, or 401/429 as a problem document."""
     source = source_address(request)
     limiter = platform.limiter
-    decision = limiter.check_source(source)
+    decision = await _limit(platform, limiter.check_source, source)
     if not decision.allowed:
         if decision.locked_out:
             auth_failures_total.labels("locked_out").inc()
@@ -97,13 +113,15 @@ def get_principal(
             kind="unauthenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal, reason = authenticate_with_reason(session, secret)
-    # Give the connection back while the request waits for its endpoint's thread: a
-    # request holding a pooled connection across that wait can starve the pool.
-    session.rollback()
+    digest = hash_secret(secret)
+    verdict = platform.key_cache.get(digest)
+    if verdict is None:
+        verdict = await platform.read(authenticate_with_reason, secret)
+        platform.key_cache.put(digest, verdict)
+    principal, reason = verdict
     if principal is None:
         auth_failures_total.labels(reason).inc()
-        if not limiter.record_failure(source).allowed:
+        if not (await _limit(platform, limiter.record_failure, source)).allowed:
             raise _too_many(limiter.lockout_seconds, "too many invalid API keys from this address")
         raise Problem(
             401,
@@ -111,7 +129,7 @@ def get_principal(
             kind="unauthenticated",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    decision = limiter.check_key(principal.key_id)
+    decision = await _limit(platform, limiter.check_key, principal.key_id)
     if not decision.allowed:
         raise _too_many(decision.retry_after, "too many requests for this API key")
     request.state.principal = principal
@@ -124,7 +142,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_admin(principal: PrincipalDep) -> Principal:
+async def get_admin(principal: PrincipalDep) -> Principal:
     """The caller, who must hold an admin key."""
     if not principal.is_admin:
         auth_failures_total.labels("forbidden").inc()

@@ -100,6 +100,8 @@ def make_engine(url: str, *, read_only: bool = False, **options: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement is its own transaction (Platform.read)
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
         # timeout instead of one failing with "database is locked" mid-transaction.
         # A read-only transaction needs no lock: a snapshot of the WAL is enough.

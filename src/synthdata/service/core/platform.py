@@ -6,8 +6,13 @@ The API (`create_app`), the worker (`synthdata worker`) and the CLI build one
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from huey.consumer import Consumer
 from sqlalchemy import Engine, text
@@ -22,8 +27,14 @@ from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from synthdata.service.core.settings import Settings
 from synthdata.service.core.storage import Storage
+from synthdata.service.customers.keycache import KeyCache
 
 log = logging.getLogger("synthdata.service")
+
+T = TypeVar("T")
+
+READ_THREADS = 10
+"""Threads that run hot reads (`Platform.read`); each holds at most one connection."""
 
 
 @dataclass
@@ -38,10 +49,15 @@ class Platform:
     runner: JobRunner
     limiter: RateLimiter
     activity: Activity
+    key_cache: KeyCache
     # Sessions for requests that only read (GET/HEAD): on SQLite they take no write
     # lock, so reads never queue behind writes or each other.
     read_sessions: sessionmaker[Session]
     _read_engine: Engine | None = field(default=None, repr=False)
+    _read_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(READ_THREADS, thread_name_prefix="db-read"),
+        repr=False,
+    )
     _consumer: Consumer | None = field(default=None, repr=False)
     _reaper: Reaper | None = field(default=None, repr=False)
 
@@ -72,7 +88,9 @@ class Platform:
             lockout_seconds=settings.auth_lockout_seconds,
         )
         read_engine = (
-            make_engine(settings.database_url, read_only=True)
+            # A connection for every thread that may read at once (anyio's pool of 40 for
+            # plain endpoints, plus the read threads), so no read waits for a connection.
+            make_engine(settings.database_url, read_only=True, pool_size=50, max_overflow=0)
             if engine.dialect.name == "sqlite"
             else None
         )
@@ -86,9 +104,33 @@ class Platform:
             runner,
             limiter,
             Activity(sessions),
+            KeyCache(settings.auth_cache_seconds),
             read_sessions,
             read_engine,
         )
+
+    async def read(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(session, *args)` with a read-only session, on a read thread.
+
+        For the hot read endpoints: one cheap hand-off (a plain executor, not anyio's
+        thread pool with its cancel scopes), and the session is opened and closed on
+        that thread, so its connection is back in the pool as soon as `work` returns
+        (`work` should read with one statement: there is no enclosing transaction)
+        (build the response inside `work`: loaded objects are detached afterwards).
+        The caller's context (trace span, request id) goes along.
+        """
+
+        def run() -> T:
+            # Autocommit: no BEGIN/ROLLBACK round trips around what is, on these
+            # paths, one SELECT (a single statement reads one consistent snapshot).
+            with self.read_sessions.kw["bind"].connect() as connection:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                with Session(bind=connection, expire_on_commit=False) as session:
+                    return work(session, *args)
+
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_threads, context.run, run)
 
     def start(self, *, workers: int) -> None:
         """Start the reaper, and `workers` consumer threads when workers > 0."""
@@ -106,6 +148,7 @@ class Platform:
         if self._reaper is not None:
             self._reaper.stop()
             self._reaper = None
+        self._read_threads.shutdown(wait=True)
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()

@@ -127,6 +127,11 @@ class RateLimiter:
         self.lockout_window = lockout_window
         self.lockout_seconds = lockout_seconds
 
+    @property
+    def is_local(self) -> bool:
+        """Whether the counters are in this process (checks never wait on I/O)."""
+        return isinstance(self.counter, MemoryCounter)
+
     def _safely(self, action: str, default: Decision, fn: Callable[[], Decision]) -> Decision:
         try:
             return fn()

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     auth_lockout_window_seconds: int = Field(default=300, gt=0)
     auth_lockout_seconds: int = Field(default=900, gt=0)
     circuit_breaker_retry_after: int = Field(default=60, gt=0)
+    # How long a process trusts its last answer about an API key (customers/keycache.py):
+    # a key revoked on another replica stops working within this many seconds.
+    auth_cache_seconds: float = Field(default=2.0, ge=0)
 
     # Observability: certificates watched by `cert_expiry_seconds` (comma-separated),
     # currencies whose revenue series exist from start-up, the JSON log level.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from synthdata.service.admin.service import audit
 from synthdata.service.core.pagination import Page, paginate
@@ -19,20 +20,32 @@ from synthdata.service.customers.models import (
     KeyOut,
     Me,
 )
-from synthdata.service.deps import AdminDep, Cursor, Limit, PrincipalDep, SessionDep, source_address
+from synthdata.service.deps import (
+    AdminDep,
+    Cursor,
+    Limit,
+    PlatformDep,
+    PrincipalDep,
+    SessionDep,
+    source_address,
+)
 
 router = APIRouter(tags=["customers"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/me", response_model=Me)
-def who_am_i(principal: PrincipalDep, session: SessionDep) -> Me:
+async def who_am_i(principal: PrincipalDep, platform: PlatformDep) -> Me:
     """The caller's key, role and customer."""
-    customer = session.get(Customer, principal.customer_id) if principal.customer_id else None
-    return Me(
-        key_id=principal.key_id,
-        role=principal.role,
-        customer=CustomerOut.of(customer) if customer else None,
-    )
+
+    def load(session: Session) -> Me:
+        customer = session.get(Customer, principal.customer_id) if principal.customer_id else None
+        return Me(
+            key_id=principal.key_id,
+            role=principal.role,
+            customer=CustomerOut.of(customer) if customer else None,
+        )
+
+    return await platform.read(load)
 
 
 @router.post("/customers", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
@@ -106,7 +119,7 @@ def list_keys(customer_id: str, _: AdminDep, session: SessionDep) -> list[KeyOut
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyOut)
 def revoke_key(key_id: str, admin: AdminDep, session: SessionDep, request: Request) -> KeyOut:
-    """Revoke a key; it stops working at once, on every replica."""
+    """Revoke a key; it stops working at once here, and within seconds on every replica."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise not_found("API key", key_id)
@@ -120,4 +133,5 @@ def revoke_key(key_id: str, admin: AdminDep, session: SessionDep, request: Reque
         detail={"customer_id": key.customer_id},
     )
     session.commit()
+    request.app.state.platform.key_cache.forget_key(key.id)
     return KeyOut.model_validate(key)

@@ -90,9 +90,11 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_job(job_id: str, principal: PrincipalDep, session: SessionDep) -> JobOut:
-    """A job's state, progress and timings."""
-    return JobOut.of(owned(session, Job, job_id, principal, "job"))
+async def get_job(job_id: str, principal: PrincipalDep, platform: PlatformDep) -> JobOut:
+    """A job's state, progress and timings (clients poll this: the fast read path)."""
+    return await platform.read(
+        lambda session: JobOut.of(owned(session, Job, job_id, principal, "job"))
+    )
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
