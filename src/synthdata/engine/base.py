@@ -19,6 +19,7 @@ import pandas as pd
 
 from synthdata.engine.errors import InputError, NotFittedError
 from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
+from synthdata.engine.threads import overlap_stages
 
 Progress = Callable[[int, int], None]
 """Called with (rows done, rows in all) while fitting or sampling."""
@@ -103,8 +104,17 @@ class Synthesizer(ABC):
             return frame[schema.names]
 
         # The next chunk is sampled on a second thread while the caller writes this one
-        # (NumPy releases the GIL), so sampling and writing overlap.
+        # (NumPy releases the GIL), so sampling and writing overlap; not in a process
+        # limited to one CPU thread (engine/threads.py), where they take turns.
         done = 0
+        if not overlap_stages():
+            for block, offset, take in plan:
+                frame = make(block, offset, take)
+                done += take
+                yield frame
+                if progress is not None:
+                    progress(done, num_rows)
+            return
         with ThreadPoolExecutor(max_workers=1) as pool:
             ahead: Future[pd.DataFrame] | None = pool.submit(make, *plan[0]) if plan else None
             for index, (_, _, take) in enumerate(plan):

@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from synthdata.engine.errors import InputError
+from synthdata.engine.threads import encoder_threads, overlap_stages
 
 DEFAULT_MAX_INPUT_BYTES = 2 * 1024**3
 FORMATS = ("csv", "parquet")
@@ -187,9 +188,15 @@ def _csv_bytes(table: pa.Table, header: bool) -> bytes:
 
 
 def _write_csv(frames: Iterable[pd.DataFrame], path: Path) -> bool:
-    pending: deque[Future[bytes]] = deque()
     written = False
-    with ThreadPoolExecutor(max_workers=2) as pool, path.open("wb") as out:
+    if not overlap_stages():  # one CPU thread (engine/threads.py): encode in turn
+        with path.open("wb") as out:
+            for table in _tables(frames):
+                out.write(_csv_bytes(table, not written))
+                written = True
+        return written
+    pending: deque[Future[bytes]] = deque()
+    with ThreadPoolExecutor(max_workers=encoder_threads(2)) as pool, path.open("wb") as out:
         for table in _tables(frames):
             pending.append(pool.submit(_csv_bytes, table, not written))
             written = True
@@ -201,6 +208,16 @@ def _write_csv(frames: Iterable[pd.DataFrame], path: Path) -> bool:
 
 
 def _write_parquet(frames: Iterable[pd.DataFrame], path: Path) -> bool:
+    if not overlap_stages():  # one CPU thread (engine/threads.py): write in turn
+        tables = _tables(frames)
+        first = next(tables, None)
+        if first is None:
+            return False
+        with pq.ParquetWriter(path, first.schema) as single:
+            single.write_table(first)
+            for table in tables:
+                single.write_table(table)
+        return True
     writer: pq.ParquetWriter | None = None
     pending: Future[None] | None = None
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -37,6 +37,10 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, talkers: HeavyHitters | None = None) -> None:
         self.app = app
         self.talkers = talkers or HeavyHitters()
+        # The labelled children of the request metrics, per (method, route, status):
+        # `labels()` validates and locks on every call, which showed in profiles. The
+        # keys are bounded (route templates, not paths), so this stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,8 +63,16 @@ class ObservabilityMiddleware:
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         endpoint = route_template(scope)
         method = scope.get("method", "GET")
-        metrics.http_requests_total.labels(method, endpoint, str(status)).inc()
-        metrics.http_request_duration_seconds.labels(method, endpoint).observe(seconds)
+        children = self._children.get((method, endpoint, status))
+        if children is None:
+            children = (
+                metrics.http_requests_total.labels(method, endpoint, str(status)),
+                metrics.http_request_duration_seconds.labels(method, endpoint),
+            )
+            self._children[(method, endpoint, status)] = children
+        requests, duration = children
+        requests.inc()
+        duration.observe(seconds)
         client = scope.get("client")
         source = client[0] if client else "unknown"
         metrics.source_requests_total.labels(self.talkers.observe(source)).inc()

@@ -1,0 +1,35 @@
+"""How many CPU threads this process may use for the engine's work.
+
+By default the engine overlaps its stages (sampling the next chunk while the last is
+encoded, Arrow's and the BLAS thread pools), so one process uses every core. A
+worker that is given a share of a machine (`SYNTHDATA_WORKER_CPU_THREADS`, like a
+container's CPU limit) calls `limit_cpu_threads` once; then the stages run one after
+another and the native pools are capped, so identical workers added side by side
+scale out instead of competing for the same cores.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from threadpoolctl import threadpool_limits
+
+
+class _Limit:
+    threads: int | None = None
+
+
+def limit_cpu_threads(threads: int) -> None:
+    """Use at most `threads` CPU threads in this process from now on."""
+    _Limit.threads = max(1, threads)
+    pa.set_cpu_count(_Limit.threads)
+    threadpool_limits(_Limit.threads)
+
+
+def overlap_stages() -> bool:
+    """Whether the engine may run a second stage on another thread at the same time."""
+    return _Limit.threads is None or _Limit.threads > 1
+
+
+def encoder_threads(wanted: int) -> int:
+    """How many threads may encode output at once (at least 1)."""
+    return wanted if _Limit.threads is None else max(1, min(wanted, _Limit.threads))
