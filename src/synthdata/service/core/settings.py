@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     reaper_interval_seconds: float = Field(default=15.0, gt=0)
     queue_poll_max_seconds: float = Field(default=1.0, gt=0)
     serve_workers: int = Field(default=2, ge=0)
+    # CPU threads one `synthdata worker` process may use (0: every core). Give each
+    # worker its share of the machine (e.g. 1 with two workers on two cores), as a
+    # container CPU limit would: see engine/threads.py.
+    worker_cpu_threads: int = Field(default=0, ge=0)
     migrate_on_start: bool = True
 
     # Abuse protection: requests per window per API key and per source address.
