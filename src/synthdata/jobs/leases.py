@@ -15,7 +15,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobState
@@ -38,13 +38,19 @@ def _rowcount(result: Any) -> int:
 
 def claim_job(session: Session, job_id: str, seconds: float, *, phase: str) -> str | None:
     """Claim the job-level phase "prepare" or "finalize"; return the token, or None."""
-    now = utcnow()
     token = secrets.token_hex(16)
+    result = session.execute(claim_job_statement(job_id, seconds, phase=phase, token=token))
+    return token if _rowcount(result) == 1 else None
+
+
+def claim_job_statement(job_id: str, seconds: float, *, phase: str, token: str) -> Update:
+    """The conditional UPDATE of `claim_job` (also planned by `ops optimize-queries`)."""
+    now = utcnow()
     if phase == "prepare":
         ready = Job.chunks_total == 0
     else:
         ready = and_(Job.chunks_total > 0, Job.chunks_done >= Job.chunks_total)
-    result = session.execute(
+    return (
         update(Job)
         .where(Job.id == job_id, Job.state.in_(ACTIVE_STATES), ready, _free(Job.lease_until))
         .values(
@@ -56,7 +62,6 @@ def claim_job(session: Session, job_id: str, seconds: float, *, phase: str) -> s
             attempts=Job.attempts + 1,
         )
     )
-    return token if _rowcount(result) == 1 else None
 
 
 def renew_job(session: Session, job_id: str, token: str, seconds: float) -> bool:
@@ -71,10 +76,16 @@ def renew_job(session: Session, job_id: str, token: str, seconds: float) -> bool
 
 def claim_chunk(session: Session, job_id: str, index: int, seconds: float) -> str | None:
     """Claim one chunk of a running job; return the token, or None."""
-    now = utcnow()
     token = secrets.token_hex(16)
+    result = session.execute(claim_chunk_statement(job_id, index, seconds, token=token))
+    return token if _rowcount(result) == 1 else None
+
+
+def claim_chunk_statement(job_id: str, index: int, seconds: float, *, token: str) -> Update:
+    """The conditional UPDATE of `claim_chunk` (also planned by `ops optimize-queries`)."""
+    now = utcnow()
     running = select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING.value)
-    result = session.execute(
+    return (
         update(JobChunk)
         .where(
             JobChunk.job_id == job_id,
@@ -92,7 +103,6 @@ def claim_chunk(session: Session, job_id: str, index: int, seconds: float) -> st
         )
         .execution_options(synchronize_session=False)
     )
-    return token if _rowcount(result) == 1 else None
 
 
 def renew_chunk(

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobState
@@ -62,6 +62,16 @@ def _chunk_filter(now: datetime, stale_cut: datetime | None) -> ColumnElement[bo
     return and_(states, active.exists(), due)
 
 
+def due_jobs_query(now: datetime, stale_cut: datetime | None) -> Select[str, int]:
+    """Jobs whose prepare/finalize needs a message (also planned by `ops optimize-queries`)."""
+    return select(Job.id, Job.chunks_total).where(_job_filter(now, stale_cut))
+
+
+def due_chunks_query(now: datetime, stale_cut: datetime | None) -> Select[int, str, int]:
+    """Chunks that need a message (also planned by `ops optimize-queries`)."""
+    return select(JobChunk.id, JobChunk.job_id, JobChunk.index).where(_chunk_filter(now, stale_cut))
+
+
 def _stale_cut(
     session: Session, queue: JobQueue, settings: Settings, now: datetime
 ) -> datetime | None:
@@ -85,9 +95,7 @@ def reap(sessions: sessionmaker[Session], queue: JobQueue, settings: Settings) -
     now = utcnow()
     with session_scope(sessions) as session:
         stale_cut = _stale_cut(session, queue, settings, now)
-        jobs = session.execute(
-            select(Job.id, Job.chunks_total).where(_job_filter(now, stale_cut))
-        ).all()
+        jobs = session.execute(due_jobs_query(now, stale_cut)).all()
         for job_id, chunks_total in jobs:
             taken = session.execute(
                 update(Job)
@@ -96,11 +104,7 @@ def reap(sessions: sessionmaker[Session], queue: JobQueue, settings: Settings) -
             )
             if int(taken.rowcount) == 1:  # type: ignore[attr-defined]
                 (done.finalize if chunks_total else done.prepare).append(job_id)
-        chunks = session.execute(
-            select(JobChunk.id, JobChunk.job_id, JobChunk.index).where(
-                _chunk_filter(now, stale_cut)
-            )
-        ).all()
+        chunks = session.execute(due_chunks_query(now, stale_cut)).all()
         for chunk_id, job_id, index in chunks:
             taken = session.execute(
                 update(JobChunk)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import write_frames
-from synthdata.jobs import leases, signals, telemetry
+from synthdata.jobs import leases, model_cache, signals, telemetry
 from synthdata.jobs.chunking import join_parts, plan_chunks
 from synthdata.jobs.leases import Heartbeat, LeaseLost
 from synthdata.jobs.models import Job, JobChunk, JobKind
@@ -146,7 +146,9 @@ class JobRunner:
             return
         target = self.storage.job_model_file(job.customer_id, job.id)
         if not target.exists():  # an earlier attempt may have fitted it already
-            fit_to_file(self._dataset_file(job), target, job.synthesizer)
+            cache = self._tx(lambda s: model_cache.open_cache(s, self.settings))
+            source = self._dataset_file(job)
+            model_cache.fit_with_cache(cache, job.dataset_id or "", source, target, job.synthesizer)
 
     def _plan(self, job: Job, token: str) -> None:
         plans = plan_chunks(job.rows, self.settings.job_chunk_rows)

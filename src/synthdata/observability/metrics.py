@@ -7,8 +7,8 @@ and fix the form (docs/metrics.md lists each correction):
   lint rejects a `_days` name); queries divide by 86400;
 - per-source traffic is a bounded top-N (`synthdata_source_requests_total`), never
   one series per address;
-- the queue length, active users and certificate expiry are read from their source
-  of truth at scrape time, so every replica reports the same correct value.
+- the queue length, active users, certificate expiry and open incidents are read from
+  their source of truth at scrape time, so every replica reports the same correct value.
 
 Code elsewhere imports these objects and only calls `.labels(...).inc()` /
 `.observe()`; no metric is created anywhere else.
@@ -28,6 +28,9 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.5, 0.75, 1.0, 1.5, 2
 # Generation: around the runbook's size-class baselines (30 s, 5 min, 30 min).
 GENERATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 TRAINING_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+# Time to acknowledge an incident: around the runbook's response times (15 min, 1 h, 4 h,
+# next business day).
+ACK_BUCKETS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 57600, 86400, 172800)
 
 T = TypeVar("T")
 
@@ -37,6 +40,9 @@ disable_created_metrics()
 SIZE_CLASSES = ("small", "medium", "large")
 AUTH_FAILURE_REASONS = ("missing", "unknown", "revoked", "locked_out", "forbidden")
 DIRECTIONS = ("in", "out")
+SEVERITIES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+ESCALATION_TARGETS = ("pagerduty", "slack")
+ESCALATION_OUTCOMES = ("sent", "failed", "skipped")
 
 http_requests_total = Counter(
     "http_requests",
@@ -72,6 +78,14 @@ model_training_duration_seconds = Histogram(
     ["synthesizer"],
     buckets=TRAINING_BUCKETS,
 )
+MODEL_CACHE_RESULTS = ("hit", "miss")
+model_cache_requests_total = Counter(
+    "synthdata_model_cache_requests",
+    "Fitted-model cache lookups by generation jobs (hit: the fit was skipped).",
+    ["result"],
+)
+for _result in MODEL_CACHE_RESULTS:  # both series exist from start-up, in every process
+    model_cache_requests_total.labels(_result)
 data_processed_bytes_total = Counter(
     "synthdata_data_processed_bytes",
     "Bytes of table data received (uploads) and sent (results).",
@@ -103,6 +117,18 @@ source_requests_total = Counter(
     'addresses are counted as source_ip="other".',
     ["source_ip"],
 )
+incident_time_to_ack_seconds = Histogram(
+    "incident_time_to_ack_seconds",
+    "Time from an incident opening to its acknowledgement, by severity.",
+    ["severity"],
+    buckets=ACK_BUCKETS,
+)
+incident_escalations_total = Counter(
+    "incident_escalations",
+    "Escalations of unacknowledged incidents, by target (pagerduty, slack) and outcome "
+    "(sent, failed, skipped: target not configured).",
+    ["target", "outcome"],
+)
 
 
 def size_class(input_bytes: int) -> str:
@@ -133,6 +159,11 @@ def preinitialise(
     for operation in operations:
         privileged_operations_total.labels(operation)
     source_requests_total.labels("other")
+    for severity in SEVERITIES:
+        incident_time_to_ack_seconds.labels(severity)
+    for target in ESCALATION_TARGETS:
+        for outcome in ESCALATION_OUTCOMES:
+            incident_escalations_total.labels(target, outcome)
 
 
 class ScrapeTimeGauges(Collector):
@@ -146,6 +177,7 @@ class ScrapeTimeGauges(Collector):
         self.queue_length: Callable[[], float] | None = None
         self.active_users: Callable[[], float] | None = None
         self.cert_expiry_seconds: Callable[[], dict[str, float]] | None = None
+        self.incidents_open: Callable[[], dict[str, float]] | None = None
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         if self.queue_length is not None:
@@ -174,6 +206,17 @@ class ScrapeTimeGauges(Collector):
                 )
                 for name, seconds in sorted(certs.items()):
                     family.add_metric([name], seconds)
+                yield family
+        if self.incidents_open is not None:
+            counts = _safe(self.incidents_open)
+            if counts is not None:
+                family = GaugeMetricFamily(
+                    "incidents_open",
+                    "Unresolved incidents by severity (read from the database).",
+                    labels=["severity"],
+                )
+                for severity, count in sorted({**dict.fromkeys(SEVERITIES, 0.0), **counts}.items()):
+                    family.add_metric([severity], count)
                 yield family
 
 

@@ -29,10 +29,15 @@ def paginate(
     render: Callable[[Any], Out],
 ) -> Page[Out]:
     """Run `query` newest first from after `cursor`, and render one page."""
-    if cursor:
-        query = query.where(id_column < cursor)
-    rows: Sequence[Any] = session.scalars(query.order_by(id_column.desc()).limit(limit + 1)).all()
+    rows: Sequence[Any] = session.scalars(page_query(query, id_column, limit, cursor)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = str(getattr(rows[-1], id_column.key)) if more and rows else None
     return Page[Any](items=[render(row) for row in rows], next_cursor=next_cursor)
+
+
+def page_query(query: Select[Any], id_column: Any, limit: int, cursor: str | None) -> Select[Any]:
+    """`query` restricted to one page (one row more than `limit`, to see if more follow)."""
+    if cursor:
+        query = query.where(id_column < cursor)
+    return query.order_by(id_column.desc()).limit(limit + 1)
