@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-e2e", action="store_true", help="leave out the end-to-end runs")
     parser.add_argument("--skip-chunks", action="store_true", help="leave out 1 vs 2 workers")
     parser.add_argument("--no-profile", action="store_true", help="never run py-spy")
-    parser.add_argument("--api-processes", type=int, default=1, help="`serve --workers N`")
+    parser.add_argument(
+        "--api-processes", type=int, default=2, help="`serve --workers N` (one per core)"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/11", help="for part 3")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where results go")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch dir (default: temp)")
