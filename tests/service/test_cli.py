@@ -8,6 +8,14 @@ from typer.testing import CliRunner
 
 from synthdata.cli.service import admin_app
 from synthdata.service.app import create_app
+from synthdata.service.customers.keycache import KeyCache
+
+
+class _Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def _invoke(monkeypatch, settings, *args):
@@ -40,7 +48,9 @@ def test_bootstrap_admin_and_customer_keys(monkeypatch, settings):
     admin_key = _invoke(monkeypatch, settings, "create-key", "--role", "admin")
     assert key.exit_code == admin_key.exit_code == 0
     secret, admin_secret = key.stdout.strip(), admin_key.stdout.strip()
+    clock = _Clock()
     with TestClient(create_app(settings, workers=0)) as client:
+        client.app.state.platform.key_cache = KeyCache(settings.auth_cache_seconds, timer=clock)
         me = client.get("/api/v1/me", headers={"X-API-Key": secret}).json()
         assert me["customer"]["id"] == customer_id
         keys = client.get(
@@ -48,6 +58,9 @@ def test_bootstrap_admin_and_customer_keys(monkeypatch, settings):
         ).json()
         revoked = _invoke(monkeypatch, settings, "revoke-key", keys[0]["id"])
         assert revoked.exit_code == 0
+        # The CLI is another process: the API trusts its cached answer for at most
+        # auth_cache_seconds, then refuses the key.
+        clock.now += settings.auth_cache_seconds + 0.1
         assert client.get("/api/v1/me", headers={"X-API-Key": secret}).status_code == 401
 
 

@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 
 from synthdata import __version__
 from synthdata.cli import engine
+from synthdata.cli import incident as incident_cli
 from synthdata.cli import monitoring as monitoring_cli
 from synthdata.cli import service as service_cli
 from synthdata.cli import stack as stack_cli
@@ -134,6 +135,7 @@ app.command("serve")(service_cli.serve)
 app.command("worker")(service_cli.worker)
 app.add_typer(service_cli.admin_app, name="admin")
 app.add_typer(ops_app, name="ops")
+app.add_typer(incident_cli.app, name="incident")
 # `synthdata monitoring ...`: dashboards (cli/monitoring.py) and the local stack (cli/stack.py)
 # share one group.
 monitoring_cli.app.registered_commands.extend(stack_cli.app.registered_commands)

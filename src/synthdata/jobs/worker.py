@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from synthdata.engine.threads import limit_cpu_threads
 from synthdata.observability.tracing import configure_tracing, flush_traces
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.settings import Settings
+from synthdata.service.deployments.service import record_process_start
 
 log = logging.getLogger("synthdata.jobs")
 
@@ -26,6 +28,8 @@ def run_worker(
     With the `OTEL_*` variables set, jobs continue the traces of their requests.
     """
     configure_tracing("synthdata-worker")  # before the engine is made, so that it is traced
+    if settings.worker_cpu_threads:
+        limit_cpu_threads(settings.worker_cpu_threads)
     platform = Platform.build(settings)
     if settings.observability and metrics_address and metrics_address[1]:
         from prometheus_client import start_http_server
@@ -41,6 +45,7 @@ def run_worker(
                 *metrics_address,
                 exc,
             )
+    record_process_start(platform.sessions, "worker", settings=settings)
     platform.start(workers=0)  # the reaper only; the consumer below runs in the foreground
     consumer = platform.queue.consumer(threads, embedded=False)
     log.info(

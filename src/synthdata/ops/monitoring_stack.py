@@ -51,7 +51,8 @@ SECRET_NAMES = ("pagerduty-routing-key", "slack-webhook-url", "incident-webhook-
 SECRET_ENV = {
     "pagerduty-routing-key": "SYNTHDATA_PAGERDUTY_ROUTING_KEY",
     "slack-webhook-url": "SYNTHDATA_SLACK_WEBHOOK_URL",
-    "incident-webhook-token": "SYNTHDATA_INCIDENT_WEBHOOK_TOKEN",
+    # The variable the API itself reads, so one export configures both ends.
+    "incident-webhook-token": "SYNTHDATA_ALERT_WEBHOOK_TOKEN",
 }
 PLACEHOLDERS = {
     "pagerduty-routing-key": "placeholder-pagerduty-routing-key",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from synthdata.observability.instrumentation import instrument_app
 from synthdata.observability.tracing import configure_tracing
@@ -16,9 +16,14 @@ from synthdata.service.core.problems import install_problem_handlers
 from synthdata.service.core.settings import Settings, get_settings
 from synthdata.service.customers.views import router as customers_router
 from synthdata.service.datasets.views import router as datasets_router
+from synthdata.service.deployments.service import record_process_start
 from synthdata.service.health.views import router as health_router
+from synthdata.service.incidents.escalation import Escalator
+from synthdata.service.incidents.views import router as incidents_router
+from synthdata.service.incidents.views import webhook_router as alerts_router
 from synthdata.service.jobs.views import router as jobs_router
 from synthdata.service.models.views import router as models_router
+from synthdata.service.status.views import router as status_router
 from synthdata.service.usage.views import router as usage_router
 
 API_PREFIX = "/api/v1"
@@ -55,10 +60,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        record_process_start(platform.sessions, "api", settings=settings)
         platform.start(workers=workers)
+        escalator = Escalator(platform.sessions, settings)  # overdue incidents page/post
+        escalator.start()
         try:
             yield
         finally:
+            escalator.stop()
             platform.stop()
 
     app = FastAPI(
@@ -73,7 +82,10 @@ def create_app(
     app.state.platform = platform
     install_problem_handlers(app)
     install_middleware(app, [*(hooks or []), instrument_app])
-    api = APIRouter(prefix=API_PREFIX)
+    # The probes first: routes are tried in order, and probes come often.
+    app.include_router(health_router)
+    # Each router is mounted on the app itself (no enclosing /api/v1 router): every
+    # nesting level is walked on every request, and routing is on the hot path.
     for router in (
         customers_router,
         datasets_router,
@@ -81,8 +93,9 @@ def create_app(
         jobs_router,
         usage_router,
         admin_router,
+        incidents_router,
+        alerts_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
-    app.include_router(health_router)
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(status_router)
     return app

@@ -3,7 +3,8 @@
 `install` is the app-factory hook that turns observability on for a process:
 HTTP metrics and the access log, `/metrics`, and the gauges that are read from
 their source of truth when Prometheus scrapes (queue length from the queue, active
-users from the database, certificate expiry from files and endpoints).
+users from the database, certificate expiry from files and endpoints, open incidents
+from the database).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from synthdata.observability.http import install_observability
 from synthdata.service.core.db import session_scope
 from synthdata.service.core.platform import Platform
 from synthdata.service.customers.models import Customer
+from synthdata.service.incidents.service import open_counts
 
 # Every action written to the audit log (see admin/service.py `audit` callers).
 PRIVILEGED_OPERATIONS = (
@@ -26,6 +28,11 @@ PRIVILEGED_OPERATIONS = (
     "api_key.revoke",
     "circuit_breaker.enable",
     "circuit_breaker.disable",
+    "model_cache.configure",
+    "k8s.scale",
+    "k8s.restart",
+    "k8s.update_resources",
+    "k8s.redirect_traffic",
 )
 
 
@@ -37,6 +44,7 @@ def bind_platform(platform: Platform) -> None:
     metrics.scrape_time.cert_expiry_seconds = CertificateWatch(
         settings.cert_file_paths, settings.tls_endpoint_list
     )
+    metrics.scrape_time.incidents_open = lambda: _open_incidents(platform)
     currencies = set(settings.currency_list)
     try:
         with session_scope(platform.sessions) as session:
@@ -44,6 +52,11 @@ def bind_platform(platform: Platform) -> None:
     except Exception:  # the database may not be reachable yet; /readyz will say so
         pass
     metrics.preinitialise(list_synthesizers(), sorted(currencies), PRIVILEGED_OPERATIONS)
+
+
+def _open_incidents(platform: Platform) -> dict[str, float]:
+    with session_scope(platform.read_sessions) as session:
+        return open_counts(session)
 
 
 def install(app: FastAPI) -> None:

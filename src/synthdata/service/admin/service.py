@@ -79,9 +79,17 @@ def audit(
     target: str = "",
     source: str = "",
     detail: dict[str, Any] | None = None,
+    privileged: bool = True,
 ) -> AuditEntry:
-    """Append one privileged action to the audit log (same transaction as the action)."""
-    privileged_operations_total.labels(action).inc()
+    """Append one action to the audit log (same transaction as the action).
+
+    Privileged actions (customer and key management, switches, configuration and
+    cluster changes) also count in `privileged_operations_total`, which the
+    PrivilegedOperationsSpike alert watches; on-call work on incidents (ack, notes,
+    checklist) is audited but not counted, so working an incident cannot raise one.
+    """
+    if privileged:
+        privileged_operations_total.labels(action).inc()
     entry = AuditEntry(
         actor=actor, action=action, target=target, source=source[:100], detail=detail or {}
     )

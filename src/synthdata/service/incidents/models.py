@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,3 +92,96 @@ class IncidentEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# -- request and response documents --------------------------------------------------------
+class ChecklistItem(BaseModel):
+    """One step of the SEV-1 checklist."""
+
+    item: str
+    done: bool
+    done_at: datetime | None = None
+    done_by: str = ""
+
+
+class IncidentOut(BaseModel):
+    """An incident as lists show it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    title: str
+    severity: str
+    status: str
+    service: str
+    group_key: str
+    opened_at: datetime
+    ack_due_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str
+
+
+class AlertOut(BaseModel):
+    """One alert of an incident."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    fingerprint: str
+    alertname: str
+    status: str
+    labels: dict[str, Any]
+    annotations: dict[str, Any]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    updated_at: datetime
+
+
+class EventOut(BaseModel):
+    """One line of the timeline."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    actor: str
+    kind: str
+    message: str
+    detail: dict[str, Any]
+
+
+class IncidentDetail(IncidentOut):
+    """An incident with its alerts, checklist and timeline (oldest line first)."""
+
+    alerts: list[AlertOut]
+    checklist: list[ChecklistItem]
+    timeline: list[EventOut]
+
+
+class NoteIn(BaseModel):
+    """A note for the timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=5000)
+
+    @field_validator("message")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if "\x00" in value:  # PostgreSQL cannot store NUL in text
+            raise ValueError("the note must not contain NUL characters")
+        if not value.strip():
+            raise ValueError("the note is empty")
+        return value
+
+
+class WebhookResult(BaseModel):
+    """What one Alertmanager notification did."""
+
+    incident_id: str | None = Field(
+        description="The group's incident (null: a resolved notification with no open incident)."
+    )
+    status: str | None
+    severity: str | None
+    changes: int = Field(description="Timeline lines written (0 for a repeated notification).")

@@ -1,0 +1,213 @@
+"""Alertmanager notifications into incidents.
+
+One incident per Alertmanager group (`groupKey`) while it is unresolved; each alert
+is kept once per incident by its fingerprint. Alertmanager repeats a notification
+every `repeat_interval`, so only changes of state reach the timeline: an alert that
+starts (or starts again) firing, an alert that resolves, a worse severity. When the
+notification says the whole group is resolved and no alert of the incident still
+fires, the incident is resolved by "alertmanager".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from synthdata.service.core.db import utcnow
+from synthdata.service.incidents import policy
+from synthdata.service.incidents.alertmanager import AlertmanagerWebhook, WebhookAlert
+from synthdata.service.incidents.models import (
+    Incident,
+    IncidentAlert,
+    IncidentStatus,
+    Severity,
+)
+from synthdata.service.incidents.service import record
+
+ACTOR = "alertmanager"
+
+
+@dataclass
+class IntakeResult:
+    """The group's incident after the notification, and how many timeline lines it wrote."""
+
+    incident: Incident | None
+    changes: int
+
+
+def ingest(
+    session: Session, payload: AlertmanagerWebhook, now: datetime | None = None
+) -> IntakeResult:
+    """Apply one notification; the caller commits."""
+    now = now or utcnow()
+    _lock_group(session, payload.groupKey)
+    incident = session.scalars(
+        select(Incident)
+        .where(
+            Incident.group_key == payload.groupKey,
+            Incident.status != IncidentStatus.RESOLVED.value,
+        )
+        .order_by(Incident.opened_at.desc())
+        .limit(1)
+    ).first()
+    firing = [a for a in payload.alerts if a.status == "firing"]
+    if incident is None:
+        if not firing:
+            return IntakeResult(None, 0)  # the end of something we never opened
+        incident = _open(session, payload, firing, now)
+        changes = 1
+    else:
+        changes = 0
+    changes += _apply_alerts(session, incident, payload.alerts, now)
+    changes += _raise_severity(session, incident, now)
+    changes += _resolve_if_quiet(session, incident, payload, now)
+    session.flush()
+    return IntakeResult(incident, changes)
+
+
+def _lock_group(session: Session, group_key: str) -> None:
+    """Serialise notifications of one group across API replicas.
+
+    SQLite already runs one writer at a time (BEGIN IMMEDIATE); on PostgreSQL two
+    replicas receiving the same group's first notification (Alertmanager retries
+    one that timed out) must not both open an incident.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(group_key.encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _title(payload: AlertmanagerWebhook) -> str:
+    name = payload.commonLabels.get("alertname") or payload.alerts[0].alertname or "alert"
+    summary = payload.commonAnnotations.get("summary", "")
+    return (f"{name}: {summary}" if summary else name)[:500]
+
+
+def _open(
+    session: Session, payload: AlertmanagerWebhook, firing: list[WebhookAlert], now: datetime
+) -> Incident:
+    severity = policy.worst(policy.alert_severity(a.labels) for a in firing)
+    incident = Incident(
+        group_key=payload.groupKey,
+        title=_title(payload),
+        severity=severity.value,
+        status=IncidentStatus.OPEN.value,
+        service=payload.commonLabels.get("service", "")[:100],
+        opened_at=now,
+        ack_due_at=policy.ack_due_at(severity, now),
+        acknowledged_by="",
+        resolved_by="",
+        checklist=policy.new_checklist(severity),
+    )
+    session.add(incident)
+    session.flush()
+    record(
+        session,
+        incident,
+        actor=ACTOR,
+        kind="opened",
+        message=f"{severity.value} opened from alert group {payload.groupKey}",
+        detail={"receiver": payload.receiver, "external_url": payload.externalURL},
+        at=now,
+    )
+    return incident
+
+
+def _apply_alerts(
+    session: Session, incident: Incident, alerts: list[WebhookAlert], now: datetime
+) -> int:
+    """Upsert each alert by fingerprint; a timeline line for each change of status."""
+    stored = {
+        a.fingerprint: a
+        for a in session.scalars(
+            select(IncidentAlert).where(IncidentAlert.incident_id == incident.id)
+        )
+    }
+    changes = 0
+    for alert in alerts:
+        row = stored.get(alert.fingerprint)
+        changed = row is None or row.status != alert.status
+        if row is None:
+            row = IncidentAlert(incident_id=incident.id, fingerprint=alert.fingerprint)
+            session.add(row)
+            stored[alert.fingerprint] = row
+        row.alertname = alert.alertname[:200]
+        row.status = alert.status
+        row.labels, row.annotations = dict(alert.labels), dict(alert.annotations)
+        row.starts_at, row.ends_at, row.updated_at = alert.startsAt, alert.endsAt, now
+        if changed:
+            severity = policy.alert_severity(alert.labels)
+            summary = alert.annotations.get("summary", "")
+            record(
+                session,
+                incident,
+                actor=ACTOR,
+                kind=f"alert_{alert.status}",
+                message=f"{alert.alertname} {alert.status}" + (f": {summary}" if summary else ""),
+                detail={"fingerprint": alert.fingerprint, "severity": severity.value},
+                at=now,
+            )
+            changes += 1
+    session.flush()
+    return changes
+
+
+def _raise_severity(session: Session, incident: Incident, now: datetime) -> int:
+    """Make the incident as severe as its worst firing alert (never lower it)."""
+    firing = session.scalars(
+        select(IncidentAlert.labels).where(
+            IncidentAlert.incident_id == incident.id, IncidentAlert.status == "firing"
+        )
+    )
+    worst = policy.worst(policy.alert_severity(labels) for labels in firing)
+    if not policy.is_worse(worst, incident.severity):
+        return 0
+    before = Severity(incident.severity)
+    incident.severity = worst.value
+    # The tighter clock of the worse severity, counted from now, unless already sooner.
+    incident.ack_due_at = min(incident.ack_due_at, policy.ack_due_at(worst, now))
+    if not incident.checklist:
+        incident.checklist = policy.new_checklist(worst)
+    if policy.escalation_target(worst) != policy.escalation_target(before):
+        incident.escalated_at = None  # a Slack post does not stand in for a page
+    record(
+        session,
+        incident,
+        actor=ACTOR,
+        kind="severity_changed",
+        message=f"{before.value} -> {worst.value}",
+        detail={"from": before.value, "to": worst.value},
+        at=now,
+    )
+    return 1
+
+
+def _resolve_if_quiet(
+    session: Session, incident: Incident, payload: AlertmanagerWebhook, now: datetime
+) -> int:
+    if payload.status != "resolved":
+        return 0
+    still_firing = session.scalars(
+        select(IncidentAlert.id)
+        .where(IncidentAlert.incident_id == incident.id, IncidentAlert.status == "firing")
+        .limit(1)
+    ).first()
+    if still_firing is not None:
+        return 0
+    incident.status = IncidentStatus.RESOLVED.value
+    incident.resolved_at, incident.resolved_by = now, ACTOR
+    record(
+        session,
+        incident,
+        actor=ACTOR,
+        kind="resolved",
+        message="every alert of the group resolved",
+        at=now,
+    )
+    return 1
