@@ -1,0 +1,200 @@
+"""`synthdata ops health-check [--comprehensive]`: is every part of the platform up?
+
+The service (its /healthz and /readyz), database, queue, Redis, storage and the
+workers; with `--comprehensive` also the monitoring stack (Prometheus and its scrape
+targets, Alertmanager, Grafana) and the log pipeline.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import psutil
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from synthdata.ops.diagnose import (
+    DISK_THRESHOLD,
+    QUEUE_STALLED,
+    age_text,
+    check_queue,
+    check_redis,
+    connected_database,
+    fetch,
+    http_client,
+    json_of,
+    not_configured,
+    reason,
+    size_text,
+)
+from synthdata.ops.pipeline import check_log_pipeline
+from synthdata.ops.report import Report, Status
+from synthdata.service.core.settings import Settings
+
+
+def health_check(settings: Settings, *, url: str, comprehensive: bool) -> Report:
+    """Check every part; each gets a finding (ok, or what is wrong and where)."""
+    report = Report("health-check" + (" --comprehensive" if comprehensive else ""))
+    with http_client() as client:
+        check_service(report, client, url.rstrip("/"))
+        with connected_database(report, settings) as engine:
+            check_queue(report, settings)
+            check_redis(report, settings)
+            check_storage(report, settings)
+            if engine is not None:
+                check_workers(report, engine)
+        if comprehensive:
+            check_prometheus(report, client, settings.prometheus_url)
+            check_alertmanager(report, client, settings.alertmanager_url)
+            check_grafana(report, client, settings.grafana_url)
+            check_log_pipeline(report, client, settings, prefix="log pipeline: ")
+    return report
+
+
+def check_service(report: Report, client: httpx.Client, url: str) -> None:
+    """/healthz (the process answers) and /readyz (503 names the failing parts)."""
+    live = fetch(report, "service", client, "GET", f"{url}/healthz")
+    if live is None:
+        return
+    if live.status_code != 200:
+        report.add("service", "fail", f"GET {url}/healthz answered {live.status_code}")
+        return
+    ready = fetch(report, "service", client, "GET", f"{url}/readyz")
+    if ready is None:
+        return
+    body = json_of(ready) or {}
+    checks = body.get("checks") if isinstance(body, dict) else None
+    parts = ", ".join(f"{k} {v}" for k, v in (checks or {}).items())
+    if ready.status_code == 200:
+        report.add("service", "ok", f"{url}: live and ready ({parts})", checks=checks)
+        return
+    failing = {k: v for k, v in (checks or {}).items() if v != "ok"}
+    named = "; ".join(f"{k}: {v}" for k, v in failing.items()) or f"HTTP {ready.status_code}"
+    report.add("service", "fail", f"{url}/readyz not ready: {named}", checks=checks)
+
+
+def check_storage(report: Report, settings: Settings) -> None:
+    """The data directory exists, takes a write, and has room (HighDiskUsage threshold)."""
+    from synthdata.service.core.storage import Storage
+
+    root = settings.data_dir
+    if not root.is_dir():
+        report.add("storage", "fail", f"data_dir {root} does not exist")
+        return
+    try:
+        Storage(root).check_writable()
+        usage = psutil.disk_usage(str(root))
+    except OSError as exc:
+        report.add("storage", "fail", f"data_dir {root} is not writable ({reason(exc)})")
+        return
+    used = usage.percent / 100
+    detail = f"{root} writable, {size_text(usage.free)} free ({usage.percent:.0f} % used)"
+    if used > DISK_THRESHOLD:
+        detail += f", above the {DISK_THRESHOLD:.0%} disk alert"
+    status: Status = "warn" if used > DISK_THRESHOLD else "ok"
+    report.add("storage", status, detail, free_bytes=usage.free, used_ratio=used)
+
+
+def check_workers(report: Report, engine: Engine) -> None:
+    """Jobs are being picked up: the oldest queued job is younger than the stall alert."""
+    from synthdata.jobs.models import Job, JobState
+    from synthdata.service.core.db import utcnow
+
+    try:
+        with engine.connect() as connection:
+            queued, oldest = connection.execute(
+                select(func.count(), func.min(Job.created_at)).where(
+                    Job.state == JobState.QUEUED.value
+                )
+            ).one()
+            running = connection.execute(
+                select(func.count()).where(Job.state == JobState.RUNNING.value)
+            ).scalar_one()
+            finished = connection.execute(select(func.max(Job.finished_at))).scalar_one()
+    except SQLAlchemyError as exc:
+        report.add("workers", "fail", f"cannot read the jobs table ({reason(exc)})")
+        return
+    now = utcnow()
+    last = f"last job finished {age_text(now - finished)} ago" if finished else "no job finished"
+    data: dict[str, Any] = {"queued": queued, "running": running, "last_finished": finished}
+    if not queued:
+        report.add("workers", "ok", f"no job waiting, {running} running, {last}", **data)
+        return
+    waited: timedelta = now - oldest
+    data["oldest_queued_age_seconds"] = waited.total_seconds()
+    detail = f"{queued} queued (oldest {age_text(waited)}), {running} running, {last}"
+    if waited > QUEUE_STALLED:
+        detail += f": no worker picked a job up in {age_text(QUEUE_STALLED)}"
+        report.add("workers", "fail", detail, **data)
+    else:
+        report.add("workers", "ok", detail, **data)
+
+
+def check_prometheus(report: Report, client: httpx.Client, url: str) -> None:
+    """/-/healthy, then every scrape target: a target that is down is a warning."""
+    if not url:
+        not_configured(report, "prometheus", "prometheus_url")
+        return
+    url = url.rstrip("/")
+    healthy = fetch(report, "prometheus", client, "GET", f"{url}/-/healthy")
+    if healthy is None:
+        return
+    if healthy.status_code != 200:
+        report.add("prometheus", "fail", f"{url}/-/healthy answered {healthy.status_code}")
+        return
+    report.add("prometheus", "ok", f"{url} healthy")
+    answer = fetch(report, "prometheus targets", client, "GET", f"{url}/api/v1/targets")
+    if answer is None:
+        return
+    body = json_of(answer)
+    if answer.status_code != 200 or not isinstance(body, dict) or "data" not in body:
+        report.add("prometheus targets", "fail", f"{url}/api/v1/targets: {answer.status_code}")
+        return
+    targets = body["data"].get("activeTargets", [])
+    up = 0
+    for target in targets:
+        labels = target.get("labels", {})
+        name = f"prometheus target {labels.get('job', '?')} {labels.get('instance', '?')}"
+        health = target.get("health")
+        if health == "up":
+            up += 1
+        elif health == "down":
+            report.add(name, "warn", f"down: {target.get('lastError') or 'scrape failed'}")
+        else:
+            report.add(name, "info", "not scraped yet")
+    status: Status = "ok" if targets else "warn"
+    report.add("prometheus targets", status, f"{up} of {len(targets)} target(s) up")
+
+
+def check_alertmanager(report: Report, client: httpx.Client, url: str) -> None:
+    """Alertmanager's /-/healthy."""
+    if not url:
+        not_configured(report, "alertmanager", "alertmanager_url")
+        return
+    url = url.rstrip("/")
+    healthy = fetch(report, "alertmanager", client, "GET", f"{url}/-/healthy")
+    if healthy is None:
+        return
+    status: Status = "ok" if healthy.status_code == 200 else "fail"
+    report.add("alertmanager", status, f"{url}/-/healthy answered {healthy.status_code}")
+
+
+def check_grafana(report: Report, client: httpx.Client, url: str) -> None:
+    """Grafana's /api/health: up, and its database "ok"."""
+    if not url:
+        not_configured(report, "grafana", "grafana_url")
+        return
+    url = url.rstrip("/")
+    answer = fetch(report, "grafana", client, "GET", f"{url}/api/health")
+    if answer is None:
+        return
+    body = json_of(answer)
+    database = body.get("database") if isinstance(body, dict) else None
+    version = body.get("version", "?") if isinstance(body, dict) else "?"
+    if answer.status_code == 200 and database == "ok":
+        report.add("grafana", "ok", f"{url} up (version {version}, database ok)")
+    else:
+        detail = f"{url}/api/health answered {answer.status_code}, database {database or '?'}"
+        report.add("grafana", "fail", detail)
