@@ -76,3 +76,25 @@ def test_fault_injection_is_refused_in_production():
     with pytest.raises(ValidationError, match="FAULT_INJECTION"):
         Settings(environment="production", fault_injection=True)
     assert Settings(environment="test", fault_injection=True).fault_injection
+
+
+def test_an_injected_fault_is_logged_with_its_request_id(app_with):
+    import io
+    import json
+
+    from synthdata.observability.logging import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    try:
+        client = app_with(fault_injection=True)
+        response = client.get("/api/v1/me", headers={FAULT: "503", "X-Request-ID": "fault-1"})
+    finally:
+        configure_logging("INFO")
+    assert response.status_code == 503
+    assert response.headers["x-request-id"] == "fault-1"
+    access = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [line for line in access if line.get("message") == "request"]
+    assert [(line["request_id"], line["http.response.status_code"]) for line in lines] == [
+        ("fault-1", 503)
+    ]

@@ -52,7 +52,11 @@ def request_id_of(request: Request) -> str | None:
 
 
 def install_middleware(app: FastAPI, hooks: list[MiddlewareHook] | None = None) -> None:
-    """Add the request-id middleware, then whatever the hooks add (outermost last)."""
-    app.add_middleware(RequestIdMiddleware)
+    """Add whatever the hooks add, then the request-id middleware around all of it.
+
+    The request id is outermost, so every layer, including an injected fault that
+    answers before the app, logs and answers with the request's id.
+    """
     for hook in hooks or []:
         hook(app)
+    app.add_middleware(RequestIdMiddleware)
