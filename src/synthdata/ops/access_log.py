@@ -1,0 +1,110 @@
+"""The service's JSON access log, read back: one `AccessLine` per request in a time window.
+
+`synthdata serve` appends every JSON log line to `SYNTHDATA_LOG_FILE`; the access lines
+are those written by `observability/http.py` (message `request`), with the fields
+`@timestamp`, `http.request.method`, `url.path`, `http.route`,
+`http.response.status_code`, `response_time` (ms), `customer_id`, `source.ip` and
+`request_id`. Lines of other kinds, and lines that are not JSON, are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION = re.compile(r"(\d+)([smhdwy])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """A Prometheus-style duration (`90d`, `24h`, `1h30m`) as a timedelta."""
+    cleaned = text.strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not parts or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"{text!r} is not a duration like 30m, 24h, 7d or 90d")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest Prometheus form of `delta` (`90d`, `1h`, `300s`)."""
+    seconds = int(delta.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """One request as the access log recorded it."""
+
+    at: datetime
+    method: str
+    path: str
+    route: str
+    status: int
+    response_time_ms: float
+    source: str
+    customer_id: str | None
+    request_id: str | None
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO 8601 timestamp (`...Z` or with an offset) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _first(record: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if record.get(name) is not None:
+            return record[name]
+    return None
+
+
+def parse_access_line(text: str) -> AccessLine | None:
+    """The request in one log line, or None for anything that is not an access line."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    status = _first(record, "http.response.status_code", "status")
+    stamp = _first(record, "@timestamp", "timestamp")
+    if status is None or stamp is None:
+        return None
+    try:
+        path = str(_first(record, "url.path", "path") or "")
+        return AccessLine(
+            at=parse_timestamp(str(stamp)),
+            method=str(_first(record, "http.request.method", "method") or ""),
+            path=path,
+            route=str(_first(record, "http.route", "endpoint") or path),
+            status=int(status),
+            response_time_ms=float(_first(record, "response_time") or 0.0),
+            source=str(_first(record, "source.ip", "source_ip") or "unknown"),
+            customer_id=_first(record, "customer_id"),
+            request_id=_first(record, "request_id"),
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+def read_access_lines(path: Path, start: datetime, end: datetime) -> Iterator[AccessLine]:
+    """Access lines of `path` with `start <= at < end`, in file order.
+
+    Raises `OSError` when the file cannot be read (the caller reports where).
+    """
+    with path.open(encoding="utf-8", errors="replace") as stream:
+        for text in stream:
+            line = parse_access_line(text)
+            if line is not None and start <= line.at < end:
+                yield line

@@ -1,0 +1,169 @@
+"""`cleanup-metrics`: delete every sample older than a cutoff through Prometheus' admin API.
+
+Steps: read the retention (`/api/v1/status/flags`; when it is no longer than the
+cutoff the cleanup is moot, and we say so); count the series and samples older than
+the cutoff (`count_over_time` evaluated at the cutoff); then, unless `dry_run`,
+`POST /api/v1/admin/tsdb/delete_series` with `match[]={__name__=~".+"}` and
+`end=<cutoff>`, `POST /api/v1/admin/tsdb/clean_tombstones`, and count again.
+
+The admin API is off unless Prometheus runs with `--web.enable-admin-api`; it then
+answers "admin APIs disabled", reported as a failure with that fix. A dry run asks
+the admin API about a series that cannot exist, so it tells whether the real run
+would be allowed without deleting anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from synthdata.ops.access_log import format_duration, parse_duration
+from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
+from synthdata.ops.report import Report
+from synthdata.service.core.db import utcnow
+
+EVERYTHING = '{__name__=~".+"}'
+PROBE = '{__name__="synthdata_cleanup_probe_matches_nothing"}'
+DEFAULT_RETENTION = timedelta(days=15)  # Prometheus' own default
+ADMIN_FIX = (
+    "start Prometheus with --web.enable-admin-api "
+    "(kube-prometheus-stack: prometheus.prometheusSpec.enableAdminAPI: true)"
+)
+
+
+@dataclass(frozen=True)
+class OldData:
+    """What lies before the cutoff."""
+
+    series: int
+    samples: int
+
+
+def retention(api: LiveApi) -> timedelta:
+    """The time-based retention Prometheus runs with."""
+    flags = api.get("/api/v1/status/flags")
+    for name in ("storage.tsdb.retention.time", "storage.tsdb.retention"):
+        value = str(flags.get(name) or "0s")
+        if value not in ("0s", "0"):
+            return parse_duration(value)
+    return DEFAULT_RETENTION
+
+
+def old_data(api: LiveApi, cutoff: datetime, kept: timedelta, older_than: timedelta) -> OldData:
+    """Series and samples with a timestamp before `cutoff` (as far back as retention goes)."""
+    span = format_duration(max(kept - older_than, timedelta(0)) + timedelta(days=1))
+    series = api.scalar(f"count(count_over_time({EVERYTHING}[{span}]))", at=cutoff)
+    samples = api.scalar(f"sum(count_over_time({EVERYTHING}[{span}]))", at=cutoff)
+    return OldData(int(series), int(samples))
+
+
+def _admin_refused(report: Report, exc: ApiError) -> None:
+    if "admin APIs disabled" in exc.message or exc.status == 405:
+        report.add("admin API", "fail", f"Prometheus admin API is disabled: {ADMIN_FIX}")
+    else:
+        report.add("admin API", "fail", f"Prometheus refused the deletion: {exc}")
+
+
+def cleanup_metrics(
+    prometheus_url: str,
+    older_than: timedelta,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> Report:
+    """Delete (or with `dry_run`, only count) every sample older than `older_than`."""
+    cutoff = (now or utcnow()) - older_than
+    label = format_duration(older_than)
+    report = Report(f"cleanup-metrics (older than {label}{', dry run' if dry_run else ''})")
+    with LiveApi("Prometheus", prometheus_url) as api:
+        try:
+            kept = retention(api)
+        except (Unreachable, ApiError) as exc:
+            report.add("Prometheus", "unreachable", str(exc))
+            return report
+        moot = kept <= older_than
+        report.add(
+            "retention",
+            "info",
+            f"{format_duration(kept)}: "
+            + (
+                f"Prometheus already drops samples older than {label}; the cleanup is moot"
+                if moot
+                else f"samples are kept past {label}"
+            ),
+            retention=format_duration(kept),
+            moot=moot,
+        )
+        try:
+            before = old_data(api, cutoff, kept, older_than)
+        except ApiError as exc:
+            before = None
+            report.add("old data", "info", f"could not be counted: {exc}")
+        except Unreachable as exc:
+            report.add("Prometheus", "unreachable", str(exc))
+            return report
+        if before is not None:
+            report.add(
+                "old data",
+                "info",
+                f"{before.samples} samples in {before.series} series before "
+                f"{cutoff:%Y-%m-%d %H:%M} UTC",
+                series=before.series,
+                samples=before.samples,
+                cutoff=cutoff.isoformat(),
+            )
+        if dry_run:
+            _probe_admin(report, api)
+            return report
+        _delete(report, api, cutoff, kept, older_than, before)
+    return report
+
+
+def _probe_admin(report: Report, api: LiveApi) -> None:
+    try:
+        api.request("POST", "/api/v1/admin/tsdb/delete_series", params={"match[]": PROBE})
+    except ApiError as exc:
+        # A dry run deletes nothing, so a closed admin API is a note, not a failure.
+        detail = ADMIN_FIX if "admin APIs disabled" in exc.message else str(exc)
+        report.add("admin API", "info", f"the real run would be refused: {detail}")
+    except Unreachable as exc:
+        report.add("admin API", "unreachable", str(exc))
+    else:
+        report.add("admin API", "ok", "enabled (dry run: nothing deleted)")
+
+
+def _delete(
+    report: Report,
+    api: LiveApi,
+    cutoff: datetime,
+    kept: timedelta,
+    older_than: timedelta,
+    before: OldData | None,
+) -> None:
+    end = f"{cutoff.timestamp():.3f}"
+    try:
+        api.request(
+            "POST", "/api/v1/admin/tsdb/delete_series", params={"match[]": EVERYTHING, "end": end}
+        )
+        api.request("POST", "/api/v1/admin/tsdb/clean_tombstones")
+    except ApiError as exc:
+        _admin_refused(report, exc)
+        return
+    except Unreachable as exc:
+        report.add("Prometheus", "unreachable", str(exc))
+        return
+    try:
+        after = old_data(api, cutoff, kept, older_than)
+    except (ApiError, Unreachable) as exc:
+        report.add("deleted", "warn", f"deletion sent, but the result could not be counted: {exc}")
+        return
+    gone = f"{before.samples} samples in {before.series} series" if before else "old samples"
+    if after.samples:
+        report.add("deleted", "warn", f"{after.samples} samples still before the cutoff")
+    else:
+        report.add(
+            "deleted",
+            "ok",
+            f"{gone} deleted, tombstones cleaned; nothing left before the cutoff",
+            deleted_samples=before.samples if before else None,
+        )
