@@ -125,7 +125,10 @@ def generate_dashboards(
     ] = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option(help="Where to write (default: monitoring/grafana/dashboards, or its services/ folder for templates)."),
+        typer.Option(
+            help="Where to write (default: monitoring/grafana/dashboards, "
+            "or its services/ folder for templates)."
+        ),
     ] = None,
     definitions: Annotated[
         Path, typer.Option(help="Python file defining DASHBOARDS.")
