@@ -295,8 +295,9 @@ def _dashboard_queries_return_data(prom: Prometheus, api_url: str) -> None:
     with httpx.Client(base_url=api_url, timeout=10.0) as http:
         for _ in range(150):  # one keep-alive connection: one process
             http.get("/healthz")
+    # A rate needs two scrapes of the new series: wait for the rate, not the series.
     prom.wait_for(
-        'count(synthdata_source_requests_total{source_ip!="other"})',
+        'count(rate(synthdata_source_requests_total{source_ip!="other"}[5m]))',
         lambda v: v is not None and v >= 1,
     )
     checked = 0
