@@ -3,19 +3,24 @@
     python -m benchmarks.alert_latency [--runs 3]
 
 A real `synthdata serve` (fault injection on), a real Prometheus loaded with the
-SHIPPED rule files and a real Alertmanager with the SHIPPED routing; PagerDuty,
-Slack and the incident webhook are local HTTP receivers that timestamp what they
-get. Three flows, each timed from the moment the fault starts to the moment the
-receiver holds the notification:
+SHIPPED rule files, a real Alertmanager with the SHIPPED routing, and the Debian
+postgres_exporter and redis_exporter watching the machine's PostgreSQL and Redis
+through local TCP proxies (TcpProxy), so that a data store can go down for the
+exporter without stopping the shared server. PagerDuty, Slack and the incident
+webhook are local HTTP receivers that timestamp what they get. Three flows, each
+timed from the moment the fault starts to the moment the receiver holds the
+notification:
 
-- database: a fake postgres_exporter switches to `pg_up 0`
-  -> DatabaseConnectionFailure -> PagerDuty (critical);
+- database: the PostgreSQL proxy drops its connections and resets new ones, so the
+  real postgres_exporter reports `pg_up 0` -> DatabaseConnectionFailure -> PagerDuty
+  (critical); then the proxy forwards again;
 - error rate: injected 500s (`X-Synthdata-Fault: 500`) on half the requests
   -> HighErrorRate -> PagerDuty; then the faults stop -> the resolve event;
 - brute force: a burst of unknown API keys -> BruteForceAttack -> Slack.
 
 Time is compressed, in the test's own copies only (the shipped files are read, never
-changed): scrape and evaluation every 1 s, every `for:` and every range selector of
+changed): scrape and evaluation every 1 s (postgres_exporter every 2 s, see
+PG_EXPORTER_INTERVAL), every `for:` and every range selector of
 the rules divided by TIME_SCALE (30: `for: 5m` -> 10 s, `[5m]` -> 10 s; ranges never
 below MIN_RANGE), Alertmanager's group_wait and group_interval 1 s, Prometheus'
 alert resend delay 1 s. Latencies are therefore not production latencies: those add
@@ -36,7 +41,9 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import threading
@@ -47,11 +54,13 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 import psutil
 import yaml
-from tests.e2e.conftest import Proc, free_port, service_env, wait_http
+from tests.databases import PG_SERVER
+from tests.e2e.conftest import REDIS_SERVER, Proc, free_port, service_env, wait_http
 from tests.monitoring.test_alertmanager import (
     INCIDENT_WEBHOOK,
     SECRETS,
@@ -67,6 +76,10 @@ MIN_RANGE_SECONDS = 5
 INTERVAL = "1s"
 GROUP_WAIT = "1s"
 GROUP_INTERVAL = "1s"
+# postgres_exporter (cmd/postgres_exporter/server.go, GetServer) sleeps 1 s after a
+# failed connection before it answers `pg_up 0`: with a 1 s scrape timeout that scrape
+# would fail (up 0, no pg_up), so its job is scraped every 2 s with a 2 s timeout.
+PG_EXPORTER_INTERVAL = "2s"
 FAULT = "X-Synthdata-Fault"
 BAD_KEY = "sk_not_a_key_of_ours_0000000000000000"
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -172,61 +185,136 @@ def start_receiver() -> tuple[TimedReceiver, ThreadingHTTPServer]:
     ), server
 
 
-@dataclass
-class FakeExporter:
-    """A tiny exporter: `pg_up` as set (postgres_exporter) and `redis_up 1`."""
+class TcpProxy:
+    """A TCP forwarder from a free loopback port to `upstream` that can take it "down".
 
-    pg_up: int = 1
-    server: ThreadingHTTPServer | None = None
+    Up, every connection is forwarded. Down, the open connections are dropped and every
+    new one is reset as soon as it is accepted: to a client (an exporter) the server has
+    gone away, while the real server keeps running for everybody else.
+    """
 
-    def start(self) -> str:
-        exporter = self
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port: int = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._forwarding = True
+        self._open: set[socket.socket] = set()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
+        self._thread.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = (
-                    "# TYPE pg_up gauge\n"
-                    f"pg_up {exporter.pg_up}\n"
-                    "# TYPE redis_up gauge\n"
-                    "redis_up 1\n"
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
-            def log_message(self, *args: Any) -> None:
-                pass
+    def down(self) -> None:
+        """Drop every forwarded connection; reset new ones until `up()`."""
+        with self._lock:
+            self._forwarding = False
+            dropped, self._open = self._open, set()
+        for sock in dropped:
+            _close(sock, reset=True)
 
-        self.server = _serve(Handler)
-        return f"127.0.0.1:{self.server.server_address[1]}"
+    def up(self) -> None:
+        with self._lock:
+            self._forwarding = True
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        self._closed.set()
+        self.down()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            client.settimeout(None)
+            if not self._forwarding:
+                _close(client, reset=True)
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                _close(client, reset=True)
+                continue
+            server.settimeout(None)
+            with self._lock:
+                forwarding = self._forwarding
+                if forwarding:
+                    self._open |= {client, server}
+            if not forwarding:  # went down while connecting
+                _close(client, reset=True)
+                _close(server)
+                continue
+            for src, dst in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        with self._lock:
+            self._open -= {src, dst}
+        _close(src)
+        _close(dst)
 
 
-def _binary(*names: str) -> str:
+def _close(sock: socket.socket, reset: bool = False) -> None:
+    """Close `sock`, waking a thread blocked on it; with `reset`, send a RST, not a FIN."""
+    with contextlib.suppress(OSError):
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+def _host_port(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def postgres_dsn(port: int) -> str:
+    """postgres_exporter's DATA_SOURCE_NAME: the test server's user, through the proxy."""
+    parts = urlsplit(PG_SERVER)
+    user = quote(parts.username or "postgres", safe="")
+    if parts.password:
+        user += ":" + quote(parts.password, safe="")
+    return f"postgresql://{user}@127.0.0.1:{port}/test?sslmode=disable&connect_timeout=2"
+
+
+def _binary(*names: str, package: str = "") -> str:
     for name in names:
         found = shutil.which(name)
         if found:
             return found
     raise FileNotFoundError(
-        f"{names[0]} not installed (apt-get install prometheus prometheus-alertmanager)"
+        f"{names[0]} not installed (apt-get install {package or names[0]}; "
+        "tools/env.sh ensure_debian_packages does it)"
     )
 
 
 # -- the stack -------------------------------------------------------------------------------------
 @dataclass
 class AlertStack:
-    """serve + Prometheus (shipped rules, compressed) + Alertmanager (shipped routing)."""
+    """serve + Prometheus (shipped rules, compressed) + Alertmanager (shipped routing)
+    + postgres_exporter and redis_exporter behind TCP proxies."""
 
     home: Path
     receiver: TimedReceiver
-    exporter: FakeExporter = field(default_factory=FakeExporter)
     procs: list[Proc] = field(default_factory=list)
+    pg_proxy: TcpProxy | None = None
+    redis_proxy: TcpProxy | None = None
+    # Scrape job -> the exporter's address (the `instance` label of its series).
+    exporter_targets: dict[str, str] = field(default_factory=dict)
     api_url: str = ""
     prometheus_url: str = ""
     alertmanager_url: str = ""
@@ -244,8 +332,39 @@ class AlertStack:
         self.procs.append(proc)
         return proc
 
+    def _start_exporters(self) -> list[Proc]:
+        """postgres_exporter and redis_exporter on free ports, each through its proxy."""
+        self.pg_proxy = TcpProxy(_host_port(PG_SERVER, 5432))
+        self.redis_proxy = TcpProxy(_host_port(REDIS_SERVER, 6379))
+        pg_port, redis_port = free_port(), free_port()
+        pg = self._start(
+            "postgres-exporter",
+            [
+                _binary("prometheus-postgres-exporter", "postgres_exporter"),
+                f"--web.listen-address=127.0.0.1:{pg_port}",
+            ],
+            {**os.environ, "DATA_SOURCE_NAME": postgres_dsn(self.pg_proxy.port)},
+            f"http://127.0.0.1:{pg_port}",
+        )
+        redis = self._start(
+            "redis-exporter",
+            [
+                _binary("prometheus-redis-exporter", "redis_exporter"),
+                f"--redis.addr=redis://{self.redis_proxy.address}",
+                f"--web.listen-address=127.0.0.1:{redis_port}",
+                "--connection-timeout=1s",
+            ],
+            dict(os.environ),
+            f"http://127.0.0.1:{redis_port}",
+        )
+        self.exporter_targets = {
+            "postgres-exporter": f"127.0.0.1:{pg_port}",
+            "redis-exporter": f"127.0.0.1:{redis_port}",
+        }
+        return [pg, redis]
+
     def start(self, alertmanager_binary: str | None = None) -> None:
-        exporter_target = self.exporter.start()
+        exporters = self._start_exporters()
         # Alertmanager: the shipped routing, receivers pointed at the local stand-ins.
         am_home = self.home / "alertmanager-home"
         am_home.mkdir(parents=True)
@@ -310,14 +429,16 @@ class AlertStack:
         targets = {
             "prometheus": f"127.0.0.1:{prom_port}",
             "synthdata-api": f"127.0.0.1:{api_port}",
-            "postgres-exporter": exporter_target,
-            "redis-exporter": exporter_target,
+            **self.exporter_targets,
         }
         scrape_configs = []
         for job in shipped["scrape_configs"]:
             if job["job_name"] in targets:
                 for static in job["static_configs"]:
                     static["targets"] = [targets[job["job_name"]]]
+                if job["job_name"] == "postgres-exporter":
+                    job["scrape_interval"] = PG_EXPORTER_INTERVAL
+                    job["scrape_timeout"] = PG_EXPORTER_INTERVAL
                 scrape_configs.append(job)
         prometheus_config = {
             "global": {
@@ -349,8 +470,11 @@ class AlertStack:
         wait_http(am, "/-/ready", timeout=60)
         wait_http(prom, "/-/ready", timeout=60)
         wait_http(api, "/readyz", timeout=120)
+        for exporter in exporters:
+            wait_http(exporter, "/metrics", timeout=60)
         self.settings = {
             "scrape_interval": INTERVAL,
+            "postgres-exporter scrape_interval and scrape_timeout": PG_EXPORTER_INTERVAL,
             "evaluation_interval": INTERVAL,
             "time_scale": f"every for: and range selector / {TIME_SCALE}, "
             f"ranges >= {MIN_RANGE_SECONDS}s",
@@ -362,7 +486,18 @@ class AlertStack:
     def stop(self) -> None:
         for proc in reversed(self.procs):
             proc.stop()
-        self.exporter.stop()
+        for proxy in (self.pg_proxy, self.redis_proxy):
+            if proxy is not None:
+                proxy.stop()
+
+    def exporter_sample(self, job: str, metric: str) -> float | None:
+        """`metric` (without labels) as the exporter of `job` serves it right now."""
+        text = httpx.get(f"http://{self.exporter_targets[job]}/metrics", timeout=5).text
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name == metric:
+                return float(value)
+        return None
 
     # -- Prometheus queries ----------------------------------------------------------------------
     def query(self, expr: str) -> list[dict[str, Any]]:
@@ -421,22 +556,32 @@ def _pd(alertname: str, action: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def flow_database(stack: AlertStack, timeout: float = 40.0) -> dict[str, Any]:
-    """pg_up 0 -> DatabaseConnectionFailure -> PagerDuty; then back up."""
-    stack.exporter.pg_up = 1
+    """PostgreSQL goes away under postgres_exporter (its proxy drops and resets every
+    connection) -> pg_up 0 -> DatabaseConnectionFailure -> PagerDuty; then it comes back."""
+    proxy = stack.pg_proxy
+    assert proxy is not None, "the stack is not started"
+    proxy.up()
     stack.wait_query('pg_up{job="postgres-exporter"} == 1', present=True)
     stack.wait_query('ALERTS{alertname="DatabaseConnectionFailure"}', present=False)
     start = time.monotonic()
-    stack.exporter.pg_up = 0
-    page = stack.receiver.first(
-        "/pagerduty", _pd("DatabaseConnectionFailure", "trigger"), after=start, timeout=timeout
-    )
-    stack.exporter.pg_up = 1
+    proxy.down()
+    try:
+        page = stack.receiver.first(
+            "/pagerduty", _pd("DatabaseConnectionFailure", "trigger"), after=start, timeout=timeout
+        )
+        # What caused it: the exporter is alive (scraped, up 1) and says pg_up 0.
+        exporter_pg_up = stack.exporter_sample("postgres-exporter", "pg_up")
+        scrape_up = [float(r["value"][1]) for r in stack.query('up{job="postgres-exporter"}')]
+    finally:
+        proxy.up()
     return {
         "flow": "database",
         "alert": "DatabaseConnectionFailure",
         "receiver": "pagerduty",
         "for": scaled("1m", TIME_SCALE),
         "fire_s": page["t"] - start,
+        "exporter_pg_up": exporter_pg_up,
+        "scrape_up": scrape_up,
         "page": page,
     }
 
@@ -504,12 +649,20 @@ FLOWS = (flow_database, flow_error_rate, flow_brute_force)
 def machine() -> dict[str, Any]:
     load1, load5, load15 = os.getloadavg()
     versions = {}
-    for tool in ("prometheus", "prometheus-alertmanager"):
+    for tool in (
+        "prometheus",
+        "prometheus-alertmanager",
+        "prometheus-postgres-exporter",
+        "prometheus-redis-exporter",
+    ):
         try:
             out = subprocess.run(
                 [tool, "--version"], capture_output=True, text=True, timeout=10, check=False
             )
-            versions[tool] = (out.stdout or out.stderr).splitlines()[0]
+            line = (out.stdout or out.stderr).splitlines()[0]
+            # redis_exporter prints its version as a log line.
+            logged = re.search(r'msg="(.*?)\s+build date', line)
+            versions[tool] = logged.group(1) if logged else line
         except (OSError, IndexError):
             versions[tool] = "unknown"
     return {
@@ -532,15 +685,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Run {m['date']} on {m['host']} ({m['platform']}, {m['cpus']} CPUs, "
         f"{m['memory_gb']} GB), load average at start {m['loadavg_at_start']}, "
         f"after the runs {report['loadavg_at_end']}. {m.get('prometheus', '')}; "
-        f"{m.get('prometheus-alertmanager', '')}.",
+        f"{m.get('prometheus-alertmanager', '')}; {m.get('prometheus-postgres-exporter', '')}; "
+        f"{m.get('prometheus-redis-exporter', '')}.",
         "",
         "Compressed test intervals (test copies only; the shipped files are unchanged): "
         + ", ".join(f"{k} {v}" for k, v in report["settings"].items())
         + ".",
         "",
         "`for` is the alert's compressed `for:`: a latency cannot be shorter. On top of it come "
-        "scraping and rule evaluation (1 s each), group_wait for a new Alertmanager group "
-        "(group_interval when the group still exists from an earlier run) and delivery. "
+        "scraping and rule evaluation (1 s each; postgres_exporter is scraped every 2 s), "
+        "group_wait for a new Alertmanager group (group_interval when the group still "
+        "exists from an earlier run) and delivery. "
         "The brute-force flow counts authentication failures of both kinds: 401 for an "
         "unknown key, then 429 once the source address is locked out (later runs start "
         "locked out).",

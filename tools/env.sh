@@ -27,11 +27,15 @@ ensure_python_packages() {
 }
 
 # Debian packages the tests run for real (promtool, amtool, Prometheus, Alertmanager,
-# and Chromium for the status page's browser test).
+# the PostgreSQL and Redis exporters, and Chromium for the status page's browser test).
 ensure_debian_packages() {
   local missing=()
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  command -v prometheus-postgres-exporter >/dev/null 2>&1 ||
+    missing+=(prometheus-postgres-exporter)
+  command -v prometheus-redis-exporter >/dev/null 2>&1 || missing+=(prometheus-redis-exporter)
+  command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""

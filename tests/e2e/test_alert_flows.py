@@ -1,14 +1,17 @@
 """Alerts end to end: a fault in a real process becomes a notification at the receiver.
 
 A real `synthdata serve` (SYNTHDATA_FAULT_INJECTION=true), a real Prometheus loaded
-with the SHIPPED rule files and a real Alertmanager with the SHIPPED routing. Only
-PagerDuty, Slack and the incident webhook are replaced, by a local HTTP receiver
-that records what it gets; a tiny HTTP server stands in for postgres_exporter.
+with the SHIPPED rule files, a real Alertmanager with the SHIPPED routing, and the
+Debian postgres_exporter and redis_exporter watching the machine's PostgreSQL and
+Redis through local TCP proxies (the database "goes down" for the exporter when its
+proxy drops and resets connections; the shared server keeps running). Only PagerDuty,
+Slack and the incident webhook are replaced, by a local HTTP receiver that records
+what it gets.
 
 Time is compressed in the test's own copies (see benchmarks/alert_latency.py, which
-runs the same flows and times them): 1 s scrape and evaluation intervals, every
-`for:` and range selector of the rules divided by 30, Alertmanager's group_wait and
-group_interval 1 s. The shipped files are only read.
+runs the same flows and times them): 1 s scrape (postgres_exporter 2 s) and evaluation
+intervals, every `for:` and range selector of the rules divided by 30, Alertmanager's
+group_wait and group_interval 1 s. The shipped files are only read.
 """
 
 from __future__ import annotations
@@ -79,23 +82,37 @@ def test_database_down_pages_pagerduty(alert_stack: AlertStack) -> None:
     assert body["event_action"] == "trigger"
     assert body["payload"]["severity"] == "critical"
     assert body["payload"]["summary"] == "DatabaseConnectionFailure - Database connection failed"
-    # Caused by the exporter's pg_up 0 (the instance is named), not by a missing series.
-    target = alert_stack.exporter.server
-    assert target is not None
+    # Caused by the real exporter's pg_up 0 (the instance is named): the exporter itself
+    # is alive and scraped (up 1), it is the database behind it that is gone.
+    assert result["exporter_pg_up"] == 0
+    assert result["scrape_up"] == [1]
+    target = alert_stack.exporter_targets["postgres-exporter"]
     details = body["payload"]["custom_details"]
-    assert f"on 127.0.0.1:{target.server_address[1]}" in details["description"]
+    assert f"on {target}" in details["description"]
     assert details["service"] == "synthdata-api"
     assert body["links"][0]["href"].endswith("#databaseconnectionfailure")
-    # The incident webhook got the same alert.
+    # The incident webhook got the same alert, with exactly these labels.
     hooks = alert_stack.receiver.wait_for(
         "/webhook",
         lambda b: (
             b["groupLabels"].get("alertname") == "DatabaseConnectionFailure"
             and b["status"] == "firing"
         ),
+        after=result["page"]["t"] - result["fire_s"],  # since the database went down
     )
     token = SECRETS["incident-webhook-token"]
     assert hooks[0]["headers"]["Authorization"] == f"Bearer {token}"
+    shipped = yaml.safe_load((MONITORING / "prometheus" / "prometheus.yml").read_text())
+    assert [a["labels"] for a in hooks[0]["body"]["alerts"]] == [
+        {
+            **shipped["global"]["external_labels"],  # cluster
+            "alertname": "DatabaseConnectionFailure",
+            "job": "postgres-exporter",
+            "instance": target,
+            "severity": "critical",
+            "service": "synthdata-api",
+        }
+    ]
 
 
 @pytest.mark.slow
