@@ -16,7 +16,7 @@ def test_lines_go_to_the_stream_and_the_file(tmp_path: Path) -> None:
     try:
         configure_logging("INFO", stream=stream, log_file=log_file)
         get_logger("test").error("job failed", job_id="job_1")
-        logging.getLogger("uvicorn.error").warning("slow start")
+        logging.getLogger("synthdata.test.stdlib").warning("slow start")
     finally:
         configure_logging("INFO")
     on_console = [json.loads(line) for line in stream.getvalue().splitlines()]
