@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,7 +66,30 @@ def _join_csv(parts: Sequence[Path], out: Path) -> None:
             with part.open("rb") as source:
                 if number:
                     _skip_header(source)
-                shutil.copyfileobj(source, sink, _COPY_BYTES)
+                _append(source, sink)
+
+
+def _append(source: BinaryIO, sink: BinaryIO) -> None:
+    """Copy the rest of `source` to the end of `sink`, in the kernel where it can.
+
+    The join is the one serial step of a chunked job; `copy_file_range` spares the
+    round trip of every byte through user space (and may share blocks outright).
+    """
+    start = source.tell()
+    remaining = os.fstat(source.fileno()).st_size - start
+    sink.flush()
+    try:
+        while remaining > 0:
+            copied = os.copy_file_range(source.fileno(), sink.fileno(), remaining, start)
+            if copied == 0:
+                break
+            start += copied
+            remaining -= copied
+    except OSError:  # e.g. not supported by the filesystem: copy through user space
+        pass
+    if remaining > 0:
+        source.seek(start)
+        shutil.copyfileobj(source, sink, _COPY_BYTES)
 
 
 def _skip_header(source: object) -> None:
