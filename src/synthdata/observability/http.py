@@ -25,10 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from synthdata.observability import metrics
 from synthdata.observability.heavy_hitters import HeavyHitters
-from synthdata.observability.logging import get_logger
+from synthdata.observability.logging import access_line
 
 UNMATCHED = "unmatched"
-_log = get_logger("synthdata.access")
 
 
 class ObservabilityMiddleware:
@@ -83,9 +82,9 @@ class ObservabilityMiddleware:
         if endpoint == "/metrics":
             return  # scrapes would drown the access log
         level = "error" if status >= 500 else "warning" if status >= 400 else "info"
-        getattr(_log, level)(
-            "request",
-            **{
+        access_line(
+            level,
+            {
                 "request_id": state.get("request_id"),
                 "http.request.method": method,
                 "url.path": scope.get("path", ""),

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,38 @@ class _Tee:
         self._stream.flush()
 
 
+class _AccessSink:
+    """Where `access_line` writes, and from which level: set by `configure_logging`."""
+
+    stream: Any = sys.stdout
+    level: int = logging.INFO
+
+
+_LEVELS = logging.getLevelNamesMapping()
+
+
+def access_line(level: str, fields: dict[str, Any]) -> None:
+    """Write one access-log line: the same JSON object the processor chain would make.
+
+    Every request writes one, so it skips structlog's generic chain (context merging,
+    renaming, the level filter's proxy) and builds the final object directly; the
+    values still pass the secret scrubber and carry the trace ids.
+    """
+    if _LEVELS.get(level.upper(), logging.INFO) < _AccessSink.level:
+        return
+    event: dict[str, Any] = dict(fields)
+    event["message"] = "request"
+    event["log.level"] = level.lower()
+    event["level"] = level.upper()
+    event["@timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    event["service.name"] = SERVICE_NAME
+    _trace_ids(None, "", event)
+    _redact(None, "", event)
+    stream = _AccessSink.stream
+    stream.write(_dumps(event) + "\n")
+    stream.flush()
+
+
 def configure_logging(
     level: str = "INFO", stream: Any = None, log_file: Path | None = None
 ) -> None:
@@ -119,6 +152,8 @@ def configure_logging(
     stream = stream or sys.stdout
     if log_file is not None:
         stream = _Tee(stream, log_file)
+    _AccessSink.stream = stream
+    _AccessSink.level = _LEVELS.get(level.upper(), logging.INFO)
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
