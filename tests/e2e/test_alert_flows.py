@@ -9,7 +9,7 @@ Slack and the incident webhook are replaced, by a local HTTP receiver that recor
 what it gets.
 
 Time is compressed in the test's own copies (see benchmarks/alert_latency.py, which
-runs the same flows and times them): 1 s scrape (postgres_exporter 2 s) and evaluation
+runs the same flows and times them): 1 s scrape (postgres_exporter 3 s) and evaluation
 intervals, every `for:` and range selector of the rules divided by 30, Alertmanager's
 group_wait and group_interval 1 s. The shipped files are only read.
 """
@@ -103,16 +103,21 @@ def test_database_down_pages_pagerduty(alert_stack: AlertStack) -> None:
     token = SECRETS["incident-webhook-token"]
     assert hooks[0]["headers"]["Authorization"] == f"Bearer {token}"
     shipped = yaml.safe_load((MONITORING / "prometheus" / "prometheus.yml").read_text())
-    assert [a["labels"] for a in hooks[0]["body"]["alerts"]] == [
-        {
-            **shipped["global"]["external_labels"],  # cluster
-            "alertname": "DatabaseConnectionFailure",
-            "job": "postgres-exporter",
-            "instance": target,
-            "severity": "critical",
-            "service": "synthdata-api",
-        }
-    ]
+    expected = {
+        **shipped["global"]["external_labels"],  # cluster
+        "alertname": "DatabaseConnectionFailure",
+        "job": "postgres-exporter",
+        "instance": target,
+        "severity": "critical",
+        "service": "synthdata-api",
+    }
+    labels = [a["labels"] for a in hooks[0]["body"]["alerts"]]
+    assert expected in labels
+    # On a loaded machine a scrape of the exporter (which waits 1 s on a refused
+    # connection) can also time out: the rule's `absent(pg_up)` branch then adds a
+    # series without an instance. Anything else in the group is a defect.
+    without_instance = {k: v for k, v in expected.items() if k != "instance"}
+    assert all(label in (expected, without_instance) for label in labels), labels
 
 
 @pytest.mark.slow
