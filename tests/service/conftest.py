@@ -208,3 +208,22 @@ def wait_job(client: TestClient) -> Callable[..., Any]:
             time.sleep(0.05)
 
     return do
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (`clock.now += seconds`)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def clocked_key_cache(client: TestClient, settings: Settings) -> FakeClock:
+    """Give the app's key cache a hand-moved clock, so a test can let entries expire."""
+    from synthdata.service.customers.keycache import KeyCache
+
+    clock = FakeClock()
+    client.app.state.platform.key_cache = KeyCache(settings.auth_cache_seconds, timer=clock)  # type: ignore[attr-defined]
+    return clock

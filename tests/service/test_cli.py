@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import typer
 from fastapi.testclient import TestClient
+from tests.service.conftest import clocked_key_cache
 from typer.testing import CliRunner
 
 from synthdata.cli.service import admin_app
 from synthdata.service.app import create_app
-from synthdata.service.customers.keycache import KeyCache
-
-
-class _Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _invoke(monkeypatch, settings, *args):
@@ -48,9 +41,8 @@ def test_bootstrap_admin_and_customer_keys(monkeypatch, settings):
     admin_key = _invoke(monkeypatch, settings, "create-key", "--role", "admin")
     assert key.exit_code == admin_key.exit_code == 0
     secret, admin_secret = key.stdout.strip(), admin_key.stdout.strip()
-    clock = _Clock()
     with TestClient(create_app(settings, workers=0)) as client:
-        client.app.state.platform.key_cache = KeyCache(settings.auth_cache_seconds, timer=clock)
+        clock = clocked_key_cache(client, settings)
         me = client.get("/api/v1/me", headers={"X-API-Key": secret}).json()
         assert me["customer"]["id"] == customer_id
         keys = client.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+from tests.service.conftest import FakeClock, clocked_key_cache
 
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.customers.keycache import KeyCache
@@ -10,16 +11,8 @@ from synthdata.service.customers.models import ApiKey, Role
 from synthdata.service.customers.service import Principal, revoke_key
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_entries_expire_and_revoked_keys_are_forgotten() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     cache = KeyCache(ttl=2.0, timer=clock)
     alice = Principal("key_a", Role.CUSTOMER, "cus_a")
     cache.put("hash-a", (alice, ""))
@@ -55,9 +48,7 @@ def _revoke_elsewhere(database_url: str, key_id: str) -> None:
 
 
 def test_a_revocation_elsewhere_is_seen_once_the_entry_expires(settings, client, alice) -> None:
-    platform = client.app.state.platform
-    clock = _Clock()
-    platform.key_cache = KeyCache(ttl=settings.auth_cache_seconds, timer=clock)
+    clock = clocked_key_cache(client, settings)
     assert client.get("/api/v1/me", headers=alice.headers).status_code == 200
     _revoke_elsewhere(settings.database_url, alice.key_id)
     # Within the TTL this process still trusts its last answer...

@@ -30,15 +30,6 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
 
 
-def format_duration(delta: timedelta) -> str:
-    """The shortest Prometheus form of `delta` (`90d`, `1h`, `300s`)."""
-    seconds = int(delta.total_seconds())
-    for unit in ("d", "h", "m"):
-        if seconds and seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    return f"{seconds}s"
-
-
 @dataclass(frozen=True)
 class AccessLine:
     """One request as the access log recorded it."""

@@ -47,10 +47,10 @@ def parse_duration(value: str) -> timedelta:
 
 
 def duration_text(window: timedelta) -> str:
-    """The shortest exact `<n><unit>` for a window (Elasticsearch date math accepts it)."""
+    """The shortest exact `<n><unit>` for a window (Prometheus and Elasticsearch accept it)."""
     seconds = int(window.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
+        if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
 

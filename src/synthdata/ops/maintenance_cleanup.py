@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from synthdata.ops.access_log import format_duration, parse_duration
+from synthdata.ops.access_log import parse_duration
+from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
 from synthdata.ops.report import Report
 from synthdata.service.core.db import utcnow
@@ -51,7 +52,7 @@ def retention(api: LiveApi) -> timedelta:
 
 def old_data(api: LiveApi, cutoff: datetime, kept: timedelta, older_than: timedelta) -> OldData:
     """Series and samples with a timestamp before `cutoff` (as far back as retention goes)."""
-    span = format_duration(max(kept - older_than, timedelta(0)) + timedelta(days=1))
+    span = duration_text(max(kept - older_than, timedelta(0)) + timedelta(days=1))
     series = api.scalar(f"count(count_over_time({EVERYTHING}[{span}]))", at=cutoff)
     samples = api.scalar(f"sum(count_over_time({EVERYTHING}[{span}]))", at=cutoff)
     return OldData(int(series), int(samples))
@@ -73,7 +74,7 @@ def cleanup_metrics(
 ) -> Report:
     """Delete (or with `dry_run`, only count) every sample older than `older_than`."""
     cutoff = (now or utcnow()) - older_than
-    label = format_duration(older_than)
+    label = duration_text(older_than)
     report = Report(f"cleanup-metrics (older than {label}{', dry run' if dry_run else ''})")
     with LiveApi("Prometheus", prometheus_url) as api:
         try:
@@ -85,13 +86,13 @@ def cleanup_metrics(
         report.add(
             "retention",
             "info",
-            f"{format_duration(kept)}: "
+            f"{duration_text(kept)}: "
             + (
                 f"Prometheus already drops samples older than {label}; the cleanup is moot"
                 if moot
                 else f"samples are kept past {label}"
             ),
-            retention=format_duration(kept),
+            retention=duration_text(kept),
             moot=moot,
         )
         try:

@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from synthdata.ops.access_log import AccessLine, format_duration
+from synthdata.ops.access_log import AccessLine
+from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.security_thresholds import AlertThreshold
@@ -123,12 +124,12 @@ def report_failed_auth(report: Report, stats: dict[str, SourceStats], last: time
             by_status[status] += entry.statuses[status]
     total = sum(by_source.values())
     if not total:
-        report.add("failed auths (access log)", "ok", f"none in the last {format_duration(last)}")
+        report.add("failed auths (access log)", "ok", f"none in the last {duration_text(last)}")
         return
     report.add(
         "failed auths (access log)",
         "info",
-        f"{total} in the last {format_duration(last)} (401: {by_status[401]}, "
+        f"{total} in the last {duration_text(last)} (401: {by_status[401]}, "
         f"403: {by_status[403]}) from {len(by_source)} sources: {_top(by_source)}",
         by_status={str(k): v for k, v in by_status.items()},
         by_source=dict(by_source),
@@ -141,7 +142,7 @@ def report_prometheus_auth(
     """`increase(auth_failures_total[last])` by reason, and the BruteForceAttack expression."""
     try:
         rows = prometheus.query(
-            f"sum by (reason) (increase(auth_failures_total[{format_duration(last)}]))"
+            f"sum by (reason) (increase(auth_failures_total[{duration_text(last)}]))"
         )
         firing = prometheus.query(brute_force.expr)
     except (Unreachable, ApiError) as exc:

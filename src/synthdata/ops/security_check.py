@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from synthdata.observability.logging import scrub
-from synthdata.ops.access_log import AccessLine, format_duration, read_access_lines
+from synthdata.ops.access_log import AccessLine, read_access_lines
+from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import LiveApi, Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.security import (
@@ -159,7 +160,7 @@ def security_check(
 ) -> Report:
     """Failed logins and suspicious sources over the last `options.last`."""
     now = now or utcnow()
-    report = Report(f"security-check (last {format_duration(options.last)})")
+    report = Report(f"security-check (last {duration_text(options.last)})")
     try:
         limits = source_limits(monitoring_dir, options)
     except (ThresholdError, OSError) as exc:
@@ -186,7 +187,7 @@ def analyze_access_patterns(
     """Volume, top talkers, status mix and latency over the period; anomalies if asked."""
     end = now or utcnow()
     start = end - options.period
-    report = Report(f"analyze-access-patterns (period {format_duration(options.period)})")
+    report = Report(f"analyze-access-patterns (period {duration_text(options.period)})")
     patterns = read_window(settings, start, end, report, lambda ls: aggregate(ls, start, end))
     if patterns is not None:
         report_patterns(report, patterns, options.top)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from synthdata.ops.access_log import format_duration
+from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.security import busiest_window, collect
@@ -198,7 +198,7 @@ def security_report(
         sections.append(threats(settings, monitoring_dir, options.period, now))
     if options.vulnerabilities:
         sections.append(vulnerabilities(settings, monitoring_dir, options, now))
-    whole = Report(f"security-report (period {format_duration(options.period)})")
+    whole = Report(f"security-report (period {duration_text(options.period)})")
     for section in sections:
         whole.findings += section.findings
     whole.extra["generated_at"] = now.isoformat(timespec="seconds")

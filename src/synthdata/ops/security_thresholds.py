@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from synthdata.ops.access_log import format_duration, parse_duration
+from synthdata.ops.access_log import parse_duration
+from synthdata.ops.diagnose import duration_text
 from synthdata.ops.monitoring_stack import rule_files
 
 BRUTE_FORCE = "BruteForceAttack"
@@ -45,7 +46,7 @@ class AlertThreshold:
     source: Path
 
     def describe(self) -> str:
-        window = f" over {format_duration(self.window)}" if self.window else ""
+        window = f" over {duration_text(self.window)}" if self.window else ""
         return f"{self.alert} ({self.source.name}): {self.comparison} {self.threshold:g}{window}"
 
 
