@@ -1,65 +1,56 @@
 """HTTP observability: request metrics, the access log and the `/metrics` endpoint.
 
-One pure-ASGI middleware times every request, counts it under its route template
-(`/api/v1/jobs/{job_id}`, never the raw path; unknown paths are `unmatched`) and
-writes one access-log line with `response_time` in milliseconds, the field the
-runbook's slow-request query reads.
+`RequestRecorder` is told of every finished request by the request-id middleware
+(no middleware layer of its own: each layer costs every request). It counts the
+request under its route template (`/api/v1/jobs/{job_id}`, never the raw path;
+unknown paths are `unmatched`) and writes one access-log line with
+`response_time` in milliseconds, the field the runbook's slow-request query reads.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from fastapi import FastAPI, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from synthdata.observability import metrics
+from synthdata.observability.exposition import MergedExposition
 from synthdata.observability.heavy_hitters import HeavyHitters
 from synthdata.observability.logging import access_line
 
 UNMATCHED = "unmatched"
 
 
-class ObservabilityMiddleware:
-    """Metrics and one access-log line per HTTP request."""
+# Successful requests to these write no access line unless configured otherwise.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
-    def __init__(self, app: ASGIApp, talkers: HeavyHitters | None = None) -> None:
-        self.app = app
+
+class RequestRecorder:
+    """Metrics and one access-log line per finished HTTP request.
+
+    Requests to `quiet_routes` (route templates) are counted but logged only when
+    they fail (status >= 400): a healthy probe's line says nothing.
+    """
+
+    def __init__(
+        self, talkers: HeavyHitters | None = None, quiet_routes: frozenset[str] = QUIET_ROUTES
+    ) -> None:
         self.talkers = talkers or HeavyHitters()
+        self.quiet_routes = quiet_routes
         # The labelled children of the request metrics, per (method, route, status):
         # `labels()` validates and locks on every call, which showed in profiles. The
         # keys are bounded (route templates, not paths), so this stays small.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # Likewise per source label (the heavy hitters and `other`, at most 51) and per
+        # customer (bounded by the customers table; the counter keeps them all anyway).
+        self._sources: dict[str, Any] = {}
+        self._customers: dict[str, Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            self._record(scope, status, time.perf_counter() - start)
-
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def __call__(self, scope: Scope, status: int, seconds: float) -> None:
         endpoint = route_template(scope)
         method = scope.get("method", "GET")
         children = self._children.get((method, endpoint, status))
@@ -74,13 +65,21 @@ class ObservabilityMiddleware:
         duration.observe(seconds)
         client = scope.get("client")
         source = client[0] if client else "unknown"
-        metrics.source_requests_total.labels(self.talkers.observe(source)).inc()
+        label = self.talkers.observe(source)
+        by_source = self._sources.get(label)
+        if by_source is None:
+            by_source = self._sources[label] = metrics.source_requests_total.labels(label)
+        by_source.inc()
         state: dict[str, Any] = scope.get("state") or {}
         customer_id = state.get("customer_id")
         if customer_id:
-            metrics.api_requests_total.labels(customer_id).inc()
-        if endpoint == "/metrics":
-            return  # scrapes would drown the access log
+            by_customer = self._customers.get(customer_id)
+            if by_customer is None:
+                by_customer = metrics.api_requests_total.labels(customer_id)
+                self._customers[customer_id] = by_customer
+            by_customer.inc()
+        if status < 400 and endpoint in self.quiet_routes:
+            return
         level = "error" if status >= 500 else "warning" if status >= 400 else "info"
         access_line(
             level,
@@ -130,21 +129,30 @@ def _plain_route(scope: Scope) -> str | None:
     return None
 
 
+_merged: dict[str, MergedExposition] = {}  # one per directory: it caches decoded keys
+_scrape_time = CollectorRegistry()
+_scrape_time.register(metrics.scrape_time)
+
+
 def metrics_payload() -> bytes:
     """The exposition text: every process's series when running multi-process."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        registry.register(metrics.scrape_time)
-        return generate_latest(registry)
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        if directory not in _merged:
+            _merged[directory] = MergedExposition(directory)
+        return _merged[directory].render() + generate_latest(_scrape_time)
     return generate_latest(REGISTRY)
 
 
-def install_observability(app: FastAPI) -> None:
-    """Middleware hook: request metrics and access log, plus `GET /metrics`."""
+def install_observability(app: FastAPI, quiet_routes: frozenset[str] = QUIET_ROUTES) -> None:
+    """Middleware hook: request metrics and access log, plus `GET /metrics`.
+
+    The recorder is called by the request-id middleware that `install_middleware`
+    adds around everything else.
+    """
 
     async def metrics_endpoint() -> Response:
         return Response(metrics_payload(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(ObservabilityMiddleware)
+    app.state.request_observer = RequestRecorder(quiet_routes=quiet_routes)
