@@ -8,12 +8,14 @@ import shutil
 import subprocess
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from synthdata.observability import metrics
 from synthdata.observability.heavy_hitters import OTHER, HeavyHitters
 from synthdata.observability.http import install_observability, metrics_payload
 from synthdata.observability.logging import REDACTED, configure_logging, get_logger
+from synthdata.service.core.middleware import install_middleware
 
 CONTRACT = {
     "http_requests_total": "counter",
@@ -56,7 +58,15 @@ def _app() -> FastAPI:
     def boom() -> None:
         raise RuntimeError("injected")
 
-    install_observability(app)
+    ready = {"ok": True}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        return JSONResponse({"ready": ready["ok"]}, status_code=200 if ready["ok"] else 503)
+
+    app.state.ready = ready
+
+    install_middleware(app, [install_observability])
     return app
 
 
@@ -142,6 +152,24 @@ def test_middleware_uses_route_templates_and_logs_response_time_in_ms() -> None:
     for line in access:
         assert isinstance(line["response_time"], float) and line["response_time"] >= 0
         assert line["@timestamp"].endswith("Z") and line["service.name"] == "synthdata"
+
+
+def test_probes_are_counted_but_logged_only_when_they_fail() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    app = _app()
+    client = TestClient(app, raise_server_exceptions=False)
+    ok = metrics.http_requests_total.labels("GET", "/readyz", "200")
+    before = ok._value.get()
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200
+    app.state.ready["ok"] = False
+    assert client.get("/readyz").status_code == 503
+    assert ok._value.get() == before + 3  # quiet, but counted
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [line for line in lines if line.get("message") == "request"]
+    assert [(a["url.path"], a["http.response.status_code"]) for a in access] == [("/readyz", 503)]
+    assert access[0]["level"] == "ERROR" and access[0]["request_id"]
 
 
 def test_secrets_never_reach_a_log_line() -> None:

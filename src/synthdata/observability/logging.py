@@ -10,16 +10,19 @@ Secrets are scrubbed from every line before it is written.
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import structlog
+
+from synthdata.observability.tracing import is_configured
 
 SERVICE_NAME = "synthdata"
 
@@ -91,54 +94,90 @@ def _dumps(event: Any, **_: Any) -> str:
 class _Tee:
     """A text stream that writes to the console stream and appends to a log file.
 
-    The file is opened in append mode and line-buffered, so lines from several
-    processes (API workers, job workers) interleave whole, never torn.
+    Each line reaches the file in one `write` on a file opened for appending, so
+    lines from several processes (API workers, job workers) interleave whole, never
+    torn.
     """
 
     def __init__(self, stream: Any, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._stream = stream
-        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._file = path.open("ab", buffering=0)
+        self._console = _byte_writer(stream)
 
     def write(self, text: str) -> int:
-        self._file.write(text)
+        self._file.write(text.encode())
         return int(self._stream.write(text))
 
+    def write_bytes(self, data: bytes) -> None:
+        self._file.write(data)
+        self._console(data)
+
     def flush(self) -> None:
-        self._file.flush()
         self._stream.flush()
+
+
+def _byte_writer(stream: Any) -> Callable[[bytes], None]:
+    """Write finished UTF-8 lines to `stream` without a text layer in between.
+
+    Every writer of these streams (structlog, the logging handler, access lines)
+    flushes after each line, so nothing waits in the text layer to be overtaken.
+    """
+    if isinstance(stream, _Tee):
+        return stream.write_bytes
+    buffer = getattr(stream, "buffer", None)
+    if isinstance(stream, io.TextIOWrapper) and buffer is not None:
+
+        def write(data: bytes) -> None:
+            buffer.write(data)
+            buffer.flush()
+
+        return write
+
+    def write_text(data: bytes) -> None:
+        stream.write(data.decode())
+        stream.flush()
+
+    return write_text
 
 
 class _AccessSink:
     """Where `access_line` writes, and from which level: set by `configure_logging`."""
 
-    stream: Any = sys.stdout
+    write: Callable[[bytes], None] = _byte_writer(sys.stdout)
     level: int = logging.INFO
 
 
 _LEVELS = logging.getLevelNamesMapping()
+# Access-line fields a client chooses; the rest are ours (route template, status,
+# timing, customer id, address) and cannot carry a secret.
+_CLIENT_FIELDS = ("request_id", "url.path", "http.request.method")
+_ACCESS_JSON = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
 
 def access_line(level: str, fields: dict[str, Any]) -> None:
     """Write one access-log line: the same JSON object the processor chain would make.
 
     Every request writes one, so it skips structlog's generic chain (context merging,
-    renaming, the level filter's proxy) and builds the final object directly; the
-    values still pass the secret scrubber and carry the trace ids.
+    renaming, the level filter's proxy) and builds the final object directly: the
+    fields a client chose pass the secret scrubber, and trace ids are added when
+    tracing is on.
     """
     if _LEVELS.get(level.upper(), logging.INFO) < _AccessSink.level:
         return
     event: dict[str, Any] = dict(fields)
+    for name in _CLIENT_FIELDS:
+        value = event.get(name)
+        if isinstance(value, str):
+            event[name] = scrub(value)
     event["message"] = "request"
     event["log.level"] = level.lower()
     event["level"] = level.upper()
-    event["@timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    event["@timestamp"] = datetime.now(UTC)  # orjson writes ISO 8601 with a Z
     event["service.name"] = SERVICE_NAME
-    _trace_ids(None, "", event)
-    _redact(None, "", event)
-    stream = _AccessSink.stream
-    stream.write(_dumps(event) + "\n")
-    stream.flush()
+    if is_configured():
+        _trace_ids(None, "", event)
+    _AccessSink.write(orjson.dumps(event, default=str, option=_ACCESS_JSON))
 
 
 def configure_logging(
@@ -152,7 +191,7 @@ def configure_logging(
     stream = stream or sys.stdout
     if log_file is not None:
         stream = _Tee(stream, log_file)
-    _AccessSink.stream = stream
+    _AccessSink.write = _byte_writer(stream)
     _AccessSink.level = _LEVELS.get(level.upper(), logging.INFO)
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,

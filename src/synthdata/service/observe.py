@@ -61,5 +61,6 @@ def _open_incidents(platform: Platform) -> dict[str, float]:
 
 def install(app: FastAPI) -> None:
     """App-factory hook: metrics, access log and `/metrics` for this app's platform."""
-    install_observability(app)
-    bind_platform(app.state.platform)
+    platform: Platform = app.state.platform
+    install_observability(app, platform.settings.access_log_quiet_route_set)
+    bind_platform(platform)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # JSON log lines are also appended here when set (what `ops check-error-logs` reads
     # when no Elasticsearch is configured).
     log_file: Path | None = None
+    # Route templates whose successful requests write no access-log line: probes and
+    # scrapes come every few seconds from machines and would bury the real lines.
+    # They are still counted in the metrics, and a failing one (status >= 400) is logged.
+    access_log_quiet_routes: str = "/healthz,/readyz,/metrics"
 
     # Where the operations toolkit (`synthdata ops ...`) finds the monitoring stack.
     prometheus_url: str = "http://127.0.0.1:9090"
@@ -114,6 +118,10 @@ class Settings(BaseSettings):
     @property
     def tls_endpoint_list(self) -> list[str]:
         return [e.strip() for e in self.tls_endpoints.split(",") if e.strip()]
+
+    @property
+    def access_log_quiet_route_set(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.access_log_quiet_routes.split(",") if r.strip())
 
     @property
     def currency_list(self) -> list[str]:
