@@ -1,4 +1,4 @@
-"""The merged multi-process exposition says exactly what prometheus_client's would.
+"""Both fast expositions say exactly what prometheus_client's would.
 
 Two child processes write samples to one directory in prometheus_client's
 multiprocess mode: counters and histograms with and without labels, label values
@@ -6,6 +6,7 @@ with quotes, backslashes, newlines and non-ASCII text, and a multiprocess gauge 
 type that takes prometheus_client's own merge). `MergedExposition` must give the
 same families and the same samples as `MultiProcessCollector`, pass `promtool check
 metrics`, and keep doing so as new series appear after its keys were cached.
+Likewise, in one process, `metrics_payload` must equal `generate_latest(REGISTRY)`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from synthdata.observability import metrics
 from synthdata.observability.exposition import MergedExposition
+from synthdata.observability.http import metrics_payload
 from tests.e2e.conftest import promtool_check_exposition
 
 WRITER = textwrap.dedent(
@@ -95,3 +98,27 @@ def test_merged_text_equals_prometheus_clients(tmp_path):
 
 def test_empty_directory_renders_nothing(tmp_path):
     assert MergedExposition(str(tmp_path)).render() == b""
+
+
+def test_local_text_equals_generate_latest():
+    # The contract's metrics in this process, with awkward label values added.
+    odd = 'quote " back \\ slash\nnew line, päivää'
+    metrics.api_requests_total.labels(odd).inc(2.5)
+    metrics.http_request_duration_seconds.labels("GET", odd).observe(0.3)
+    metrics.http_request_duration_seconds.labels("GET", odd).observe(12)
+    metrics.revenue_generated_total.labels("USD").inc(1234567.25)  # exponent notation
+    text = metrics_payload().decode()
+    reference = generate_latest(REGISTRY).decode()
+    assert _samples(text) == _samples(reference)
+    assert promtool_check_exposition(text.encode()) == ""
+
+
+def test_every_registered_metric_is_rendered():
+    # A metric added to metrics.py but not to SERIES_METRICS would vanish from /metrics.
+    registered = {name.split(" ")[0] for name in _samples(generate_latest(REGISTRY).decode())}
+    assert {name.split(" ")[0] for name in _samples(metrics_payload().decode())} == registered
+    series = {m._name for m in metrics.SERIES_METRICS}
+    contract = {
+        value._name for value in vars(metrics).values() if isinstance(value, Counter | Histogram)
+    }
+    assert series == contract

@@ -1,5 +1,8 @@
-"""The `/metrics` text of several server processes, merged fast enough to scrape.
+"""The `/metrics` text, fast enough to scrape with thousands of series.
 
+Two renderers, one per way the service runs.
+
+**Several server processes.**
 With `serve --workers N` each process writes its samples to files in
 `PROMETHEUS_MULTIPROC_DIR`, and whichever process answers a scrape adds them up.
 prometheus_client's `MultiProcessCollector` decodes the JSON key of every sample and
@@ -13,6 +16,16 @@ values, adding them up and joining strings. Counters and histograms (all the
 contract writes to files) take this path; any other file type, such as a
 multiprocess gauge, is merged by prometheus_client's own collector, so nothing is
 ever dropped.
+
+**One process.** prometheus_client's `generate_latest` builds a `Metric` and a
+`Sample` per series and formats every label again on each scrape (13-22 ms with
+1000 customers). `LocalExposition` walks the contract's counters and histograms
+directly, keeps the finished line prefix of each series, and leaves the
+process, platform, GC and scrape-time collectors to `generate_latest`. It reads
+prometheus_client's per-series objects (`_metrics`, `_value`, `_buckets`,
+`_sum`), which are not public: a test compares its text with `generate_latest`'s
+sample for sample, and should they ever change, `render` falls back to
+`generate_latest` rather than fail a scrape.
 """
 
 from __future__ import annotations
@@ -24,7 +37,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.utils import floatToGoString
@@ -158,3 +172,59 @@ class _Merged:
 
     def collect(self) -> Iterable[Any]:
         return MultiProcessCollector.merge(self.paths, accumulate=True)
+
+
+class LocalExposition:
+    """This process's metrics: `fast` rendered from their series, `rest` as usual."""
+
+    def __init__(self, fast: Iterable[MetricWrapperBase], rest: CollectorRegistry) -> None:
+        self.fast = list(fast)
+        self.rest = rest
+        # (metric name, label values) -> finished line prefixes; bounded like the series
+        self._prefixes: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    def render(self) -> bytes:
+        try:
+            text = "".join(self._lines())
+        except AttributeError:  # prometheus_client's internals moved: be slow, not wrong
+            return generate_latest(REGISTRY)
+        return text.encode() + generate_latest(self.rest)
+
+    def _lines(self) -> Iterable[str]:
+        metric: Any  # prometheus_client's series objects are not typed for this use
+        for metric in self.fast:
+            kind = metric._type
+            name = f"{metric._name}_total" if kind == "counter" else metric._name
+            doc = metric._documentation.replace("\\", r"\\").replace("\n", r"\n")
+            yield f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"
+            with metric._lock:
+                series = list(metric._metrics.items())
+            for values, child in series:
+                prefixes = self._prefixes.get((name, values))
+                if prefixes is None:
+                    prefixes = self._prefixes[(name, values)] = self._prefix(metric, values)
+                if kind == "counter":
+                    yield f"{prefixes[0]}{floatToGoString(child._value.get())}\n"
+                    continue
+                count = 0.0
+                for prefix, bucket in zip(prefixes, child._buckets, strict=False):
+                    count += bucket.get()
+                    yield f"{prefix}{floatToGoString(count)}\n"
+                yield f"{prefixes[-2]}{floatToGoString(count)}\n"
+                yield f"{prefixes[-1]}{floatToGoString(child._sum.get())}\n"
+
+    @staticmethod
+    def _prefix(metric: Any, values: tuple[str, ...]) -> tuple[str, ...]:
+        # Label names sorted, as prometheus_client writes them.
+        pairs = sorted(zip(metric._labelnames, values, strict=True))
+        if metric._type == "counter":
+            return (_prefix(f"{metric._name}_total", _labels_text(pairs)),)
+        base = _labels_text(pairs)
+        buckets = tuple(
+            _prefix(
+                f"{metric._name}_bucket", _labels_text(sorted([*pairs, ("le", floatToGoString(b))]))
+            )
+            for b in metric._upper_bounds
+        )
+        count = _prefix(f"{metric._name}_count", base)
+        return (*buckets, count, _prefix(f"{metric._name}_sum", base))

@@ -13,12 +13,19 @@ import os
 from typing import Any
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    generate_latest,
+)
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from synthdata.observability import metrics
-from synthdata.observability.exposition import MergedExposition
+from synthdata.observability.exposition import LocalExposition, MergedExposition
 from synthdata.observability.heavy_hitters import HeavyHitters
 from synthdata.observability.logging import access_line
 
@@ -132,6 +139,11 @@ def _plain_route(scope: Scope) -> str | None:
 _merged: dict[str, MergedExposition] = {}  # one per directory: it caches decoded keys
 _scrape_time = CollectorRegistry()
 _scrape_time.register(metrics.scrape_time)
+# One process: the contract's series rendered directly, the rest as prometheus_client does.
+_rest = CollectorRegistry()
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, metrics.scrape_time):
+    _rest.register(_collector)
+_local = LocalExposition(metrics.SERIES_METRICS, _rest)
 
 
 def metrics_payload() -> bytes:
@@ -141,7 +153,7 @@ def metrics_payload() -> bytes:
         if directory not in _merged:
             _merged[directory] = MergedExposition(directory)
         return _merged[directory].render() + generate_latest(_scrape_time)
-    return generate_latest(REGISTRY)
+    return _local.render()
 
 
 def install_observability(app: FastAPI, quiet_routes: frozenset[str] = QUIET_ROUTES) -> None:

@@ -130,6 +130,26 @@ incident_escalations_total = Counter(
     ["target", "outcome"],
 )
 
+# Every counter and histogram above, in exposition order (`/metrics` renders these
+# from their series directly; a test checks none is missing).
+SERIES_METRICS: tuple[Counter | Histogram, ...] = (
+    http_requests_total,
+    http_request_duration_seconds,
+    generation_total,
+    generation_success_total,
+    generation_duration_seconds,
+    model_training_duration_seconds,
+    model_cache_requests_total,
+    data_processed_bytes_total,
+    api_requests_total,
+    revenue_generated_total,
+    auth_failures_total,
+    privileged_operations_total,
+    source_requests_total,
+    incident_time_to_ack_seconds,
+    incident_escalations_total,
+)
+
 
 def size_class(input_bytes: int) -> str:
     """The runbook's dataset size classes: < 1 MB, 1-100 MB, > 100 MB."""
