@@ -5,11 +5,14 @@ directory. The test sends requests until both processes have served some (so the
 total really is a sum over processes), then scrapes /metrics repeatedly until both
 processes have answered a scrape: every scrape must report exactly the number of
 requests sent, and the exposition must pass `promtool check metrics` silently.
+Each process adds its requests to its file within a second (request_tally.py), so
+the test waits for the files to settle before it scrapes.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -40,6 +43,16 @@ def _per_process(directory: Path, endpoint: str) -> dict[str, float]:
                 total += value
         counts[path.stem.removeprefix("counter_")] = total
     return counts
+
+
+def _settled(directory: Path, endpoint: str, expected: float) -> dict[str, float]:
+    """Per-process counts once they add up to `expected` (or after 10 s, as they are)."""
+    deadline = time.monotonic() + 10
+    while True:
+        counts = _per_process(directory, endpoint)
+        if sum(counts.values()) >= expected or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
 
 
 def _scraped(text: str, endpoint: str) -> tuple[float, float]:
@@ -73,7 +86,8 @@ def test_two_processes_report_one_exact_total(tmp_path, serve):
             served = _per_process(samples, ENDPOINT)
             if len(served) == 2 and all(served.values()):
                 break
-    served = _per_process(samples, ENDPOINT)
+            time.sleep(0.1)  # each process adds its requests to its file every second
+    served = _settled(samples, ENDPOINT, sent)
     assert len(served) == 2 and all(served.values()), f"one process took everything: {served}"
     assert sum(served.values()) == sent
 

@@ -15,6 +15,7 @@ from synthdata.observability import metrics
 from synthdata.observability.heavy_hitters import OTHER, HeavyHitters
 from synthdata.observability.http import install_observability, metrics_payload
 from synthdata.observability.logging import REDACTED, configure_logging, get_logger
+from synthdata.observability.request_tally import fold_all
 from synthdata.service.core.middleware import install_middleware
 
 CONTRACT = {
@@ -135,10 +136,12 @@ def test_middleware_uses_route_templates_and_logs_response_time_in_ms() -> None:
     stream = io.StringIO()
     configure_logging(stream=stream)
     client = TestClient(_app(), raise_server_exceptions=False)
+    fold_all()  # requests are counted in batches
     before = metrics.http_requests_total.labels("GET", "/api/v1/jobs/{job_id}", "200")._value.get()
     client.get("/api/v1/jobs/abc123")
     client.get("/no/such/path/42")
     assert client.get("/boom").status_code == 500
+    fold_all()
     after = metrics.http_requests_total.labels("GET", "/api/v1/jobs/{job_id}", "200")._value.get()
     assert after == before + 1
     text = metrics_payload().decode()
@@ -160,11 +163,13 @@ def test_probes_are_counted_but_logged_only_when_they_fail() -> None:
     app = _app()
     client = TestClient(app, raise_server_exceptions=False)
     ok = metrics.http_requests_total.labels("GET", "/readyz", "200")
+    fold_all()
     before = ok._value.get()
     for _ in range(3):
         assert client.get("/readyz").status_code == 200
     app.state.ready["ok"] = False
     assert client.get("/readyz").status_code == 503
+    fold_all()
     assert ok._value.get() == before + 3  # quiet, but counted
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     access = [line for line in lines if line.get("message") == "request"]

@@ -2,8 +2,9 @@
 
 `RequestRecorder` is told of every finished request by the request-id middleware
 (no middleware layer of its own: each layer costs every request). It counts the
-request under its route template (`/api/v1/jobs/{job_id}`, never the raw path;
-unknown paths are `unmatched`) and writes one access-log line with
+request (through `RequestTally`, in batches) under its route template
+(`/api/v1/jobs/{job_id}`, never the raw path; unknown paths are `unmatched`) and
+writes one access-log line with
 `response_time` in milliseconds, the field the runbook's slow-request query reads.
 """
 
@@ -28,6 +29,7 @@ from synthdata.observability import metrics
 from synthdata.observability.exposition import LocalExposition, MergedExposition
 from synthdata.observability.heavy_hitters import HeavyHitters
 from synthdata.observability.logging import access_line
+from synthdata.observability.request_tally import RequestTally, fold_all
 
 UNMATCHED = "unmatched"
 
@@ -46,45 +48,17 @@ class RequestRecorder:
     def __init__(
         self, talkers: HeavyHitters | None = None, quiet_routes: frozenset[str] = QUIET_ROUTES
     ) -> None:
-        self.talkers = talkers or HeavyHitters()
+        self.tally = RequestTally(talkers)
         self.quiet_routes = quiet_routes
-        # The labelled children of the request metrics, per (method, route, status):
-        # `labels()` validates and locks on every call, which showed in profiles. The
-        # keys are bounded (route templates, not paths), so this stays small.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        # Likewise per source label (the heavy hitters and `other`, at most 51) and per
-        # customer (bounded by the customers table; the counter keeps them all anyway).
-        self._sources: dict[str, Any] = {}
-        self._customers: dict[str, Any] = {}
 
     def __call__(self, scope: Scope, status: int, seconds: float) -> None:
         endpoint = route_template(scope)
         method = scope.get("method", "GET")
-        children = self._children.get((method, endpoint, status))
-        if children is None:
-            children = (
-                metrics.http_requests_total.labels(method, endpoint, str(status)),
-                metrics.http_request_duration_seconds.labels(method, endpoint),
-            )
-            self._children[(method, endpoint, status)] = children
-        requests, duration = children
-        requests.inc()
-        duration.observe(seconds)
         client = scope.get("client")
         source = client[0] if client else "unknown"
-        label = self.talkers.observe(source)
-        by_source = self._sources.get(label)
-        if by_source is None:
-            by_source = self._sources[label] = metrics.source_requests_total.labels(label)
-        by_source.inc()
         state: dict[str, Any] = scope.get("state") or {}
         customer_id = state.get("customer_id")
-        if customer_id:
-            by_customer = self._customers.get(customer_id)
-            if by_customer is None:
-                by_customer = metrics.api_requests_total.labels(customer_id)
-                self._customers[customer_id] = by_customer
-            by_customer.inc()
+        self.tally.add((method, endpoint, status, seconds, source, customer_id))
         if status < 400 and endpoint in self.quiet_routes:
             return
         level = "error" if status >= 500 else "warning" if status >= 400 else "info"
@@ -148,6 +122,7 @@ _local = LocalExposition(metrics.SERIES_METRICS, _rest)
 
 def metrics_payload() -> bytes:
     """The exposition text: every process's series when running multi-process."""
+    fold_all()  # this process's pending request counts
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         if directory not in _merged:

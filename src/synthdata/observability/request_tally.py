@@ -1,0 +1,114 @@
+"""Request metrics: one append on the request path, added to the metrics in batches.
+
+Counting a request costs five metric updates (requests, latency, source, customer,
+plus the heavy-hitter count), each a few Python calls and a lock. Measured inside
+the server, with its caches busy with the request itself, that was ~30 us on
+`GET /api/v1/me`: more than the 10 % of a fast request we allow instrumentation.
+So a request only appends one tuple to a queue, and `fold` empties the queue into
+the metrics in one warm loop, adding up the counters first:
+
+- before every `/metrics` render in this process (so a single process is exact),
+- every `FOLD_SECONDS` on a background thread (so that with `serve --workers N`,
+  the process answering a scrape sees every other process's counts, at most that
+  old), and when the queue reaches `MAX_PENDING`,
+- at exit.
+
+A process killed outright loses at most its last second of request counts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any
+
+from synthdata.observability import metrics
+from synthdata.observability.heavy_hitters import HeavyHitters
+
+FOLD_SECONDS = 1.0
+MAX_PENDING = 10_000
+
+# method, route template, status, seconds, source address, customer id
+Request = tuple[str, str, int, float, str, str | None]
+
+
+class RequestTally:
+    """Finished requests waiting to be counted, and the series they are counted in."""
+
+    def __init__(self, talkers: HeavyHitters | None = None) -> None:
+        self.talkers = talkers or HeavyHitters()
+        self._pending: deque[Request] = deque()  # append/popleft are thread-safe
+        self._fold_lock = threading.Lock()
+        # Labelled children, kept: `labels()` validates and locks on every call. All
+        # keys are bounded (route templates, statuses, heavy hitters, customers).
+        self._children: dict[tuple[str, ...], Any] = {}
+        _tallies.add(self)
+        _start_folding()
+
+    def add(self, request: Request) -> None:
+        self._pending.append(request)
+        if len(self._pending) >= MAX_PENDING:
+            self.fold()
+
+    def fold(self) -> None:
+        """Count every pending request in the metrics."""
+        with self._fold_lock:
+            counts: dict[tuple[str, ...], int] = {}
+            pending = self._pending
+            while pending:
+                method, endpoint, status, seconds, source, customer = pending.popleft()
+                key: tuple[str, ...] = ("req", method, endpoint, str(status))
+                counts[key] = counts.get(key, 0) + 1
+                self._child(("dur", method, endpoint)).observe(seconds)
+                key = ("src", self.talkers.observe(source))
+                counts[key] = counts.get(key, 0) + 1
+                if customer:
+                    key = ("cus", customer)
+                    counts[key] = counts.get(key, 0) + 1
+            for key, count in counts.items():
+                self._child(key).inc(count)
+
+    def _child(self, key: tuple[str, ...]) -> Any:
+        child = self._children.get(key)
+        if child is None:
+            kind, *labels = key
+            child = self._children[key] = _METRICS[kind].labels(*labels)
+        return child
+
+
+_METRICS: dict[str, Any] = {
+    "req": metrics.http_requests_total,
+    "dur": metrics.http_request_duration_seconds,
+    "src": metrics.source_requests_total,
+    "cus": metrics.api_requests_total,
+}
+_tallies: weakref.WeakSet[RequestTally] = weakref.WeakSet()
+_folder: threading.Thread | None = None
+_folder_lock = threading.Lock()
+
+
+def fold_all() -> None:
+    """Count every request still pending in this process."""
+    for tally in list(_tallies):
+        tally.fold()
+
+
+def _start_folding() -> None:
+    global _folder
+    with _folder_lock:
+        if _folder is not None and _folder.is_alive():
+            return
+        _folder = threading.Thread(target=_fold_forever, name="request-metrics", daemon=True)
+        _folder.start()
+
+
+def _fold_forever() -> None:
+    while True:
+        time.sleep(FOLD_SECONDS)
+        fold_all()
+
+
+atexit.register(fold_all)
