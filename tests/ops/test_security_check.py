@@ -66,7 +66,7 @@ def test_clean_traffic_passes(stack: LiveStack, tmp_path: Path) -> None:
     as_json = run_script("security-check.sh", "--json", env=env, cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stdout
     found = findings(as_json.stdout)
-    assert found["access log"]["data"]["requests"] >= 7  # 2 admin calls, 5 reads, /readyz
+    assert found["access log"]["data"]["requests"] >= 7  # 2 admin calls, 5 reads
     assert found["failed auths (access log)"]["status"] == "ok"
     assert found["locked-out sources"]["status"] == "ok"
     assert found["BruteForceAttack (Prometheus)"]["status"] == "ok"
@@ -112,7 +112,9 @@ def test_attacks_are_found_by_the_shipped_and_by_edited_thresholds(
     assert SCANNER in errors["detail"] and ATTACKER in errors["detail"]
     assert SPRAYER not in errors["detail"]
     reasons = found["auth failures (Prometheus)"]["data"]["by_reason"]
-    assert 20 <= reasons["unknown"] <= 22 and 5 <= reasons["locked_out"] <= 6
+    # increase() extrapolates towards the end of the window, past the last scrape:
+    # with a few scrapes 1-2 s apart that adds up to about half a scrape's worth.
+    assert 20 <= reasons["unknown"] <= 30 and 5 <= reasons["locked_out"] <= 8
     # 19 failures in 5 minutes and 25 requests in a minute: far below the shipped rates.
     assert found["brute-force sources"]["status"] == "ok"
     assert "> 10 over 5m" in found["brute-force sources"]["detail"]
