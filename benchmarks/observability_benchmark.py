@@ -1,7 +1,7 @@
 """What observability costs: request throughput with instrumentation on vs off, and
 how long `/metrics` takes to render with 1000 customers' series.
 
-    python -m benchmarks.observability_benchmark                 # about 2 minutes
+    python -m benchmarks.observability_benchmark                 # about 6 minutes
     python -m benchmarks.observability_benchmark --duration 3 --rounds 2
 
 1. **Throughput.** `synthdata serve --workers 1 --job-threads 0` processes run the
@@ -531,8 +531,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=2.5, help="seconds per round")
-    parser.add_argument("--rounds", type=int, default=12, help="rounds per configuration")
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds per configuration")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=200, help="renders timed")

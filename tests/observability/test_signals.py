@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
@@ -14,7 +15,12 @@ from fastapi.testclient import TestClient
 from synthdata.observability import metrics
 from synthdata.observability.heavy_hitters import OTHER, HeavyHitters
 from synthdata.observability.http import install_observability, metrics_payload
-from synthdata.observability.logging import REDACTED, configure_logging, get_logger
+from synthdata.observability.logging import (
+    REDACTED,
+    access_line,
+    configure_logging,
+    get_logger,
+)
 from synthdata.observability.request_tally import fold_all
 from synthdata.service.core.middleware import install_middleware
 
@@ -175,6 +181,34 @@ def test_probes_are_counted_but_logged_only_when_they_fail() -> None:
     access = [line for line in lines if line.get("message") == "request"]
     assert [(a["url.path"], a["http.response.status_code"]) for a in access] == [("/readyz", 503)]
     assert access[0]["level"] == "ERROR" and access[0]["request_id"]
+
+
+def test_server_access_lines_are_written_once_per_event_loop_pass() -> None:
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    stream = Recording()
+    configure_logging(stream=stream, batch_access_lines=True)
+
+    async def one_pass() -> str:
+        for index in range(3):
+            access_line("info", {"request_id": f"r{index}", "url.path": "/x"})
+        assert stream.getvalue() == ""  # after the responses, not before them
+        await asyncio.sleep(0)
+        return stream.getvalue()
+
+    try:
+        text = asyncio.run(one_pass())
+        access_line("warning", {"request_id": "outside-a-loop"})  # written at once
+    finally:
+        configure_logging(stream=io.StringIO())
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["request_id"] for line in lines] == ["r0", "r1", "r2"]
+    assert len(writes) == 2 and "outside-a-loop" in writes[1]
 
 
 def test_secrets_never_reach_a_log_line() -> None:

@@ -9,11 +9,14 @@ Secrets are scrubbed from every line before it is written.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import functools
 import io
 import logging
 import re
 import sys
+import threading
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,53 +149,99 @@ class _AccessSink:
 
     write: Callable[[bytes], None] = _byte_writer(sys.stdout)
     level: int = logging.INFO
+    batched: bool = False
 
 
-_LEVELS = logging.getLevelNamesMapping()
+# level name -> (number, `log.level`, `level`)
+_ACCESS_LEVELS = {
+    name: (logging.getLevelNamesMapping()[name.upper()], name, name.upper())
+    for name in ("info", "warning", "error")
+}
 # Access-line fields a client chooses; the rest are ours (route template, status,
 # timing, customer id, address) and cannot carry a secret.
 _CLIENT_FIELDS = ("request_id", "url.path", "http.request.method")
 _ACCESS_JSON = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
 
-def access_line(level: str, fields: dict[str, Any]) -> None:
-    """Write one access-log line: the same JSON object the processor chain would make.
+def access_line(level: str, event: dict[str, Any]) -> None:
+    """Write one access-log line (`level`: info, warning or error) from `event`.
 
-    Every request writes one, so it skips structlog's generic chain (context merging,
-    renaming, the level filter's proxy) and builds the final object directly: the
-    fields a client chose pass the secret scrubber, and trace ids are added when
-    tracing is on.
+    The same JSON object the processor chain would make, but built directly, as
+    every request writes one: the fields a client chose pass the secret scrubber,
+    and trace ids are added when tracing is on. `event` is completed in place.
     """
-    if _LEVELS.get(level.upper(), logging.INFO) < _AccessSink.level:
+    number, lower, upper = _ACCESS_LEVELS[level]
+    if number < _AccessSink.level:
         return
-    event: dict[str, Any] = dict(fields)
     for name in _CLIENT_FIELDS:
         value = event.get(name)
         if isinstance(value, str):
             event[name] = scrub(value)
     event["message"] = "request"
-    event["log.level"] = level.lower()
-    event["level"] = level.upper()
+    event["log.level"] = lower
+    event["level"] = upper
     event["@timestamp"] = datetime.now(UTC)  # orjson writes ISO 8601 with a Z
     event["service.name"] = SERVICE_NAME
     if is_configured():
         _trace_ids(None, "", event)
-    _AccessSink.write(orjson.dumps(event, default=str, option=_ACCESS_JSON))
+    data = orjson.dumps(event, default=str, option=_ACCESS_JSON)
+    if _AccessSink.batched:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            _batch(loop, data)
+            return
+    _AccessSink.write(data)
+
+
+# Lines of the current event-loop pass (per thread: one loop per thread).
+_pending = threading.local()
+
+
+def _batch(loop: asyncio.AbstractEventLoop, data: bytes) -> None:
+    """Queue a line; the first line of a loop pass schedules one write for all of them.
+
+    The line follows its response by one pass of the event loop (microseconds),
+    and a busy server writes several lines per system call.
+    """
+    lines: list[bytes] | None = getattr(_pending, "lines", None)
+    if lines is None:
+        lines = _pending.lines = []
+        atexit.register(_write_pending, lines)
+    if not lines:
+        loop.call_soon(_write_pending, lines)
+    lines.append(data)
+
+
+def _write_pending(lines: list[bytes]) -> None:
+    if lines:
+        data = b"".join(lines)
+        lines.clear()
+        _AccessSink.write(data)
 
 
 def configure_logging(
-    level: str = "INFO", stream: Any = None, log_file: Path | None = None
+    level: str = "INFO",
+    stream: Any = None,
+    log_file: Path | None = None,
+    batch_access_lines: bool = False,
 ) -> None:
     """Send structlog and standard-library logging to `stream` as JSON lines.
 
     With `log_file`, every line is also appended to that file (read by
-    `synthdata ops check-error-logs` where no Elasticsearch is configured).
+    `synthdata ops check-error-logs` where no Elasticsearch is configured). With
+    `batch_access_lines` (the server), the access lines of one event-loop pass are
+    written together, one pass after their responses; otherwise each is written
+    before its request ends.
     """
     stream = stream or sys.stdout
     if log_file is not None:
         stream = _Tee(stream, log_file)
     _AccessSink.write = _byte_writer(stream)
-    _AccessSink.level = _LEVELS.get(level.upper(), logging.INFO)
+    _AccessSink.batched = batch_access_lines
+    _AccessSink.level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -20,7 +20,7 @@ from synthdata.service.core.settings import Settings, get_settings
 def create_service_app() -> FastAPI:
     """Build the app for one server process."""
     settings = get_settings()
-    configure_logging(settings.log_level, log_file=settings.log_file)
+    configure_logging(settings.log_level, log_file=settings.log_file, batch_access_lines=True)
     configure_tracing("synthdata-api")
     return create_app(settings, hooks=service_hooks(settings))
 
