@@ -49,9 +49,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
-from benchmarks.service_processes import SYNTHDATA, base_env, cli, free_port
+from benchmarks.service_processes import SYNTHDATA, base_env, cli, free_port, tree_cpu_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -240,19 +239,6 @@ async def _closed_loop(
     return {"rps": round(counts.get("ok", 0) / seconds, 1), "counts": counts, "answered": answered}
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the server process and its children so far."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            times = proc.cpu_times()
-            total += times.user + times.system
-    except psutil.NoSuchProcess:
-        pass
-    return total
-
-
 def closed_loop(
     port: int, path: str, key: str, seconds: float, warmup: float, conns: int, pid: int = 0
 ) -> Any:
@@ -262,7 +248,7 @@ def closed_loop(
     request costs the server, whatever else the machine (the client included) is
     doing, so its inverse is the throughput a saturated server process reaches.
     """
-    cpu_before = server_cpu_seconds(pid) if pid else 0.0
+    cpu_before = tree_cpu_seconds(pid) if pid else 0.0
     try:
         import uvloop
 
@@ -270,7 +256,7 @@ def closed_loop(
     except ImportError:
         result = asyncio.run(_closed_loop(port, path, key, seconds, warmup, conns))
     if pid and result["answered"]:
-        cpu = server_cpu_seconds(pid) - cpu_before
+        cpu = tree_cpu_seconds(pid) - cpu_before
         result["cpu_us_per_request"] = round(cpu / result["answered"] * 1e6, 1)
     return result
 

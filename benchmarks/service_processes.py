@@ -83,15 +83,7 @@ class Proc:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the process and all its children, so far."""
-        total = 0.0
-        try:
-            root = psutil.Process(self.popen.pid)
-            for proc in [root, *root.children(recursive=True)]:
-                times = proc.cpu_times()
-                total += times.user + times.system
-        except psutil.Error:
-            pass
-        return total
+        return tree_cpu_seconds(self.popen.pid)
 
     def mark_cpu(self) -> None:
         self._cpu_mark = self.cpu_seconds()
@@ -221,3 +213,16 @@ def workers(
     finally:
         for proc in procs:
             stop(proc)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` and all its children, so far."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
