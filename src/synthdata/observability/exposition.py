@@ -62,7 +62,6 @@ class _Key:
     """One decoded sample key: where its value goes."""
 
     family: str
-    kind: str
     help: str
     slot: str  # counter: line prefix; histogram: labels text without `le`
     upper: float | None = None  # a bucket's `le`; None for `_sum`
@@ -77,6 +76,11 @@ def _labels_text(labels: Iterable[tuple[str, str]]) -> str:
     return ",".join(f'{name}="{escape_label_value(value)}"' for name, value in labels)
 
 
+def _header(name: str, kind: str, help_text: str) -> str:
+    doc = help_text.replace("\\", r"\\").replace("\n", r"\n")
+    return f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"
+
+
 def _prefix(name: str, labels_text: str) -> str:
     return f"{name}{{{labels_text}}} " if labels_text else f"{name} "
 
@@ -86,18 +90,17 @@ def _decode(kind: str, key: str) -> _Key:
     pairs = sorted(labels.items())
     if kind == "counter":
         prefix = _prefix(sample_name, _labels_text(pairs))
-        return _Key(f"{metric_name}_total", kind, help_text, prefix)
+        return _Key(f"{metric_name}_total", help_text, prefix)
     base = _labels_text(pair for pair in pairs if pair[0] != "le")
     if sample_name.endswith("_bucket"):
         return _Key(
             metric_name,
-            kind,
             help_text,
             base,
             upper=float(labels["le"]),
             bucket_prefix=_prefix(sample_name, _labels_text(pairs)),
         )
-    return _Key(metric_name, kind, help_text, base)
+    return _Key(metric_name, help_text, base)
 
 
 class MergedExposition:
@@ -110,21 +113,23 @@ class MergedExposition:
         self._keys: dict[tuple[str, str], _Key] = {}
 
     def render(self) -> bytes:
-        fast: list[str] = []
+        fast: list[tuple[str, str]] = []  # (file, metric type)
         other: list[str] = []
         for path in glob.glob(os.path.join(self.directory, "*.db")):
             kind = os.path.basename(path).split("_", 1)[0]
-            (fast if kind in FAST_TYPES else other).append(path)
+            if kind in FAST_TYPES:
+                fast.append((path, kind))
+            else:
+                other.append(path)
         text = self._text(self._families(fast))
         if other:  # gauges and summaries: merged as prometheus_client does
             text += generate_latest(_Merged(other)).decode()
         return text.encode()
 
-    def _families(self, paths: list[str]) -> dict[str, _Family]:
+    def _families(self, paths: list[tuple[str, str]]) -> dict[str, _Family]:
         families: dict[str, _Family] = {}
         keys = self._keys
-        for path in sorted(paths):
-            kind = os.path.basename(path).split("_", 1)[0]
+        for path, kind in sorted(paths):
             for key_text, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(path):
                 key = keys.get((kind, key_text))
                 if key is None:
@@ -147,8 +152,7 @@ class MergedExposition:
         out: list[str] = []
         for name in sorted(families):
             family = families[name]
-            doc = family.help.replace("\\", r"\\").replace("\n", r"\n")
-            out.append(f"# HELP {name} {doc}\n# TYPE {name} {family.kind}\n")
+            out.append(_header(name, family.kind, family.help))
             if family.kind == "counter":
                 out.extend(f"{prefix}{floatToGoString(v)}\n" for prefix, v in family.totals.items())
                 continue
@@ -195,8 +199,7 @@ class LocalExposition:
         for metric in self.fast:
             kind = metric._type
             name = f"{metric._name}_total" if kind == "counter" else metric._name
-            doc = metric._documentation.replace("\\", r"\\").replace("\n", r"\n")
-            yield f"# HELP {name} {doc}\n# TYPE {name} {kind}\n"
+            yield _header(name, kind, metric._documentation)
             with metric._lock:
                 series = list(metric._metrics.items())
             for values, child in series:

@@ -4,8 +4,8 @@
 (no middleware layer of its own: each layer costs every request). It counts the
 request (through `RequestTally`, in batches) under its route template
 (`/api/v1/jobs/{job_id}`, never the raw path; unknown paths are `unmatched`) and
-writes one access-log line with
-`response_time` in milliseconds, the field the runbook's slow-request query reads.
+writes one access-log line with `response_time` in milliseconds, the field the
+runbook's slow-request query reads.
 """
 
 from __future__ import annotations
