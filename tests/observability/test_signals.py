@@ -14,10 +14,9 @@ from fastapi.testclient import TestClient
 
 from synthdata.observability import metrics
 from synthdata.observability.heavy_hitters import OTHER, HeavyHitters
-from synthdata.observability.http import install_observability, metrics_payload
+from synthdata.observability.http import RequestRecorder, install_observability, metrics_payload
 from synthdata.observability.logging import (
     REDACTED,
-    access_line,
     configure_logging,
     get_logger,
 )
@@ -183,7 +182,7 @@ def test_probes_are_counted_but_logged_only_when_they_fail() -> None:
     assert access[0]["level"] == "ERROR" and access[0]["request_id"]
 
 
-def test_server_access_lines_are_written_once_per_event_loop_pass() -> None:
+def test_server_records_the_requests_of_one_event_loop_pass_together() -> None:
     writes: list[str] = []
 
     class Recording(io.StringIO):
@@ -193,21 +192,32 @@ def test_server_access_lines_are_written_once_per_event_loop_pass() -> None:
 
     stream = Recording()
     configure_logging(stream=stream, batch_access_lines=True)
+    recorder = RequestRecorder()
+    requests = metrics.http_requests_total.labels("GET", "unmatched", "200")
 
-    async def one_pass() -> str:
+    def scope(request_id: str) -> dict[str, object]:
+        return {"type": "http", "method": "GET", "path": "/x", "state": {"request_id": request_id}}
+
+    async def one_pass() -> tuple[str, float, str, float]:
+        before = requests._value.get()
         for index in range(3):
-            access_line("info", {"request_id": f"r{index}", "url.path": "/x"})
-        assert stream.getvalue() == ""  # after the responses, not before them
+            recorder(scope(f"r{index}"), 200, 0.001)
+        fold_all()
+        # Nothing yet: the pass's requests are recorded after their responses.
+        during = (stream.getvalue(), requests._value.get() - before)
         await asyncio.sleep(0)
-        return stream.getvalue()
+        fold_all()
+        return (*during, stream.getvalue(), requests._value.get() - before)
 
     try:
-        text = asyncio.run(one_pass())
-        access_line("warning", {"request_id": "outside-a-loop"})  # written at once
+        written_during, counted_during, text, counted = asyncio.run(one_pass())
+        recorder(scope("outside-a-loop"), 404, 0.001)  # recorded at once
     finally:
         configure_logging(stream=io.StringIO())
+    assert (written_during, counted_during) == ("", 0)
     lines = [json.loads(line) for line in text.splitlines()]
     assert [line["request_id"] for line in lines] == ["r0", "r1", "r2"]
+    assert counted == 3
     assert len(writes) == 2 and "outside-a-loop" in writes[1]
 
 

@@ -10,7 +10,10 @@ runbook's slow-request query reads.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
+import weakref
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -28,10 +31,18 @@ from starlette.types import Scope
 from synthdata.observability import metrics
 from synthdata.observability.exposition import LocalExposition, MergedExposition
 from synthdata.observability.heavy_hitters import HeavyHitters
-from synthdata.observability.logging import access_line
+from synthdata.observability.logging import (
+    access_json,
+    batching_loop,
+    trace_fields,
+    write_access_lines,
+)
 from synthdata.observability.request_tally import RequestTally, fold_all
 
 UNMATCHED = "unmatched"
+
+# A finished request: its ASGI scope, status, seconds taken and trace ids (or None).
+Finished = tuple[Scope, int, float, dict[str, str] | None]
 
 
 # Successful requests to these write no access line unless configured otherwise.
@@ -43,6 +54,13 @@ class RequestRecorder:
 
     Requests to `quiet_routes` (route templates) are counted but logged only when
     they fail (status >= 400): a healthy probe's line says nothing.
+
+    In the server the request's own path only queues `(scope, status, seconds)`;
+    the requests that finish in one event-loop pass (all of them, under load) are
+    then recorded together when the pass ends: route templates, counts and access
+    lines in one warm loop, the lines in one write. Done on each request's path,
+    between the request's own work, the same code cost half as much again
+    (docs/metrics.md).
     """
 
     def __init__(
@@ -50,21 +68,42 @@ class RequestRecorder:
     ) -> None:
         self.tally = RequestTally(talkers)
         self.quiet_routes = quiet_routes
+        self._finished: list[Finished] = []  # of the current loop pass
+        self._loop: asyncio.AbstractEventLoop | None = None
+        _recorders.add(self)
 
     def __call__(self, scope: Scope, status: int, seconds: float) -> None:
-        endpoint = route_template(scope)
-        method = scope.get("method", "GET")
-        client = scope.get("client")
-        source = client[0] if client else "unknown"
-        state: dict[str, Any] = scope.get("state") or {}
-        customer_id = state.get("customer_id")
-        self.tally.add((method, endpoint, status, seconds, source, customer_id))
-        if status < 400 and endpoint in self.quiet_routes:
+        finished = (scope, status, seconds, trace_fields())  # its span is current only now
+        loop = batching_loop()
+        if loop is None:
+            self.record([finished])
             return
-        level = "error" if status >= 500 else "warning" if status >= 400 else "info"
-        access_line(
-            level,
-            {
+        if loop is not self._loop:  # the first request on this loop (or a new loop)
+            self.record_pending()
+            self._loop = loop
+        if not self._finished:
+            loop.call_soon(self.record_pending)
+        self._finished.append(finished)
+
+    def record_pending(self) -> None:
+        """Record the requests queued in this loop pass (also run at exit)."""
+        finished, self._finished = self._finished, []
+        self.record(finished)
+
+    def record(self, finished: list[Finished]) -> None:
+        """Count and log finished requests."""
+        lines = []
+        for scope, status, seconds, trace in finished:
+            endpoint = route_template(scope)
+            method = scope.get("method", "GET")
+            client = scope.get("client")
+            source = client[0] if client else "unknown"
+            state: dict[str, Any] = scope.get("state") or {}
+            customer_id = state.get("customer_id")
+            self.tally.add((method, endpoint, status, seconds, source, customer_id))
+            if status < 400 and endpoint in self.quiet_routes:
+                continue
+            event = {
                 "request_id": state.get("request_id"),
                 "http.request.method": method,
                 "url.path": scope.get("path", ""),
@@ -73,8 +112,24 @@ class RequestRecorder:
                 "response_time": round(seconds * 1000, 3),
                 "customer_id": customer_id,
                 "source.ip": source,
-            },
-        )
+            }
+            if trace:
+                event.update(trace)
+            line = access_json(
+                "error" if status >= 500 else "warning" if status >= 400 else "info", event
+            )
+            if line is not None:
+                lines.append(line)
+        write_access_lines(lines)
+
+
+_recorders: weakref.WeakSet[RequestRecorder] = weakref.WeakSet()
+
+
+@atexit.register
+def _record_all_pending() -> None:
+    for recorder in list(_recorders):
+        recorder.record_pending()
 
 
 def route_template(scope: Scope) -> str:

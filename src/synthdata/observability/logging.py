@@ -10,13 +10,11 @@ Secrets are scrubbed from every line before it is written.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import functools
 import io
 import logging
 import re
 import sys
-import threading
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,7 +143,7 @@ def _byte_writer(stream: Any) -> Callable[[bytes], None]:
 
 
 class _AccessSink:
-    """Where `access_line` writes, and from which level: set by `configure_logging`."""
+    """Where access lines go, and from which level: set by `configure_logging`."""
 
     write: Callable[[bytes], None] = _byte_writer(sys.stdout)
     level: int = logging.INFO
@@ -163,16 +161,16 @@ _CLIENT_FIELDS = ("request_id", "url.path", "http.request.method")
 _ACCESS_JSON = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
 
-def access_line(level: str, event: dict[str, Any]) -> None:
-    """Write one access-log line (`level`: info, warning or error) from `event`.
+def access_json(level: str, event: dict[str, Any]) -> bytes | None:
+    """One access-log line (`level`: info, warning or error), or None if filtered out.
 
     The same JSON object the processor chain would make, but built directly, as
-    every request writes one: the fields a client chose pass the secret scrubber,
-    and trace ids are added when tracing is on. `event` is completed in place.
+    every request writes one: the fields a client chose pass the secret scrubber.
+    `event` is completed in place; trace ids are the caller's (`trace_fields`).
     """
     number, lower, upper = _ACCESS_LEVELS[level]
     if number < _AccessSink.level:
-        return
+        return None
     for name in _CLIENT_FIELDS:
         value = event.get(name)
         if isinstance(value, str):
@@ -182,44 +180,36 @@ def access_line(level: str, event: dict[str, Any]) -> None:
     event["level"] = upper
     event["@timestamp"] = datetime.now(UTC)  # orjson writes ISO 8601 with a Z
     event["service.name"] = SERVICE_NAME
-    if is_configured():
-        _trace_ids(None, "", event)
-    data = orjson.dumps(event, default=str, option=_ACCESS_JSON)
-    if _AccessSink.batched:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            _batch(loop, data)
-            return
-    _AccessSink.write(data)
+    return orjson.dumps(event, default=str, option=_ACCESS_JSON)
 
 
-# Lines of the current event-loop pass (per thread: one loop per thread).
-_pending = threading.local()
-
-
-def _batch(loop: asyncio.AbstractEventLoop, data: bytes) -> None:
-    """Queue a line; the first line of a loop pass schedules one write for all of them.
-
-    The line follows its response by one pass of the event loop (microseconds),
-    and a busy server writes several lines per system call.
-    """
-    lines: list[bytes] | None = getattr(_pending, "lines", None)
-    if lines is None:
-        lines = _pending.lines = []
-        atexit.register(_write_pending, lines)
-    if not lines:
-        loop.call_soon(_write_pending, lines)
-    lines.append(data)
-
-
-def _write_pending(lines: list[bytes]) -> None:
+def write_access_lines(lines: list[bytes]) -> None:
+    """Write finished access lines in one system call."""
     if lines:
-        data = b"".join(lines)
-        lines.clear()
-        _AccessSink.write(data)
+        _AccessSink.write(b"".join(lines))
+
+
+def trace_fields() -> dict[str, str] | None:
+    """The current span's `trace.id` and `span.id`, if this process exports traces."""
+    if not is_configured():
+        return None
+    return dict(_trace_ids(None, "", {}))
+
+
+def batching_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop, when access lines are written once per loop pass.
+
+    In the server (`configure_logging(batch_access_lines=True)`) the work of
+    recording a finished request is queued on the loop and done for all the
+    requests of one pass together; elsewhere (tests, one-off tools) it is done at
+    once, so a line is written before its request ends.
+    """
+    if not _AccessSink.batched:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def configure_logging(
