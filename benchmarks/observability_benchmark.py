@@ -468,7 +468,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "On: the default deployment - metrics middleware, the JSON access log (one line "
+        "On: the default deployment - request metrics, the JSON access log (one line "
         "per request at INFO) and `/metrics`. Off: `SYNTHDATA_OBSERVABILITY=false`. "
         "Metrics only: on, with `SYNTHDATA_LOG_LEVEL=WARNING`, which filters out the "
         "access-log lines of successful requests (what the access log costs is the "
