@@ -20,9 +20,10 @@ from typer.testing import CliRunner
 import synthdata
 from synthdata.cli.main import app
 from synthdata.ops import diagnose
-from synthdata.ops.diagnose import duration_text, parse_duration
+from synthdata.ops.diagnose import duration_text
 from synthdata.ops.logs import error_query, levels_from, saved_error_query
 from synthdata.ops.resources import PROMETHEUS_FIGURES
+from synthdata.ops.timeparse import parse_duration
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.core.settings import Settings
@@ -47,6 +48,8 @@ RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "rul
         ("7d", timedelta(days=7)),
         ("90s", timedelta(seconds=90)),
         ("2w", timedelta(weeks=2)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1.5h", timedelta(minutes=90)),
     ],
 )
 def test_windows_parse_and_print_back(text: str, expected: timedelta) -> None:
@@ -54,9 +57,9 @@ def test_windows_parse_and_print_back(text: str, expected: timedelta) -> None:
     assert parse_duration(duration_text(expected)) == expected
 
 
-@pytest.mark.parametrize("text", ["4x", "", "h", "0h", "-1h", "1.5h", "4 hours"])
+@pytest.mark.parametrize("text", ["4x", "", "h", "0h", "-1h", "4 hours", "1h30", "h30m"])
 def test_bad_windows_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="expected a duration such as 30m, 4h or 7d"):
+    with pytest.raises(ValueError, match=r"such as 30s, 10m, 4h, 7d or 1h30m|more than zero"):
         parse_duration(text)
 
 

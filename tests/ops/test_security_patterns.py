@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from synthdata.ops.access_log import parse_timestamp
+from synthdata.ops.timeparse import parse_timestamp
 from tests.ops import live_stack
 from tests.ops.live_stack import (
     LiveStack,

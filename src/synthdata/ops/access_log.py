@@ -10,24 +10,13 @@ are those written by `observability/http.py` (message `request`), with the field
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-_DURATION = re.compile(r"(\d+)([smhdwy])")
-
-
-def parse_duration(text: str) -> timedelta:
-    """A Prometheus-style duration (`90d`, `24h`, `1h30m`) as a timedelta."""
-    cleaned = text.strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not parts or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(f"{text!r} is not a duration like 30m, 24h, 7d or 90d")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+from synthdata.ops.timeparse import parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -43,14 +32,6 @@ class AccessLine:
     source: str
     customer_id: str | None
     request_id: str | None
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An ISO 8601 timestamp (`...Z` or with an offset) as an aware UTC datetime."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _first(record: dict[str, Any], *names: str) -> Any:

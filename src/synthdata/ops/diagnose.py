@@ -8,7 +8,6 @@ The commands themselves live beside this module: `health.py` (health-check),
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -33,17 +32,6 @@ QUEUE_STALLED = timedelta(minutes=15)  # generation.yml GenerationQueueStalled: 
 LOG_FRESHNESS = timedelta(minutes=15)  # newest log line older than this: the pipeline stalls
 
 HTTP_TIMEOUT_SECONDS = 5.0
-
-_DURATION = re.compile(r"\s*(\d+)\s*([smhdw])\s*")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(value: str) -> timedelta:
-    """`30m`, `4h`, `7d` (also `s` and `w`) as a timedelta; ValueError for anything else."""
-    match = _DURATION.fullmatch(value)
-    if match is None or int(match.group(1)) == 0:
-        raise ValueError(f"expected a duration such as 30m, 4h or 7d, got {value!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def duration_text(window: timedelta) -> str:

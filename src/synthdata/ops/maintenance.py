@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from synthdata.ops.access_log import parse_timestamp
 from synthdata.ops.dashboards import Dashboard, drift, lint, read_dashboard_file
 from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
 from synthdata.ops.maintenance_backup import backup_monitoring_config
 from synthdata.ops.maintenance_cleanup import cleanup_metrics
 from synthdata.ops.monitoring_stack import rule_files
 from synthdata.ops.report import Report
+from synthdata.ops.timeparse import parse_timestamp
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.settings import Settings
 

@@ -14,7 +14,6 @@ all failed. Latency is measured from each request's scheduled time (see
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,20 +31,6 @@ ERROR_RATE_BASELINE = 0.001  # 0.1 %
 THROUGHPUT_TOLERANCE = 0.05  # the requested rate, achieved within 5 %
 CAPACITY_RPS = 1000.0
 GENERATION_BASELINE_S = {"small": 30.0, "medium": 300.0, "large": 1800.0}
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in `30s`, `10m`, `1h`, `7d`, `2w` or `500ms`; `ValueError` otherwise."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration: a number and a unit, e.g. 30s, 10m, 1h, 7d")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"{text!r}: a duration must be more than zero")
-    return seconds
 
 
 @dataclass

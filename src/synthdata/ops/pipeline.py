@@ -23,6 +23,7 @@ from synthdata.ops.diagnose import (
     safe_url,
 )
 from synthdata.ops.report import Report, Status
+from synthdata.ops.timeparse import parse_timestamp
 from synthdata.service.core.settings import Settings
 
 # The time of a document as Fluent Bit's es output writes it (`Time_Key` in fluent-bit.conf).
@@ -149,10 +150,9 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def check_log_file(report: Report, path: Path | None, prefix: str = "") -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from synthdata.ops.access_log import parse_duration
 from synthdata.ops.diagnose import duration_text
 from synthdata.ops.monitoring_stack import rule_files
+from synthdata.ops.timeparse import parse_duration
 
 BRUTE_FORCE = "BruteForceAttack"
 DDOS = "DDoSAttack"

@@ -22,7 +22,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as 
 
 def _check_window(value: str) -> str:
     """Refuse a bad `--last` while the options are parsed (a usage error, exit 2)."""
-    from synthdata.ops.diagnose import parse_duration
+    from synthdata.ops.timeparse import parse_duration
 
     try:
         parse_duration(value)
@@ -41,12 +41,12 @@ def _check_level(value: str) -> str:
 
 
 def _window(value: str) -> timedelta:
-    from synthdata.ops.diagnose import parse_duration
+    from synthdata.ops.timeparse import parse_duration
 
     return parse_duration(value)
 
 
-LAST_HELP = "The window: a number and s, m, h, d or w (30m, 4h, 7d)."
+LAST_HELP = "The window, such as 30m, 4h, 7d or 1h30m."
 
 
 @ops_app.command("health-check")

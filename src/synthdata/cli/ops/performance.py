@@ -33,10 +33,10 @@ class ReportFormat(StrEnum):
 
 
 def _seconds(text: str) -> float:
-    from synthdata.ops.performance import parse_duration
+    from synthdata.ops.timeparse import parse_duration
 
     try:
-        return parse_duration(text)
+        return parse_duration(text).total_seconds()
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

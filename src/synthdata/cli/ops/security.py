@@ -10,10 +10,10 @@ import typer
 
 from synthdata.cli.ops.app import ops_app
 from synthdata.cli.service import settings_from_env
-from synthdata.ops.access_log import parse_duration
 from synthdata.ops.monitoring_stack import find_monitoring_dir
 from synthdata.ops.report import Report, emit
 from synthdata.ops.security_patterns import BusinessHours
+from synthdata.ops.timeparse import parse_duration
 from synthdata.service.core.db import utcnow
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
