@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import subprocess
+from functools import partial
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -22,6 +23,7 @@ from synthdata.observability.logging import (
 )
 from synthdata.observability.request_tally import fold_all
 from synthdata.service.core.middleware import install_middleware
+from synthdata.service.core.settings import Settings
 
 CONTRACT = {
     "http_requests_total": "counter",
@@ -72,7 +74,9 @@ def _app() -> FastAPI:
 
     app.state.ready = ready
 
-    install_middleware(app, [install_observability])
+    # The shipped quiet routes (SYNTHDATA_ACCESS_LOG_QUIET_ROUTES' default).
+    quiet = Settings().access_log_quiet_route_set
+    install_middleware(app, [partial(install_observability, quiet_routes=quiet)])
     return app
 
 

@@ -45,10 +45,6 @@ UNMATCHED = "unmatched"
 Finished = tuple[Scope, int, float, dict[str, str] | None]
 
 
-# Successful requests to these write no access line unless configured otherwise.
-QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
-
-
 class RequestRecorder:
     """Metrics and one access-log line per finished HTTP request.
 
@@ -64,7 +60,7 @@ class RequestRecorder:
     """
 
     def __init__(
-        self, talkers: HeavyHitters | None = None, quiet_routes: frozenset[str] = QUIET_ROUTES
+        self, talkers: HeavyHitters | None = None, quiet_routes: frozenset[str] = frozenset()
     ) -> None:
         self.tally = RequestTally(talkers)
         self.quiet_routes = quiet_routes
@@ -186,7 +182,7 @@ def metrics_payload() -> bytes:
     return _local.render()
 
 
-def install_observability(app: FastAPI, quiet_routes: frozenset[str] = QUIET_ROUTES) -> None:
+def install_observability(app: FastAPI, quiet_routes: frozenset[str] = frozenset()) -> None:
     """Middleware hook: request metrics and access log, plus `GET /metrics`.
 
     The recorder is called by the request-id middleware that `install_middleware`

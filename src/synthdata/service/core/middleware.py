@@ -52,25 +52,32 @@ class RequestIdMiddleware:
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
 
+        id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())
+        observer = self.observer
+        if observer is None:
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), id_header]
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
+            return
+
         status = 500
         start = time.perf_counter()
 
-        async def send_with_id(message: Message) -> None:
+        async def send_observed(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
-        if self.observer is None:
-            await self.app(scope, receive, send_with_id)
-            return
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_observed)
         finally:
-            self.observer(scope, status, time.perf_counter() - start)
+            observer(scope, status, time.perf_counter() - start)
 
 
 def request_id_of(request: Request) -> str | None:
