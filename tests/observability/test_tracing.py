@@ -71,6 +71,7 @@ def test_a_job_is_one_trace_from_the_api_request_into_the_worker(tmp_path: Path)
 
             spans = receiver.wait_for(lambda found: complete(found) and found)
             worker_lines = log_lines(stack.worker_log)
+            api_lines = log_lines(stack.api_log)
 
     request = _one(spans, service="synthdata-api", name="POST /api/v1/jobs")
     assert request.kind == "SPAN_KIND_SERVER"
@@ -115,6 +116,18 @@ def test_a_job_is_one_trace_from_the_api_request_into_the_worker(tmp_path: Path)
     # Health probes and scrapes are not traced.
     assert not [s for s in spans if "/healthz" in s.name or "/metrics" in s.name]
 
+    # The request's access line carries its trace and span, recorded after the response
+    # (with the other requests of its event-loop pass) but taken while the span was current.
+    posts = [
+        line
+        for line in api_lines
+        if line.get("message") == "request"
+        and line.get("http.route") == "/api/v1/jobs"
+        and line.get("http.request.method") == "POST"
+    ]
+    assert [(line.get("trace.id"), line.get("span.id")) for line in posts] == [
+        (request.trace_id, request.span_id)
+    ]
     # The worker's log lines about the job carry the trace id, to jump from logs to trace.
     job_lines = [line for line in worker_lines if line.get("job_id") == job_id]
     assert job_lines
