@@ -225,6 +225,19 @@ def test_server_records_the_requests_of_one_event_loop_pass_together() -> None:
     assert len(writes) == 2 and "outside-a-loop" in writes[1]
 
 
+def test_a_request_that_cannot_be_recorded_spoils_no_other() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    good = {"type": "http", "method": "GET", "path": "/x", "state": {"request_id": "good"}}
+    bad = {**good, "client": 42, "state": {"request_id": "bad"}}  # not (host, port)
+    RequestRecorder().record([(bad, 200, 0.001, None), (good, 200, 0.001, None)])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line.get("request_id") for line in lines if line["message"] == "request"] == ["good"]
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    assert errors and errors[0]["message"] == "could not record a finished request"
+    assert "TypeError" in errors[0]["exception"]
+
+
 def test_secrets_never_reach_a_log_line() -> None:
     stream = io.StringIO()
     configure_logging(stream=stream)

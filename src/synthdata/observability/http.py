@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 import weakref
 from typing import Any
@@ -38,6 +39,8 @@ from synthdata.observability.logging import (
     write_access_lines,
 )
 from synthdata.observability.request_tally import RequestTally, fold_all
+
+log = logging.getLogger("synthdata.observability")
 
 UNMATCHED = "unmatched"
 
@@ -87,36 +90,44 @@ class RequestRecorder:
         self.record(finished)
 
     def record(self, finished: list[Finished]) -> None:
-        """Count and log finished requests."""
+        """Count and log finished requests; one that cannot be recorded spoils no other."""
         lines = []
         for scope, status, seconds, trace in finished:
-            endpoint = route_template(scope)
-            method = scope.get("method", "GET")
-            client = scope.get("client")
-            source = client[0] if client else "unknown"
-            state: dict[str, Any] = scope.get("state") or {}
-            customer_id = state.get("customer_id")
-            self.tally.add((method, endpoint, status, seconds, source, customer_id))
-            if status < 400 and endpoint in self.quiet_routes:
+            try:
+                line = self._record_one(scope, status, seconds, trace)
+            except Exception:  # a bug here must not cost the other requests their lines
+                log.exception("could not record a finished request")
                 continue
-            event = {
-                "request_id": state.get("request_id"),
-                "http.request.method": method,
-                "url.path": scope.get("path", ""),
-                "http.route": endpoint,
-                "http.response.status_code": status,
-                "response_time": round(seconds * 1000, 3),
-                "customer_id": customer_id,
-                "source.ip": source,
-            }
-            if trace:
-                event.update(trace)
-            line = access_json(
-                "error" if status >= 500 else "warning" if status >= 400 else "info", event
-            )
             if line is not None:
                 lines.append(line)
         write_access_lines(lines)
+
+    def _record_one(
+        self, scope: Scope, status: int, seconds: float, trace: dict[str, str] | None
+    ) -> bytes | None:
+        endpoint = route_template(scope)
+        method = scope.get("method", "GET")
+        client = scope.get("client")
+        source = client[0] if client else "unknown"
+        state: dict[str, Any] = scope.get("state") or {}
+        customer_id = state.get("customer_id")
+        self.tally.add((method, endpoint, status, seconds, source, customer_id))
+        if status < 400 and endpoint in self.quiet_routes:
+            return None
+        event = {
+            "request_id": state.get("request_id"),
+            "http.request.method": method,
+            "url.path": scope.get("path", ""),
+            "http.route": endpoint,
+            "http.response.status_code": status,
+            "response_time": round(seconds * 1000, 3),
+            "customer_id": customer_id,
+            "source.ip": source,
+        }
+        if trace:
+            event.update(trace)
+        level = "error" if status >= 500 else "warning" if status >= 400 else "info"
+        return access_json(level, event)
 
 
 _recorders: weakref.WeakSet[RequestRecorder] = weakref.WeakSet()

@@ -262,6 +262,7 @@ def configure_logging(
                 structlog.stdlib.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 _trace_ids,
+                structlog.processors.format_exc_info,  # `exception`: the traceback text
                 _rename,
                 _redact,
             ],
