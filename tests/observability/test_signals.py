@@ -202,7 +202,7 @@ def test_server_records_the_requests_of_one_event_loop_pass_together() -> None:
     def scope(request_id: str) -> dict[str, object]:
         return {"type": "http", "method": "GET", "path": "/x", "state": {"request_id": request_id}}
 
-    async def one_pass() -> tuple[str, float, str, float]:
+    async def two_passes() -> tuple[str, float, str, float, float]:
         before = requests._value.get()
         for index in range(3):
             recorder(scope(f"r{index}"), 200, 0.001)
@@ -211,18 +211,22 @@ def test_server_records_the_requests_of_one_event_loop_pass_together() -> None:
         during = (stream.getvalue(), requests._value.get() - before)
         await asyncio.sleep(0)
         fold_all()
-        return (*during, stream.getvalue(), requests._value.get() - before)
+        after = (stream.getvalue(), requests._value.get() - before)
+        # A scrape in the same pass as a response still counts that response.
+        recorder(scope("r3"), 200, 0.001)
+        scraped = f'endpoint="unmatched",method="GET",status="200"}} {before + 4}'
+        return (*during, *after, scraped in metrics_payload().decode())
 
     try:
-        written_during, counted_during, text, counted = asyncio.run(one_pass())
+        written_during, counted_during, text, counted, scraped = asyncio.run(two_passes())
         recorder(scope("outside-a-loop"), 404, 0.001)  # recorded at once
     finally:
         configure_logging(stream=io.StringIO())
     assert (written_during, counted_during) == ("", 0)
     lines = [json.loads(line) for line in text.splitlines()]
     assert [line["request_id"] for line in lines] == ["r0", "r1", "r2"]
-    assert counted == 3
-    assert len(writes) == 2 and "outside-a-loop" in writes[1]
+    assert counted == 3 and scraped
+    assert len(writes) == 3 and "r3" in writes[1] and "outside-a-loop" in writes[2]
 
 
 def test_a_request_that_cannot_be_recorded_spoils_no_other() -> None:
@@ -235,7 +239,7 @@ def test_a_request_that_cannot_be_recorded_spoils_no_other() -> None:
     assert [line.get("request_id") for line in lines if line["message"] == "request"] == ["good"]
     errors = [line for line in lines if line["level"] == "ERROR"]
     assert errors and errors[0]["message"] == "could not record a finished request"
-    assert "TypeError" in errors[0]["exception"]
+    assert errors[0]["request_id"] == "bad" and "TypeError" in errors[0]["exception"]
 
 
 def test_secrets_never_reach_a_log_line() -> None:

@@ -20,10 +20,9 @@ from typer.testing import CliRunner
 import synthdata
 from synthdata.cli.main import app
 from synthdata.ops import diagnose
-from synthdata.ops.diagnose import duration_text
 from synthdata.ops.logs import error_query, levels_from, saved_error_query
 from synthdata.ops.resources import PROMETHEUS_FIGURES
-from synthdata.ops.timeparse import parse_duration
+from synthdata.ops.timeparse import duration_text, parse_duration, parse_window
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.core.settings import Settings
@@ -41,26 +40,58 @@ RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "rul
 
 # -- windows and levels ------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "expected", "printed"),
     [
-        ("30m", timedelta(minutes=30)),
-        ("4h", timedelta(hours=4)),
-        ("7d", timedelta(days=7)),
-        ("90s", timedelta(seconds=90)),
-        ("2w", timedelta(weeks=2)),
-        ("1h30m", timedelta(minutes=90)),
-        ("1.5h", timedelta(minutes=90)),
+        ("30m", timedelta(minutes=30), "30m"),
+        ("4h", timedelta(hours=4), "4h"),
+        (" 7d ", timedelta(days=7), "7d"),
+        ("90s", timedelta(seconds=90), "90s"),
+        ("2w", timedelta(weeks=2), "14d"),
+        ("1h30m", timedelta(minutes=90), "90m"),
+        ("1.5h", timedelta(minutes=90), "90m"),
+        ("500ms", timedelta(milliseconds=500), "500ms"),
+        ("1.5s", timedelta(milliseconds=1500), "1500ms"),
+        ("1y", timedelta(days=365), "365d"),
     ],
 )
-def test_windows_parse_and_print_back(text: str, expected: timedelta) -> None:
+def test_durations_parse_and_print_back_exactly(
+    text: str, expected: timedelta, printed: str
+) -> None:
     assert parse_duration(text) == expected
-    assert parse_duration(duration_text(expected)) == expected
+    assert duration_text(expected) == printed
+    assert parse_duration(printed) == expected
 
 
-@pytest.mark.parametrize("text", ["4x", "", "h", "0h", "-1h", "4 hours", "1h30", "h30m"])
-def test_bad_windows_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match=r"such as 30s, 10m, 4h, 7d or 1h30m|more than zero"):
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("4x", "is not a duration"),
+        ("", "is not a duration"),
+        ("h", "is not a duration"),
+        ("-1h", "is not a duration"),
+        ("4 hours", "is not a duration"),
+        ("4 h", "is not a duration"),
+        ("1h30", "is not a duration"),
+        ("1e3s", "is not a duration"),
+        ("10M", "is not a duration"),  # not months, not minutes: refused
+        ("0h", "more than zero"),
+        ("30m1h", "largest unit first"),
+        ("1h1h", "largest unit first"),
+        ("0.5ms", "whole number of milliseconds"),
+        ("0.0001ms", "whole number of milliseconds"),
+        ("99999999999d", "too long"),
+    ],
+)
+def test_bad_durations_are_refused_with_the_reason(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
         parse_duration(text)
+
+
+def test_windows_are_whole_seconds() -> None:
+    assert parse_window("1m30s") == timedelta(seconds=90)
+    for text in ("500ms", "1.5s"):
+        with pytest.raises(ValueError, match="whole number of seconds"):
+            parse_window(text)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import logging
+import contextvars
 import os
 import weakref
 from typing import Any
@@ -35,12 +35,13 @@ from synthdata.observability.heavy_hitters import HeavyHitters
 from synthdata.observability.logging import (
     access_json,
     batching_loop,
+    get_logger,
     trace_fields,
     write_access_lines,
 )
 from synthdata.observability.request_tally import RequestTally, fold_all
 
-log = logging.getLogger("synthdata.observability")
+log = get_logger("synthdata.observability")
 
 UNMATCHED = "unmatched"
 
@@ -80,8 +81,8 @@ class RequestRecorder:
         if loop is not self._loop:  # the first request on this loop (or a new loop)
             self.record_pending()
             self._loop = loop
-        if not self._finished:
-            loop.call_soon(self.record_pending)
+        if not self._finished:  # in a context of its own, not the first request's
+            loop.call_soon(self.record_pending, context=contextvars.Context())
         self._finished.append(finished)
 
     def record_pending(self) -> None:
@@ -96,7 +97,12 @@ class RequestRecorder:
             try:
                 line = self._record_one(scope, status, seconds, trace)
             except Exception:  # a bug here must not cost the other requests their lines
-                log.exception("could not record a finished request")
+                state = scope.get("state") or {}
+                log.exception(
+                    "could not record a finished request",
+                    request_id=state.get("request_id"),
+                    **(trace or {}),
+                )
                 continue
             if line is not None:
                 lines.append(line)
@@ -184,6 +190,7 @@ _local = LocalExposition(metrics.SERIES_METRICS, _rest)
 
 def metrics_payload() -> bytes:
     """The exposition text: every process's series when running multi-process."""
+    _record_all_pending()  # requests answered in this event-loop pass, before the scrape
     fold_all()  # this process's pending request counts
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:

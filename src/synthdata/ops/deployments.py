@@ -17,8 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from synthdata.ops.diagnose import age_text, connected_database, duration_text, reason
+from synthdata.ops.diagnose import age_text, connected_database, reason
 from synthdata.ops.report import Report, Status
+from synthdata.ops.timeparse import duration_text
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.settings import Settings
 from synthdata.service.deployments.models import Deployment

@@ -34,15 +34,6 @@ LOG_FRESHNESS = timedelta(minutes=15)  # newest log line older than this: the pi
 HTTP_TIMEOUT_SECONDS = 5.0
 
 
-def duration_text(window: timedelta) -> str:
-    """The shortest exact `<n><unit>` for a window (Prometheus and Elasticsearch accept it)."""
-    seconds = int(window.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def age_text(age: timedelta) -> str:
     """`42s`, `7m`, `3h12m`, `2d4h`: how long ago, rounded for a person."""
     seconds = max(0, int(age.total_seconds()))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from synthdata.ops.diagnose import (
-    duration_text,
     fetch,
     http_client,
     json_of,
@@ -26,6 +25,7 @@ from synthdata.ops.diagnose import (
 )
 from synthdata.ops.pipeline import parse_time
 from synthdata.ops.report import Report, Status
+from synthdata.ops.timeparse import duration_text
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.settings import Settings
 

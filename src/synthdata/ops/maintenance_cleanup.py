@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
 from synthdata.ops.report import Report
-from synthdata.ops.timeparse import parse_duration
+from synthdata.ops.timeparse import duration_text, parse_duration
 from synthdata.service.core.db import utcnow
 
 EVERYTHING = '{__name__=~".+"}'

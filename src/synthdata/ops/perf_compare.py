@@ -30,7 +30,7 @@ from typing import Any
 from synthdata.ops.perf_prometheus import PrometheusError, window_values
 from synthdata.ops.perf_store import load_runs, runs_dir
 from synthdata.ops.report import Report
-from synthdata.ops.timeparse import parse_duration
+from synthdata.ops.timeparse import parse_window
 
 P95_WORSE_BY = 0.20  # 20 %
 ERROR_RATE_UP_BY = 0.001  # 0.1 percentage point
@@ -80,7 +80,7 @@ def resolve_window(text: str, now: datetime) -> Window:
         elif _DATE.match(text):
             start, end = _moment(text, end=False), _moment(text, end=True)
         else:
-            start, end = now - parse_duration(text), now
+            start, end = now - parse_window(text), now
     except ValueError:
         raise ValueError(
             f"{text!r} is not a period: use today, yesterday, this-week, last-week, a "

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from synthdata.ops.access_log import AccessLine
-from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.security_thresholds import AlertThreshold
+from synthdata.ops.timeparse import duration_text
 
 FAILED_AUTH = (401, 403)
 REFUSED = 429

@@ -16,7 +16,6 @@ from typing import TypeVar
 
 from synthdata.observability.logging import scrub
 from synthdata.ops.access_log import AccessLine, read_access_lines
-from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import LiveApi, Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.security import (
@@ -39,6 +38,7 @@ from synthdata.ops.security_patterns import (
 )
 from synthdata.ops.security_records import audit_entries
 from synthdata.ops.security_thresholds import BRUTE_FORCE, DDOS, ThresholdError, alert_threshold
+from synthdata.ops.timeparse import duration_text
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.settings import Settings
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import jinja2
 
-from synthdata.ops.diagnose import duration_text
 from synthdata.ops.live_api import Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.security import busiest_window, collect
@@ -38,6 +37,7 @@ from synthdata.ops.security_vulnerabilities import (
     check_keys,
     check_settings,
 )
+from synthdata.ops.timeparse import duration_text
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.settings import Settings
 

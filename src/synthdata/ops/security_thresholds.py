@@ -16,9 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from synthdata.ops.diagnose import duration_text
 from synthdata.ops.monitoring_stack import rule_files
-from synthdata.ops.timeparse import parse_duration
+from synthdata.ops.timeparse import duration_text, parse_duration
 
 BRUTE_FORCE = "BruteForceAttack"
 DDOS = "DDoSAttack"
@@ -26,7 +25,7 @@ PRIVILEGED_SPIKE = "PrivilegedOperationsSpike"
 CERT_EXPIRY = "CertificateExpiringSoon"
 
 _COMPARISON = re.compile(r"(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*$")
-_WINDOW = re.compile(r"\[(\d+[smhdwy](?:\d+[smhdwy])*)\]")
+_WINDOW = re.compile(r"\[((?:\d+(?:ms|[smhdwy]))+)\]")
 
 
 class ThresholdError(Exception):

@@ -22,10 +22,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as 
 
 def _check_window(value: str) -> str:
     """Refuse a bad `--last` while the options are parsed (a usage error, exit 2)."""
-    from synthdata.ops.timeparse import parse_duration
+    from synthdata.ops.timeparse import parse_window
 
     try:
-        parse_duration(value)
+        parse_window(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     return value
@@ -41,9 +41,9 @@ def _check_level(value: str) -> str:
 
 
 def _window(value: str) -> timedelta:
-    from synthdata.ops.timeparse import parse_duration
+    from synthdata.ops.timeparse import parse_window
 
-    return parse_duration(value)
+    return parse_window(value)
 
 
 LAST_HELP = "The window, such as 30m, 4h, 7d or 1h30m."

@@ -12,7 +12,7 @@ from synthdata.cli.ops.app import ops_app
 from synthdata.cli.service import settings_from_env
 from synthdata.ops.monitoring_stack import find_monitoring_dir
 from synthdata.ops.report import emit
-from synthdata.ops.timeparse import parse_duration
+from synthdata.ops.timeparse import parse_window
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
 MonitoringDirOption = Annotated[
@@ -27,7 +27,7 @@ DEFAULT_BACKUP_DIR = Path("var/backups/monitoring")
 
 def _duration(text: str, hint: str) -> timedelta:
     try:
-        return parse_duration(text)
+        return parse_window(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from None
 

@@ -13,7 +13,7 @@ from synthdata.cli.service import settings_from_env
 from synthdata.ops.monitoring_stack import find_monitoring_dir
 from synthdata.ops.report import Report, emit
 from synthdata.ops.security_patterns import BusinessHours
-from synthdata.ops.timeparse import parse_duration
+from synthdata.ops.timeparse import parse_window
 from synthdata.service.core.db import utcnow
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
@@ -28,7 +28,7 @@ MonitoringDirOption = Annotated[
 
 def _duration(text: str) -> timedelta:
     try:
-        return parse_duration(text)
+        return parse_window(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
