@@ -55,10 +55,10 @@ class RequestRecorder:
     Requests to `quiet_routes` (route templates) are counted but logged only when
     they fail (status >= 400): a healthy probe's line says nothing.
 
-    In the server the request's own path only queues `(scope, status, seconds)`;
-    the requests that finish in one event-loop pass (all of them, under load) are
-    then recorded together when the pass ends: route templates, counts and access
-    lines in one warm loop, the lines in one write. Done on each request's path,
+    In the server the request's own path only queues its scope, status, time and
+    trace ids; the requests that finish in one event-loop pass (all of them, under
+    load) are then recorded together when the pass ends: route templates, counts
+    and access lines in one warm loop, the lines in one write. Done on each request's path,
     between the request's own work, the same code cost half as much again
     (docs/metrics.md).
     """

@@ -8,12 +8,11 @@ something is wrong, 3 when a part could not be reached.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app
+from synthdata.cli.ops.app import ops_app, window_option
 from synthdata.cli.service import settings_from_env
 from synthdata.ops.report import emit
 
@@ -22,12 +21,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as 
 
 def _check_window(value: str) -> str:
     """Refuse a bad `--last` while the options are parsed (a usage error, exit 2)."""
-    from synthdata.ops.timeparse import parse_window
-
-    try:
-        parse_window(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    window_option(value)
     return value
 
 
@@ -38,12 +32,6 @@ def _check_level(value: str) -> str:
         return normalize_level(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-
-
-def _window(value: str) -> timedelta:
-    from synthdata.ops.timeparse import parse_window
-
-    return parse_window(value)
 
 
 LAST_HELP = "The window, such as 30m, 4h, 7d or 1h30m."
@@ -81,7 +69,7 @@ def check_recent_deployments(
     """Process starts in the window; a version or configuration change is the first suspect."""
     from synthdata.ops.deployments import recent_deployments
 
-    report = recent_deployments(settings_from_env(), window=_window(last))
+    report = recent_deployments(settings_from_env(), window=window_option(last))
     raise typer.Exit(emit(report, as_json=as_json))
 
 
@@ -119,7 +107,7 @@ def check_error_logs(
     """Error lines in the window, grouped by message and endpoint (Elasticsearch or log file)."""
     from synthdata.ops.logs import error_logs
 
-    report = error_logs(settings_from_env(), window=_window(last), level=level, limit=limit)
+    report = error_logs(settings_from_env(), window=window_option(last), level=level, limit=limit)
     raise typer.Exit(emit(report, as_json=as_json))
 
 

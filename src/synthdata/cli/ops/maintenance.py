@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app
+from synthdata.cli.ops.app import ops_app, window_option
 from synthdata.cli.service import settings_from_env
 from synthdata.ops.monitoring_stack import find_monitoring_dir
 from synthdata.ops.report import emit
-from synthdata.ops.timeparse import parse_window
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
 MonitoringDirOption = Annotated[
@@ -23,13 +21,6 @@ BackupDirOption = Annotated[
     Path, typer.Option("--output", help="Folder for the timestamped tar.gz.")
 ]
 DEFAULT_BACKUP_DIR = Path("var/backups/monitoring")
-
-
-def _duration(text: str, hint: str) -> timedelta:
-    try:
-        return parse_window(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=hint) from None
 
 
 def _monitoring_dir(explicit: Path | None) -> Path:
@@ -51,7 +42,9 @@ def cleanup_metrics(
     from synthdata.ops.maintenance_cleanup import cleanup_metrics as run
 
     settings = settings_from_env()
-    report = run(settings.prometheus_url, _duration(older_than, "--older-than"), dry_run=dry_run)
+    report = run(
+        settings.prometheus_url, window_option(older_than, "--older-than"), dry_run=dry_run
+    )
     raise typer.Exit(emit(report, as_json=json_flag))
 
 
@@ -91,8 +84,8 @@ def monitoring_maintenance(
         raise typer.BadParameter("say which checklist to run: --weekly", param_hint="--weekly")
     options = WeeklyOptions(
         backup_dir=backup_dir,
-        older_than=_duration(older_than, "--older-than"),
-        silence_horizon=_duration(silence_horizon, "--silence-horizon"),
+        older_than=window_option(older_than, "--older-than"),
+        silence_horizon=window_option(silence_horizon, "--silence-horizon"),
     )
     report = run(settings_from_env(), _monitoring_dir(monitoring_dir), options)
     raise typer.Exit(emit(report, as_json=json_flag))

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app
+from synthdata.cli.ops.app import ops_app, window_option
 from synthdata.cli.service import settings_from_env
 from synthdata.ops.monitoring_stack import find_monitoring_dir
 from synthdata.ops.report import Report, emit
 from synthdata.ops.security_patterns import BusinessHours
-from synthdata.ops.timeparse import parse_window
 from synthdata.service.core.db import utcnow
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
@@ -24,13 +22,6 @@ MonitoringDirOption = Annotated[
         "(default: $SYNTHDATA_MONITORING_DIR or the repository's)."
     ),
 ]
-
-
-def _duration(text: str) -> timedelta:
-    try:
-        return parse_window(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def _monitoring_dir(explicit: Path | None) -> Path:
@@ -69,7 +60,7 @@ def security_check(
 
     both = not (suspicious_ips or failed_logins)
     options = CheckOptions(
-        last=_duration(last),
+        last=window_option(last),
         failed_logins=failed_logins or both,
         suspicious_ips=suspicious_ips or both,
         distinct_customers=distinct_customers,
@@ -131,7 +122,7 @@ def analyze_access_patterns(
     from synthdata.ops.security_check import analyze_access_patterns as run
 
     options = PatternOptions(
-        period=_duration(period),
+        period=window_option(period),
         anomalies=anomalies,
         top=top,
         business_hours=_business_hours(business_hours, business_days, timezone),
@@ -177,7 +168,7 @@ def security_report(
         raise typer.BadParameter("md or html", param_hint="--format")
     both = not (threats or vulnerabilities)
     options = ReportOptions(
-        period=_duration(period),
+        period=window_option(period),
         threats=threats or both,
         vulnerabilities=vulnerabilities or both,
         dependency_audit=dependency_audit,

@@ -53,29 +53,22 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
 
         id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())
-        observer = self.observer
-        if observer is None:
-
-            async def send_with_id(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", []), id_header]
-                await send(message)
-
-            await self.app(scope, receive, send_with_id)
-            return
-
         status = 500
-        start = time.perf_counter()
 
-        async def send_observed(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
+        observer = self.observer
+        if observer is None:
+            await self.app(scope, receive, send_with_id)
+            return
+        start = time.perf_counter()
         try:
-            await self.app(scope, receive, send_observed)
+            await self.app(scope, receive, send_with_id)
         finally:
             observer(scope, status, time.perf_counter() - start)
 
