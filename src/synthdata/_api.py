@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
-from synthdata.engine.base import Synthesizer, create_synthesizer
+from synthdata.engine.base import DEFAULT_SYNTHESIZER, Synthesizer, create_synthesizer
 from synthdata.engine.io import DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.loading import load_for_fit
 
@@ -17,12 +17,12 @@ TableLike: TypeAlias = "pd.DataFrame | str | Path"
 def fit(
     data: TableLike,
     *,
-    synthesizer: str = "copula",
+    synthesizer: str = DEFAULT_SYNTHESIZER,
     overrides: dict[str, str] | None = None,
     max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
     **options: Any,
 ) -> Synthesizer:
-    """Fit a synthesizer (default: "copula") on a DataFrame or a CSV/Parquet path."""
+    """Fit a synthesizer (default: "chain") on a DataFrame or a CSV/Parquet path."""
     model = create_synthesizer(synthesizer, **options)
     frame = data if isinstance(data, pd.DataFrame) else load_for_fit(data, max_input_bytes)
     return model.fit(frame, overrides=overrides)

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import httpx
 
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.engine.errors import SynthDataError
 
 FINAL_STATES = ("succeeded", "failed", "cancelled")
@@ -103,7 +104,7 @@ class Client:
         rows: int,
         dataset_id: str | None = None,
         model_id: str | None = None,
-        synthesizer: str = "copula",
+        synthesizer: str = DEFAULT_SYNTHESIZER,
         format: str = "csv",
         seed: int | None = None,
         wait: bool = True,

@@ -19,7 +19,7 @@ from rich.text import Text
 
 import synthdata
 from synthdata.cli.console import console, info, progress, set_quiet, tracker
-from synthdata.engine.base import Synthesizer, list_synthesizers
+from synthdata.engine.base import DEFAULT_SYNTHESIZER, Synthesizer, list_synthesizers
 from synthdata.engine.errors import InputError
 from synthdata.engine.evaluation import EvaluationResult
 from synthdata.engine.io import DEFAULT_MAX_INPUT_BYTES, detect_format, read_table, write_frames
@@ -74,7 +74,7 @@ def generate(
     input: InputArg,
     rows: RowsOpt,
     output: OutputOpt,
-    synthesizer: SynthesizerOpt = "copula",
+    synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
     seed: SeedOpt = None,
     fmt: FormatOpt = None,
     types: TypeOpt = None,
@@ -99,7 +99,7 @@ def fit(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Model file to write (e.g. table.synth).")
     ],
-    synthesizer: SynthesizerOpt = "copula",
+    synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
     types: TypeOpt = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,

@@ -25,6 +25,8 @@ Progress = Callable[[int, int], None]
 """Called with (rows done, rows in all) while fitting or sampling."""
 
 CHUNK_ROWS = 100_000
+DEFAULT_SYNTHESIZER = "chain"
+"""The synthesizer used when none is named (see docs/engine.md for when to choose another)."""
 
 
 class Synthesizer(ABC):
@@ -171,7 +173,7 @@ def register(cls: type[Synthesizer]) -> type[Synthesizer]:
     return cls
 
 
-def create_synthesizer(name: str = "copula", **options: Any) -> Synthesizer:
+def create_synthesizer(name: str = DEFAULT_SYNTHESIZER, **options: Any) -> Synthesizer:
     """Return a new, unfitted synthesizer by registry name."""
     _register_builtins()
     try:
@@ -190,7 +192,7 @@ def list_synthesizers() -> list[str]:
 
 def _register_builtins() -> None:
     """Import the modules whose classes register themselves (cheap: sdv loads lazily)."""
-    from synthdata.engine import copula, sdv_adapter  # noqa: F401
+    from synthdata.engine import chain, copula, sdv_adapter  # noqa: F401
 
 
 def is_modelled(kind: ColumnKind) -> bool:

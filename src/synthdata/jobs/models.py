@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
 
 
@@ -65,7 +66,7 @@ class Job(Base):
     dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     model_id: Mapped[str | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
-    synthesizer: Mapped[str] = mapped_column(String(40), default="copula")
+    synthesizer: Mapped[str] = mapped_column(String(40), default=DEFAULT_SYNTHESIZER)
     format: Mapped[str] = mapped_column(String(16), default="csv")
     seed: Mapped[int] = mapped_column(BigInteger)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))

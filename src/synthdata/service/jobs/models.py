@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.models import Job, JobKind, JobState
 
 MAX_SEED = 2**63 - 1
@@ -21,7 +22,10 @@ class JobCreate(BaseModel):
     model_id: str | None = Field(default=None, min_length=1, max_length=40)
     rows: int = Field(ge=1, description="Rows to generate.")
     synthesizer: str = Field(
-        default="copula", min_length=1, max_length=40, description="Used with dataset_id only."
+        default=DEFAULT_SYNTHESIZER,
+        min_length=1,
+        max_length=40,
+        description="Used with dataset_id only.",
     )
     format: Literal["csv", "parquet"] = "csv"
     seed: int | None = Field(

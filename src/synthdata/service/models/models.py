@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
 
 
@@ -51,7 +52,7 @@ class ModelCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset_id: str = Field(min_length=1, max_length=40)
-    synthesizer: str = Field(default="copula", min_length=1, max_length=40)
+    synthesizer: str = Field(default=DEFAULT_SYNTHESIZER, min_length=1, max_length=40)
     name: str = Field(default="", max_length=200)
 
 

@@ -1,0 +1,1 @@
+"""Internals of the "chain" synthesizer: column tokens, exported trees, the column order."""

@@ -1,0 +1,145 @@
+"""Columns as small integer tokens, and tokens back to values.
+
+Every modelled column becomes one token per row, so that one kind of model (a
+classification tree) can learn any column given the tokens of the columns before it:
+
+- a column with levels (categories, booleans, numbers with few distinct values) has
+  one token per level, most frequent first; past `max_levels`, the rarest levels
+  share one "rare" token and are drawn by their own frequencies when it is sampled;
+- a numeric or date-time column has one token per equal-probability bin of its
+  empirical distribution; a sampled bin becomes a value by drawing a probability
+  inside the bin and reading it off the column's quantile grid, so the marginal is
+  kept to the grid's resolution and no real value is copied on purpose;
+- nulls have a token of their own, so missingness depends on the other columns too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from synthdata.engine.columns import Encoded
+from synthdata.engine.marginals import QuantileMarginal
+
+_EDGE = 1e-9
+
+
+@dataclass
+class TokenCodec:
+    """How one column maps to tokens 0..n_tokens-1 and back."""
+
+    name: str
+    levels: list[Any] | None  # level values, most frequent first (None: numeric)
+    grid: np.ndarray | None  # numeric: the quantile grid
+    bins: int  # value tokens: levels kept apart, or numeric bins
+    rare_cumulative: np.ndarray | None  # levels past `bins - 1`: cumulative frequencies
+    has_null: bool
+
+    @property
+    def n_tokens(self) -> int:
+        return self.bins + int(self.has_null)
+
+    @property
+    def null_token(self) -> int:
+        return self.bins
+
+    # -- fitting --------------------------------------------------------------------------
+    @classmethod
+    def fit(
+        cls, name: str, enc: Encoded, *, bins: int, max_levels: int
+    ) -> tuple[TokenCodec, np.ndarray]:
+        """Learn the codec of one encoded column; return it with the column's tokens."""
+        has_null = not bool(enc.present.all())
+        tokens = np.full(len(enc.present), -1, dtype=np.int32)
+        if enc.levels is not None:
+            codec, values = cls._fit_levels(name, enc, max_levels, has_null)
+        else:
+            codec, values = cls._fit_numeric(name, enc, bins, has_null)
+        tokens[enc.present] = values
+        if has_null:
+            tokens[~enc.present] = codec.null_token
+        return codec, tokens
+
+    @classmethod
+    def _fit_levels(
+        cls, name: str, enc: Encoded, max_levels: int, has_null: bool
+    ) -> tuple[TokenCodec, np.ndarray]:
+        assert enc.levels is not None
+        counts = np.bincount(enc.values, minlength=len(enc.levels))
+        order = np.argsort(-counts, kind="stable")
+        order = order[counts[order] > 0]
+        rank = np.empty(len(enc.levels), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        levels = [enc.levels[i] for i in order]
+        codes = rank[enc.values]
+        rare = None
+        kept = len(levels)
+        if len(levels) > max_levels:
+            kept = max_levels - 1  # the last token stands for every rarer level
+            tail = counts[order[kept:]].astype(np.float64)
+            rare = np.cumsum(tail / tail.sum())
+            rare[-1] = 1.0
+            codes = np.minimum(codes, kept)
+        bins = kept + (1 if rare is not None else 0)
+        return cls(name, levels, None, bins, rare, has_null), codes
+
+    @classmethod
+    def _fit_numeric(
+        cls, name: str, enc: Encoded, bins: int, has_null: bool
+    ) -> tuple[TokenCodec, np.ndarray]:
+        marginal = QuantileMarginal.fit(enc.values)
+        position = ndtr(marginal.to_normal(enc.values, np.random.default_rng(0)))
+        codes = np.minimum((position * bins).astype(np.int32), bins - 1)
+        return cls(name, None, marginal.grid, bins, None, has_null), codes
+
+    # -- sampling -------------------------------------------------------------------------
+    def decode(self, tokens: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (values or level codes, non-null mask) for `decode` in engine.columns.
+
+        `uniform` is one draw in [0, 1) per row: where in its bin a number lands, or
+        which rare level a "rare" token becomes.
+        """
+        present = tokens != self.null_token if self.has_null else np.ones(len(tokens), bool)
+        value_tokens = np.where(present, tokens, 0)
+        if self.grid is None:
+            codes = value_tokens.astype(np.int64)
+            if self.rare_cumulative is not None:
+                rare = codes == self.bins - 1
+                pick = np.searchsorted(self.rare_cumulative, uniform[rare], side="right")
+                codes[rare] = self.bins - 1 + np.minimum(pick, len(self.rare_cumulative) - 1)
+            return codes, present
+        probability = (value_tokens + uniform) / self.bins
+        marginal = QuantileMarginal(self.grid)
+        values = marginal.from_normal(ndtri(np.clip(probability, _EDGE, 1 - _EDGE)))
+        return values, present
+
+    # -- saving ---------------------------------------------------------------------------
+    def to_state(self, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        params = {
+            "name": self.name,
+            "levels": self.levels,
+            "bins": self.bins,
+            "has_null": self.has_null,
+        }
+        arrays: dict[str, np.ndarray] = {}
+        if self.grid is not None:
+            arrays[f"{prefix}grid"] = self.grid
+        if self.rare_cumulative is not None:
+            arrays[f"{prefix}rare"] = self.rare_cumulative
+        return params, arrays
+
+    @classmethod
+    def from_state(
+        cls, params: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str
+    ) -> TokenCodec:
+        return cls(
+            params["name"],
+            params["levels"],
+            arrays.get(f"{prefix}grid"),
+            int(params["bins"]),
+            arrays.get(f"{prefix}rare"),
+            bool(params["has_null"]),
+        )

@@ -1,0 +1,165 @@
+"""The default synthesizer ("chain"): each column drawn from a tree given the columns before it.
+
+A table's joint distribution is the product of one conditional per column,
+p(x1) p(x2 | x1) ... p(xk | x1..xk-1). Each conditional is a classification tree
+over tokens (see `_chain.tokens`): categories and equal-probability bins of
+numbers. A tree splits on whatever interactions matter (the income of the
+self-employed in one region, the missing blood pressure of the youngest
+patients), where a copula keeps one linear dependence between each pair of
+columns. This is the sequential-tree approach of synthpop's CART, with three
+changes: leaves hold distributions over tokens, not real values to copy; every
+leaf holds at least `min_leaf_rows` real rows; and trees are exported to arrays,
+so a model file is numbers only and sampling needs no scikit-learn object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthdata.engine._chain.order import chain_order, choose_parents
+from synthdata.engine._chain.tokens import TokenCodec
+from synthdata.engine._chain.trees import LeafTree
+from synthdata.engine.base import CHUNK_ROWS, Synthesizer, is_modelled, register
+from synthdata.engine.columns import decode, encode
+from synthdata.engine.keys import constant_column, identifier_column
+from synthdata.engine.schema import ColumnKind, TableSchema
+
+# Trees are grown on at most this many rows: beyond it leaves only get finer than the
+# bins they predict, while the cost keeps growing with the rows.
+FIT_ROWS = 250_000
+
+
+@dataclass
+class _Model:
+    codecs: list[TokenCodec] = field(default_factory=list)  # in chain order
+    trees: list[LeafTree] = field(default_factory=list)
+
+
+@register
+class ChainSynthesizer(Synthesizer):
+    """Autoregressive chain of classification trees over tokenised columns (the default)."""
+
+    name = "chain"
+
+    def __init__(
+        self,
+        *,
+        bins: int = 32,
+        max_levels: int = 256,
+        min_leaf_rows: int | None = None,
+        max_parents: int = 24,
+        smoothing: float = 5.0,
+        fit_seed: int = 0,
+    ) -> None:
+        """`bins`: equal-probability bins per number; `max_levels`: categories kept apart;
+        `min_leaf_rows`: real rows behind every leaf (default: more for bigger tables);
+        `max_parents`: earlier columns a column may depend on; `smoothing`: rows' worth of
+        the parent node's distribution mixed into each leaf; `fit_seed`: fitting's seed.
+        """
+        super().__init__(
+            bins=bins,
+            max_levels=max_levels,
+            min_leaf_rows=min_leaf_rows,
+            max_parents=max_parents,
+            smoothing=smoothing,
+            fit_seed=fit_seed,
+        )
+        self._model = _Model()
+
+    # -- fitting --------------------------------------------------------------------------
+    def _fit(self, data: pd.DataFrame, schema: TableSchema) -> None:
+        options = self.options
+        rng = np.random.default_rng(int(options["fit_seed"]))
+        modelled = [spec for spec in schema.columns if is_modelled(spec.kind)]
+        codecs, columns = [], []
+        for spec in modelled:
+            codec, tokens = TokenCodec.fit(
+                spec.name,
+                encode(data[spec.name], spec),
+                bins=int(options["bins"]),
+                max_levels=int(options["max_levels"]),
+            )
+            codecs.append(codec)
+            columns.append(tokens)
+        order = chain_order([c.n_tokens for c in codecs])
+        codecs = [codecs[i] for i in order]
+        if not codecs:
+            self._model = _Model()
+            return
+        tokens = np.column_stack([columns[i] for i in order])
+        if len(tokens) > FIT_ROWS:
+            tokens = tokens[np.sort(rng.choice(len(tokens), FIT_ROWS, replace=False))]
+        leaf_rows = options["min_leaf_rows"] or _default_leaf_rows(len(tokens))
+        parents = choose_parents(
+            tokens, [c.n_tokens for c in codecs], int(options["max_parents"]), rng
+        )
+        trees = [
+            LeafTree.fit(
+                tokens[:, parents[j]],
+                tokens[:, j],
+                parents[j],
+                min_leaf_rows=int(leaf_rows),
+                smoothing=float(options["smoothing"]),
+                seed=int(options["fit_seed"]) + j,
+            )
+            for j in range(len(codecs))
+        ]
+        self._model = _Model(codecs, trees)
+
+    # -- sampling -------------------------------------------------------------------------
+    def _sample_chunk(self, num_rows: int, rng: np.random.Generator, block: int) -> pd.DataFrame:
+        schema = self._require_fitted()
+        codecs, trees = self._model.codecs, self._model.trees
+        # Two draws per column and row, taken row by row: the first m rows are the same
+        # whatever the chunk's length (prefix-stable, as `iter_chunks` requires).
+        key_rng = rng.spawn(1)[0]  # keys do not depend on how many draws are taken below
+        uniform = rng.random((num_rows, 2 * len(codecs) + len(schema.columns)))
+        tokens = np.zeros((num_rows, len(codecs)), dtype=np.int32)
+        decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for j, (codec, tree) in enumerate(zip(codecs, trees, strict=True)):
+            tokens[:, j] = tree.sample(tokens[:, tree.parents], uniform[:, 2 * j])
+            decoded[codec.name] = codec.decode(tokens[:, j], uniform[:, 2 * j + 1])
+        extra = uniform[:, 2 * len(codecs) :]
+        levels = {codec.name: codec.levels for codec in codecs}
+        out: dict[str, pd.Series] = {}
+        for position, spec in enumerate(schema.columns):
+            if spec.name in decoded:
+                values, present = decoded[spec.name]
+                out[spec.name] = decode(values, present, spec, levels[spec.name])
+            elif spec.kind == ColumnKind.IDENTIFIER:
+                out[spec.name] = identifier_column(spec, block * CHUNK_ROWS, num_rows, key_rng)
+            else:
+                out[spec.name] = constant_column(spec, num_rows, extra[:, position])
+        return pd.DataFrame(out)
+
+    # -- saving ---------------------------------------------------------------------------
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        params: list[dict[str, Any]] = []
+        arrays: dict[str, np.ndarray] = {}
+        for j, (codec, tree) in enumerate(zip(self._model.codecs, self._model.trees, strict=True)):
+            codec_params, codec_arrays = codec.to_state(f"c{j}_")
+            params.append(codec_params)
+            arrays.update(codec_arrays)
+            arrays.update(tree.to_arrays(f"t{j}_"))
+        return {"columns": params}, arrays
+
+    def load_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        columns = params["columns"]
+        self._model = _Model(
+            [TokenCodec.from_state(item, arrays, f"c{j}_") for j, item in enumerate(columns)],
+            [LeafTree.from_arrays(arrays, f"t{j}_") for j in range(len(columns))],
+        )
+
+
+def _default_leaf_rows(rows: int) -> int:
+    """Real rows behind every leaf: at least 20, and 1 in 1,000 rows on big tables.
+
+    Small leaves follow the real rows closely; too small and they re-assemble them
+    (on seven small public tables, 5-row leaves put 58 % of synthetic rows closer to
+    the training rows than to fresh ones; 20-row leaves with smoothing, 54 %).
+    """
+    return max(20, rows // 1000)
