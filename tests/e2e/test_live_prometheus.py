@@ -23,6 +23,7 @@ import pytest
 from benchmarks.service_processes import cli
 
 import synthdata
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.ops.dashboards import dashboard_expressions, substitute_variables
 from tests.e2e.conftest import (
     Prometheus,
@@ -57,6 +58,8 @@ CONTRACT = (
     "cert_expiry_seconds",
     "synthdata_source_requests_total",
 )
+
+ENGINE = f'"{DEFAULT_SYNTHESIZER}"'  # the synthesizer label of jobs that name none
 
 
 def _table(path: Path, rows: int = 400) -> Path:
@@ -225,18 +228,18 @@ def test_every_contract_metric_reaches_prometheus(
         )
 
     # -- generation: counted by the worker ----------------------------------------------------
-    worker_gen = f'{{job="{WORKER}",synthesizer="copula"}}'
+    worker_gen = f'{{job="{WORKER}",synthesizer={ENGINE}}}'
     _check(prom, f"synthdata_generation_total{worker_gen}", 1)
     _check(prom, f"synthdata_generation_success_total{worker_gen}", 1)
-    _check(prom, 'sum(synthdata_generation_total{synthesizer="copula"})', 1)
+    _check(prom, f"sum(synthdata_generation_total{{synthesizer={ENGINE}}})", 1)
     _check(
         prom,
-        'sum(synthdata_generation_duration_seconds_count{synthesizer="copula",size_class="small"})',
+        f'sum(synthdata_generation_duration_seconds_count{{synthesizer={ENGINE},size_class="small"}})',
         1,
     )
     _check(prom, 'sum(synthdata_generation_duration_seconds_count{size_class!="small"})', 0)
     training = prom.wait_for(
-        'sum(synthdata_model_training_duration_seconds_count{synthesizer="copula"})',
+        f"sum(synthdata_model_training_duration_seconds_count{{synthesizer={ENGINE}}})",
         lambda v: v is not None and v >= 1,
     )
     assert training is not None and training >= 1, training

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.telemetry import execute_span_id
 from tests.observability.otlp_receiver import ReceivedSpan, otlp_receiver
 from tests.observability.service_stack import CHUNK_ROWS, log_lines, service_stack
@@ -84,7 +85,7 @@ def test_a_job_is_one_trace_from_the_api_request_into_the_worker(tmp_path: Path)
     assert execute.span_id == format(execute_span_id(job_id), "016x")
     assert execute.attributes["job.id"] == job_id
     assert execute.attributes["job.rows"] == ROWS
-    assert execute.attributes["synthesizer"] == "copula"
+    assert execute.attributes["synthesizer"] == DEFAULT_SYNTHESIZER
     assert execute.attributes["job.state"] == "succeeded"
     assert execute.attributes["job.queue_wait_seconds"] >= 0
 

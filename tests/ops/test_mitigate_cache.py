@@ -23,6 +23,7 @@ from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
 from synthdata.cli.main import app
+from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.cache_stores import FileStore
 from synthdata.jobs.model_cache import is_cacheable
 from synthdata.jobs.models import Job
@@ -146,7 +147,9 @@ def _counts() -> tuple[float, float, float]:
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     return (
-        value("synthdata_model_training_duration_seconds_count", {"synthesizer": "copula"}),
+        value(
+            "synthdata_model_training_duration_seconds_count", {"synthesizer": DEFAULT_SYNTHESIZER}
+        ),
         value("synthdata_model_cache_requests_total", {"result": "hit"}),
         value("synthdata_model_cache_requests_total", {"result": "miss"}),
     )
