@@ -9,7 +9,7 @@ import pandas as pd
 
 from synthdata.engine.base import DEFAULT_SYNTHESIZER, Synthesizer, create_synthesizer
 from synthdata.engine.io import DEFAULT_MAX_INPUT_BYTES
-from synthdata.engine.loading import load_for_fit
+from synthdata.engine.loading import load_for_fit, text_columns
 
 TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
@@ -19,13 +19,23 @@ def fit(
     *,
     synthesizer: str = DEFAULT_SYNTHESIZER,
     overrides: dict[str, str] | None = None,
+    date_formats: dict[str, str] | None = None,
     max_input_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
     **options: Any,
 ) -> Synthesizer:
-    """Fit a synthesizer (default: "chain") on a DataFrame or a CSV/Parquet path."""
+    """Fit a synthesizer (default: "chain") on a DataFrame or a CSV/Parquet path.
+
+    `options` are the synthesizer's parameters (an unknown one is an `InputError`);
+    `overrides` force column kinds and `date_formats` give the format of date-times
+    written as text (see `infer_schema`).
+    """
     model = create_synthesizer(synthesizer, **options)
-    frame = data if isinstance(data, pd.DataFrame) else load_for_fit(data, max_input_bytes)
-    return model.fit(frame, overrides=overrides)
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    else:
+        text = text_columns(overrides, date_formats)
+        frame = load_for_fit(data, max_input_bytes, text=text)
+    return model.fit(frame, overrides=overrides, date_formats=date_formats)
 
 
 def load_model(path: str | Path) -> Synthesizer:

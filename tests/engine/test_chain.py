@@ -1,4 +1,4 @@
-"""The default "chain" synthesizer: conditionals that a copula cannot keep, and the engine contract."""
+"""The default "chain" synthesizer: conditionals a copula cannot keep, and the engine contract."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ Options are checked before any slow step, so a typo fails at once, not after a f
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,10 +19,16 @@ from rich.table import Table
 from rich.text import Text
 
 import synthdata
-from synthdata.cli.console import console, info, progress, set_quiet, tracker
-from synthdata.engine.base import DEFAULT_SYNTHESIZER, Synthesizer, list_synthesizers
+from synthdata.cli.console import console, error, info, progress, set_quiet, tracker
+from synthdata.engine.base import (
+    DEFAULT_SYNTHESIZER,
+    SmallTableWarning,
+    Synthesizer,
+    list_synthesizers,
+    synthesizer_class,
+)
 from synthdata.engine.errors import InputError
-from synthdata.engine.evaluation import EvaluationResult
+from synthdata.engine.evaluation import DEFAULT_HOLDOUT_SHARE, EvaluationResult
 from synthdata.engine.io import DEFAULT_MAX_INPUT_BYTES, detect_format, read_table, write_frames
 from synthdata.engine.loading import load_for_fit
 from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
@@ -55,6 +62,15 @@ TypeOpt = Annotated[
         help=f"Force a column's kind (repeatable); KIND is one of: {_KINDS}.",
     ),
 ]
+DateFormatOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--date-format",
+        metavar="COL=FORMAT",
+        help="The strftime format of a date/time column written as text, e.g. "
+        "day=%d/%m/%Y (repeatable); synthetic values are written the same way.",
+    ),
+]
 MaxBytesOpt = Annotated[
     int,
     typer.Option(
@@ -78,6 +94,7 @@ def generate(
     seed: SeedOpt = None,
     fmt: FormatOpt = None,
     types: TypeOpt = None,
+    date_formats: DateFormatOpt = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,
 ) -> None:
@@ -86,9 +103,10 @@ def generate(
     _check_rows(rows)
     kind = detect_format(output, fmt)
     overrides = parse_types(types)
+    formats = parse_date_formats(date_formats)
     limit = input_limit(max_input_bytes)
     with progress() as display:
-        model = _fit(display, input, synthesizer, overrides, limit)
+        model = _fit(display, input, synthesizer, overrides, limit, formats)
         _write_sample(display, model, rows, seed, output, kind)
     info(f"wrote {rows:,} synthetic rows to {output}")
 
@@ -101,15 +119,22 @@ def fit(
     ],
     synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
     types: TypeOpt = None,
+    date_formats: DateFormatOpt = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a synthesizer on INPUT and save the model to --output (sample it later)."""
     _quiet(quiet)
+    if not synthesizer_class(synthesizer).supports_save:
+        raise InputError(
+            f"the {synthesizer} synthesizer cannot be saved to a model file "
+            "(use `synthdata generate` to fit and sample it in one step)"
+        )
     overrides = parse_types(types)
+    formats = parse_date_formats(date_formats)
     limit = input_limit(max_input_bytes)
     with progress() as display:
-        model = _fit(display, input, synthesizer, overrides, limit)
+        model = _fit(display, input, synthesizer, overrides, limit, formats)
     model.save(output)
     info(f"saved the {model.name} model to {output}")
 
@@ -139,7 +164,18 @@ def evaluate(
     synthetic: Annotated[Path, typer.Argument(help="The synthetic table to score.")],
     holdout: Annotated[
         Path | None,
-        typer.Option(help="Real rows NOT used for training: the baseline for privacy."),
+        typer.Option(
+            help="Real rows NOT used for training: TSTR's test set and the privacy baseline "
+            f"(default: {DEFAULT_HOLDOUT_SHARE:.0%} of REAL set aside, seeded)."
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="COL",
+            help="Column TSTR predicts (a category: macro-F1; a number: R^2); none: no TSTR.",
+        ),
     ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Also write a self-contained HTML report here.")
@@ -148,7 +184,7 @@ def evaluate(
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,
 ) -> None:
-    """Score the quality and privacy of SYNTHETIC against REAL."""
+    """Score the fidelity, utility and privacy of SYNTHETIC against REAL."""
     _quiet(quiet)
     limit = input_limit(max_input_bytes)
     real_frame = read_table(real, max_bytes=limit)
@@ -157,12 +193,19 @@ def evaluate(
     with progress() as display:
         task = display.add_task("evaluating", total=None, unit="steps")
         result = synthdata.evaluate(
-            real_frame, synthetic_frame, holdout=holdout_frame, progress=tracker(display, task)
+            real_frame,
+            synthetic_frame,
+            holdout=holdout_frame,
+            target=target,
+            holdout_share=DEFAULT_HOLDOUT_SHARE if holdout_frame is None else None,
+            progress=tracker(display, task),
         )
     if report is not None:
         result.write_html(report)
         info(f"wrote the HTML report to {report}")
     if as_json:
+        for note in result.notes:  # the table form prints them itself
+            info(f"note: {note}")
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         render_evaluation(result)
@@ -205,6 +248,24 @@ def parse_types(values: list[str] | None) -> dict[str, str]:
     return overrides
 
 
+def parse_date_formats(values: list[str] | None) -> dict[str, str]:
+    """Turn repeated `COL=FORMAT` options into the SDK's `date_formats` mapping."""
+    formats: dict[str, str] = {}
+    for item in values or []:
+        column, sep, fmt = item.partition("=")
+        if not sep or not column or not fmt.strip():
+            raise InputError(
+                f"--date-format expects COLUMN=FORMAT (e.g. day=%d/%m/%Y), got {item!r}"
+            )
+        if "%" not in fmt:
+            raise InputError(
+                f"--date-format for column {column!r}: {fmt!r} has no % field "
+                "(write it as a strftime format, e.g. %d/%m/%Y)"
+            )
+        formats[column] = fmt.strip()
+    return formats
+
+
 def input_limit(max_input_bytes: int) -> int | None:
     """The SDK's size limit from the option: 0 means none."""
     if max_input_bytes < 0:
@@ -232,12 +293,27 @@ def _fit(
     synthesizer: str,
     overrides: dict[str, str],
     limit: int | None,
+    date_formats: dict[str, str] | None = None,
 ) -> Synthesizer:
     # The SDK does not report fitting progress, so a spinner shows it is alive.
     task = display.add_task(f"fitting {synthesizer} on {input.name}", total=None)
-    model = synthdata.fit(
-        input, synthesizer=synthesizer, overrides=overrides or None, max_input_bytes=limit
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SmallTableWarning)
+        model = synthdata.fit(
+            input,
+            synthesizer=synthesizer,
+            overrides=overrides or None,
+            date_formats=date_formats or None,
+            max_input_bytes=limit,
+        )
+    for warning in caught:
+        if issubclass(warning.category, SmallTableWarning):
+            # Printed even with --quiet: it changes what the output may be used for.
+            error(str(warning.message), prefix="warning")
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     rows = model.fitted_rows
     display.update(task, total=rows, completed=rows, unit="rows")
     return model
@@ -281,22 +357,36 @@ def render_schema(table_schema: TableSchema, *, rows: int) -> None:
 
 
 def render_evaluation(result: EvaluationResult) -> None:
-    """Print the scores, the privacy verdict and the weakest column pairs on stdout."""
+    """Print the headline measures, SDMetrics' figures, the privacy verdict and notes."""
     privacy: dict[str, Any] = result.privacy
+    tstr = result.tstr or {}
     table = Table(title="Evaluation", show_header=False)
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row("quality score", _score(result.quality_score))
-    table.add_row("column shapes", _score(result.column_shapes_score))
-    table.add_row("column pair trends", _score(result.column_pair_trends_score))
-    table.add_row("privacy risk", str(privacy.get("risk", "unknown")))
+    table.add_row("pair trend (fixed bins, all pairs)", _score(result.pair_trend))
+    table.add_row("detection (1 = indistinguishable)", _score(result.detection))
+    table.add_row(
+        "alpha-precision / beta-recall",
+        f"{_score(result.alpha_precision)} / {_score(result.beta_recall)}",
+    )
+    table.add_row(
+        f"TSTR / TRTR ({tstr.get('metric', 'no --target')})",
+        f"{_score(tstr.get('tstr'))} / {_score(tstr.get('trtr'))}",
+    )
+    table.add_row("DCR share (0.5 ideal)", _score(privacy.get("dcr_share")))
     table.add_row("exact copies of real rows", _share(privacy.get("exact_copy_rate")))
     table.add_row("baseline copy rate", _share(privacy.get("baseline_copy_rate")))
+    table.add_row("privacy risk", str(privacy.get("risk", "unknown")))
+    table.add_row("quality score (SDMetrics metrics)", _score(result.quality_score))
+    table.add_row("column shapes", _score(result.column_shapes_score))
+    table.add_row("column pair trends (SDMetrics)", _score(result.column_pair_trends_score))
     table.add_row("closest-record distance (median)", _number(privacy.get("dcr_synthetic_median")))
     console.print(table)
     # Text, not str: messages may hold brackets that rich would read as markup.
     for reason in privacy.get("risk_reasons", []):
         console.print(Text(f"risk: {reason}"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}"))
     worst = result.worst_pairs(5)
     if worst:
         pairs = Table(title="Weakest column pairs")

@@ -4,12 +4,18 @@
 `sample` calls `_sample_chunk` once per fixed-size chunk, each chunk drawing from
 its own seed derived from the user's seed, so the same seed gives the same rows
 whether they are asked for at once or streamed to a file.
+
+Each synthesizer declares its parameters as keyword-only arguments of `__init__`
+(with types and defaults); `create_synthesizer` refuses a name or a type that the
+signature does not accept, so a typo fails loudly instead of being ignored.
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.engine.errors import InputError, NotFittedError
+from synthdata.engine.parameters import check_parameters
 from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
 from synthdata.engine.threads import overlap_stages
 
@@ -27,17 +34,45 @@ Progress = Callable[[int, int], None]
 CHUNK_ROWS = 100_000
 DEFAULT_SYNTHESIZER = "chain"
 """The synthesizer used when none is named (see docs/engine.md for when to choose another)."""
+# Below this many rows most synthetic values are real ones (every category, constant
+# and number with few values is drawn from the real rows): fitting warns.
+SMALL_TABLE_ROWS = 50
+
+
+class SmallTableWarning(UserWarning):
+    """The table is so small that the synthetic rows mostly repeat the real ones."""
 
 
 class Synthesizer(ABC):
     """Learns a table and samples new rows of the same shape."""
 
     name: ClassVar[str]
+    supports_save: ClassVar[bool] = True
+    """Whether `save` can write this synthesizer to a model file (SDV's cannot)."""
+    supports_conditions: ClassVar[bool] = False
+    """Whether `sample` takes `conditions` (its `_sample_chunk` takes them as a keyword)."""
 
-    def __init__(self, **options: Any) -> None:
-        self.options = options
+    def __init__(self, **parameters: Any) -> None:
+        """Subclasses declare their parameters as keyword-only arguments and pass them here."""
+        self.options = parameters  # kept under this name: algorithms read it while fitting
         self.schema: TableSchema | None = None
         self.fitted_rows = 0
+        self.column_labels: list[Hashable] | None = None  # the user's, when not all text
+
+    def get_parameters(self) -> dict[str, Any]:
+        """The parameters this synthesizer was created with, by name (as SDV's)."""
+        return dict(self.options)
+
+    @classmethod
+    def parameter_names(cls) -> list[str] | None:
+        """The keyword parameters `__init__` accepts (None: any, it takes ``**kwargs``)."""
+        names = []
+        for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if parameter.kind == parameter.VAR_KEYWORD:
+                return None
+            if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+                names.append(parameter.name)
+        return names
 
     # -- public steps -------------------------------------------------------------------
     def fit(
@@ -46,20 +81,52 @@ class Synthesizer(ABC):
         *,
         schema: TableSchema | None = None,
         overrides: dict[str, str] | None = None,
+        date_formats: dict[str, str] | None = None,
     ) -> Synthesizer:
-        """Learn `data`; `schema` or per-column `overrides` replace inference."""
+        """Learn `data`; `schema`, or per-column `overrides` and `date_formats`, replace
+        inference (see `infer_schema`).
+
+        Column names that are not text (``0``, ``1``...) are modelled as text ("0") and
+        given back as they were by `sample`.
+        """
         if not isinstance(data, pd.DataFrame):
             raise InputError("fit expects a pandas DataFrame (use synthdata.fit for files)")
         if len(data) == 0:
             raise InputError("the table has no rows")
-        self.schema = schema or infer_schema(data, overrides)
+        labels = list(data.columns)
+        self.column_labels = None
+        if not all(isinstance(label, str) for label in labels):
+            if len({str(label) for label in labels}) != len(labels):
+                raise InputError("the table has duplicate column names (as text)")
+            data = data.set_axis([str(label) for label in labels], axis=1)
+            self.column_labels = labels
+        if len(data) < SMALL_TABLE_ROWS:
+            warnings.warn(
+                SmallTableWarning(
+                    f"the table has only {len(data)} row(s): the synthetic rows will mostly "
+                    "repeat real values (categories, constants and numbers with few values "
+                    "are drawn from the real rows); do not treat them as private"
+                ),
+                stacklevel=2,
+            )
+        self.schema = schema or infer_schema(data, overrides, date_formats=date_formats)
         self.fitted_rows = len(data)
         self._fit(data, self.schema)
         return self
 
-    def sample(self, num_rows: int, *, seed: int | None = None) -> pd.DataFrame:
-        """Return `num_rows` synthetic rows; the same seed gives the same rows."""
-        chunks = list(self.iter_chunks(num_rows, seed=seed))
+    def sample(
+        self,
+        num_rows: int,
+        *,
+        seed: int | None = None,
+        conditions: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Return `num_rows` synthetic rows; the same seed gives the same rows.
+
+        `conditions` maps columns to a value, a list of values, or a ``(low, high)``
+        range (numbers and dates; None for an open end); every row meets them all.
+        """
+        chunks = list(self.iter_chunks(num_rows, seed=seed, conditions=conditions))
         if not chunks:
             return self._empty_frame()
         frame = pd.concat(chunks, ignore_index=True)
@@ -79,6 +146,7 @@ class Synthesizer(ABC):
         seed: int | None = None,
         progress: Progress | None = None,
         start_row: int = 0,
+        conditions: dict[str, Any] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Yield the synthetic rows in chunks of at most `CHUNK_ROWS` (bounded memory).
 
@@ -89,6 +157,12 @@ class Synthesizer(ABC):
         schema = self._require_fitted()
         if num_rows < 0 or start_row < 0:
             raise InputError("the number of rows must not be negative")
+        if conditions and not self.supports_conditions:
+            raise InputError(
+                f"the {self.name} synthesizer cannot sample with conditions "
+                "(the chain synthesizer can)"
+            )
+        extra = {"conditions": conditions} if conditions else {}
         entropy = np.random.SeedSequence(seed).entropy
         plan = []
         position, end = start_row, start_row + num_rows
@@ -100,10 +174,13 @@ class Synthesizer(ABC):
 
         def make(block: int, offset: int, take: int) -> pd.DataFrame:
             rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
-            frame = self._sample_chunk(offset + take, rng, block)
+            frame = self._sample_chunk(offset + take, rng, block, **extra)
             if offset:
                 frame = frame.iloc[offset:].reset_index(drop=True)
-            return frame[schema.names]
+            frame = frame[schema.names]
+            if self.column_labels is not None:
+                frame.columns = pd.Index(self.column_labels)
+            return frame
 
         # The next chunk is sampled on a second thread while the caller writes this one
         # (NumPy releases the GIL), so sampling and writing overlap; not in a process
@@ -161,7 +238,8 @@ class Synthesizer(ABC):
         return self.schema
 
     def _empty_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({name: [] for name in self._require_fitted().names})
+        labels = self.column_labels or self._require_fitted().names
+        return pd.DataFrame({label: [] for label in labels})
 
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}
@@ -174,14 +252,24 @@ def register(cls: type[Synthesizer]) -> type[Synthesizer]:
 
 
 def create_synthesizer(name: str = DEFAULT_SYNTHESIZER, **options: Any) -> Synthesizer:
-    """Return a new, unfitted synthesizer by registry name."""
+    """Return a new, unfitted synthesizer by registry name.
+
+    `options` are the synthesizer's parameters; an unknown name or a value of the wrong
+    type is an `InputError` that lists what the synthesizer accepts.
+    """
+    cls = synthesizer_class(name)
+    check_parameters(cls, options)
+    return cls(**options)
+
+
+def synthesizer_class(name: str) -> type[Synthesizer]:
+    """The class registered as `name` (to ask about it without creating one)."""
     _register_builtins()
     try:
-        cls = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
         raise InputError(f"unknown synthesizer {name!r} (available: {known})") from None
-    return cls(**options)
 
 
 def list_synthesizers() -> list[str]:

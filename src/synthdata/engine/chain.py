@@ -20,11 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.engine._chain.conditions import Allowed, Condition, allowed_tokens
+from synthdata.engine._chain.coupling import WithinCoupling
 from synthdata.engine._chain.order import chain_order, choose_parents
+from synthdata.engine._chain.sampling import sample_conditioned, sample_free
 from synthdata.engine._chain.tokens import TokenCodec
 from synthdata.engine._chain.trees import LeafTree
 from synthdata.engine.base import CHUNK_ROWS, Synthesizer, is_modelled, register
 from synthdata.engine.columns import decode, encode
+from synthdata.engine.errors import InputError
 from synthdata.engine.keys import constant_column, identifier_column
 from synthdata.engine.schema import ColumnKind, TableSchema
 
@@ -37,6 +41,9 @@ FIT_ROWS = 250_000
 class _Model:
     codecs: list[TokenCodec] = field(default_factory=list)  # in chain order
     trees: list[LeafTree] = field(default_factory=list)
+    coupling: WithinCoupling = field(
+        default_factory=lambda: WithinCoupling(np.zeros(0, np.int32), np.eye(0))
+    )
 
 
 @register
@@ -44,6 +51,7 @@ class ChainSynthesizer(Synthesizer):
     """Autoregressive chain of classification trees over tokenised columns (the default)."""
 
     name = "chain"
+    supports_conditions = True
 
     def __init__(
         self,
@@ -75,9 +83,9 @@ class ChainSynthesizer(Synthesizer):
         options = self.options
         rng = np.random.default_rng(int(options["fit_seed"]))
         modelled = [spec for spec in schema.columns if is_modelled(spec.kind)]
-        codecs, columns = [], []
+        codecs, columns, places = [], [], []
         for spec in modelled:
-            codec, tokens = TokenCodec.fit(
+            codec, tokens, within = TokenCodec.fit(
                 spec.name,
                 encode(data[spec.name], spec),
                 bins=int(options["bins"]),
@@ -85,21 +93,29 @@ class ChainSynthesizer(Synthesizer):
             )
             codecs.append(codec)
             columns.append(tokens)
+            places.append(within)
         order = chain_order([c.n_tokens for c in codecs])
         codecs = [codecs[i] for i in order]
         if not codecs:
             self._model = _Model()
             return
         tokens = np.column_stack([columns[i] for i in order])
+        within = np.column_stack([places[i] for i in order])
         if len(tokens) > FIT_ROWS:
-            tokens = tokens[np.sort(rng.choice(len(tokens), FIT_ROWS, replace=False))]
+            keep = np.sort(rng.choice(len(tokens), FIT_ROWS, replace=False))
+            tokens, within = tokens[keep], within[keep]
+        features = np.column_stack(
+            [codec.feature(tokens[:, j], within[:, j]) for j, codec in enumerate(codecs)]
+        )
+        numeric = [j for j, codec in enumerate(codecs) if codec.grid is not None]
+        coupling = WithinCoupling.fit(within, numeric)
         leaf_rows = options["min_leaf_rows"] or _default_leaf_rows(len(tokens))
         parents = choose_parents(
             tokens, [c.n_tokens for c in codecs], int(options["max_parents"]), rng
         )
         trees = [
             LeafTree.fit(
-                tokens[:, parents[j]],
+                features[:, parents[j]],
                 tokens[:, j],
                 parents[j],
                 min_leaf_rows=int(leaf_rows),
@@ -108,22 +124,29 @@ class ChainSynthesizer(Synthesizer):
             )
             for j in range(len(codecs))
         ]
-        self._model = _Model(codecs, trees)
+        self._model = _Model(codecs, trees, coupling)
 
     # -- sampling -------------------------------------------------------------------------
-    def _sample_chunk(self, num_rows: int, rng: np.random.Generator, block: int) -> pd.DataFrame:
+    def _sample_chunk(
+        self,
+        num_rows: int,
+        rng: np.random.Generator,
+        block: int,
+        conditions: dict[str, Condition] | None = None,
+    ) -> pd.DataFrame:
         schema = self._require_fitted()
         codecs, trees = self._model.codecs, self._model.trees
-        # Two draws per column and row, taken row by row: the first m rows are the same
-        # whatever the chunk's length (prefix-stable, as `iter_chunks` requires).
         key_rng = rng.spawn(1)[0]  # keys do not depend on how many draws are taken below
-        uniform = rng.random((num_rows, 2 * len(codecs) + len(schema.columns)))
-        tokens = np.zeros((num_rows, len(codecs)), dtype=np.int32)
-        decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for j, (codec, tree) in enumerate(zip(codecs, trees, strict=True)):
-            tokens[:, j] = tree.sample(tokens[:, tree.parents], uniform[:, 2 * j])
-            decoded[codec.name] = codec.decode(tokens[:, j], uniform[:, 2 * j + 1])
-        extra = uniform[:, 2 * len(codecs) :]
+        extra = len(schema.columns)
+        if conditions:
+            allowed = self._allowed(conditions)
+            decoded, uniform = sample_conditioned(
+                codecs, trees, self._model.coupling, num_rows, extra, rng, allowed
+            )
+        else:
+            decoded, uniform = sample_free(
+                codecs, trees, self._model.coupling, num_rows, extra, rng
+            )
         levels = {codec.name: codec.levels for codec in codecs}
         out: dict[str, pd.Series] = {}
         for position, spec in enumerate(schema.columns):
@@ -133,8 +156,23 @@ class ChainSynthesizer(Synthesizer):
             elif spec.kind == ColumnKind.IDENTIFIER:
                 out[spec.name] = identifier_column(spec, block * CHUNK_ROWS, num_rows, key_rng)
             else:
-                out[spec.name] = constant_column(spec, num_rows, extra[:, position])
+                out[spec.name] = constant_column(spec, num_rows, uniform[:, position])
         return pd.DataFrame(out)
+
+    def _allowed(self, conditions: dict[str, Condition]) -> dict[int, Allowed]:
+        """Conditions by chain position, checked against the schema."""
+        schema = self._require_fitted()
+        position = {codec.name: j for j, codec in enumerate(self._model.codecs)}
+        allowed = {}
+        for name, condition in conditions.items():
+            if name not in schema.names:
+                raise InputError(f"condition on unknown column {name!r}")
+            if name not in position:
+                kind = schema[name].kind.value
+                raise InputError(f"condition on column {name!r}: a {kind} column is not modelled")
+            j = position[name]
+            allowed[j] = allowed_tokens(self._model.codecs[j], schema[name], condition)
+        return allowed
 
     # -- saving ---------------------------------------------------------------------------
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -145,6 +183,8 @@ class ChainSynthesizer(Synthesizer):
             params.append(codec_params)
             arrays.update(codec_arrays)
             arrays.update(tree.to_arrays(f"t{j}_"))
+        arrays["coupling_columns"] = self._model.coupling.columns
+        arrays["coupling_chol"] = self._model.coupling.chol
         return {"columns": params}, arrays
 
     def load_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -152,6 +192,7 @@ class ChainSynthesizer(Synthesizer):
         self._model = _Model(
             [TokenCodec.from_state(item, arrays, f"c{j}_") for j, item in enumerate(columns)],
             [LeafTree.from_arrays(arrays, f"t{j}_") for j in range(len(columns))],
+            WithinCoupling(arrays["coupling_columns"], arrays["coupling_chol"]),
         )
 
 

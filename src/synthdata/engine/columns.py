@@ -3,11 +3,13 @@
 A modelled column becomes either codes into a list of levels (categories,
 booleans, numbers with few distinct values) or plain float values (numbers and
 date-times with many distinct values). Decoding restores the column's form:
-integer-ness and bounds, rounding, date-time unit and timezone, nullable dtypes.
+integer-ness and bounds, rounding, date-time unit and timezone, nullable dtypes, and
+the written format of date-times that were text.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from synthdata.engine import dates
 from synthdata.engine.errors import InputError
 from synthdata.engine.schema import DISCRETE_NUMERIC_LEVELS, ColumnKind, ColumnSpec
 
@@ -48,7 +51,9 @@ def encode(series: pd.Series, spec: ColumnSpec) -> Encoded:
             return _encode_levels(values, present, spec)
         numbers = _as_numbers(values, spec)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"column {spec.name!r} cannot be read as {kind.value}: {exc}") from None
+        raise InputError(
+            f"column {spec.name!r} cannot be read as {kind.value}: {_reason(exc, spec)}"
+        ) from None
     # A glance at the first rows rules out most continuous columns without a full sort.
     if len(np.unique(numbers[:20_000])) > DISCRETE_NUMERIC_LEVELS:
         return Encoded(numbers, present, None)
@@ -87,11 +92,28 @@ def _as_bool(values: pd.Series) -> pd.Series:
 
 def _as_numbers(values: pd.Series, spec: ColumnSpec) -> np.ndarray:
     if spec.kind == ColumnKind.DATETIME:
-        stamps = pd.to_datetime(values, errors="raise", utc=spec.timezone is not None)
-        if spec.timezone is not None:
+        if spec.datetime_format is not None and not pd.api.types.is_datetime64_any_dtype(
+            values.dtype
+        ):
+            stamps = dates.parse(values, spec.datetime_format)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # pandas guessing a format
+                stamps = pd.to_datetime(values, errors="raise", utc=spec.timezone is not None)
+        if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
         return stamps.astype("datetime64[ns]").astype("int64").to_numpy().astype(np.float64)
     return pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64)
+
+
+def _reason(exc: BaseException, spec: ColumnSpec) -> str:
+    """The gist of a reader's error, on one line (pandas adds multi-line advice)."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    first = first.split(". You might want to try")[0].rstrip(":. ")
+    if spec.kind == ColumnKind.DATETIME:
+        first += "; give the format with --date-format COLUMN=FORMAT (e.g. %d/%m/%Y)"
+    return first
 
 
 def _plain(value: Any) -> Any:
@@ -132,6 +154,11 @@ def _is_text(levels: list[Any]) -> bool:
 def _decode_datetime(nanos: np.ndarray, present: np.ndarray, spec: ColumnSpec) -> pd.Series:
     unit = _UNIT_NANOS.get(spec.datetime_unit or "ns", 1)
     whole = (np.rint(nanos / unit) * unit).astype(np.int64)
+    if spec.datetime_format is not None:  # text in, text out: the real values' format
+        stamps = pd.Series(whole.astype("datetime64[ns]")).where(present, pd.NaT)
+        if spec.timezone is not None:
+            stamps = stamps.dt.tz_localize("UTC")
+        return dates.write(stamps, spec.datetime_format, spec.timezone)
     if spec.datetime_unit == "D" and spec.timezone is None:
         # Date-only columns stay dates in files ("2013-09-19", not "... 00:00:00").
         days = pa.array(whole // unit, type=pa.int64(), mask=~present).cast(pa.int32())
@@ -141,5 +168,5 @@ def _decode_datetime(nanos: np.ndarray, present: np.ndarray, spec: ColumnSpec) -
     stamps = pd.Series(whole.astype("datetime64[ns]")).astype(f"datetime64[{resolution}]")
     stamps = stamps.where(present, pd.NaT)
     if spec.timezone is not None:
-        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(spec.timezone)
+        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(dates.tzinfo(spec.timezone))
     return stamps

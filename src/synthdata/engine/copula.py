@@ -49,13 +49,17 @@ class GaussianCopulaSynthesizer(Synthesizer):
 
     name = "copula"
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, *, stratify: bool = True, fit_seed: int = 0) -> None:
+        """`stratify`: fit one copula per level of the categorical column that explains
+        the others most (off: one copula for the whole table); `fit_seed`: the seed of
+        the random choices made while fitting (row samples, tie-breaking draws).
+        """
+        super().__init__(stratify=stratify, fit_seed=fit_seed)
         self._model = _Model()
 
     # -- fitting --------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: TableSchema) -> None:
-        rng = np.random.default_rng(int(self.options.get("fit_seed", 0)))
+        rng = np.random.default_rng(int(self.options["fit_seed"]))
         encoded = {
             spec.name: encode(data[spec.name], spec)
             for spec in schema.columns
@@ -79,8 +83,7 @@ class GaussianCopulaSynthesizer(Synthesizer):
         for name in sources:
             if name not in ordered:
                 ordered[name] = fit_marginal(preview[name], rng)
-        stratify = self.options.get("stratify", True)
-        chosen = strata.choose(preview, ordered, sources) if stratify else None
+        chosen = strata.choose(preview, ordered, sources) if self.options["stratify"] else None
         model = _Model({n: e.levels for n, e in encoded.items()}, derived, stratum_column=chosen)
         if chosen is None:
             masks, weights = [np.ones(n, dtype=bool)], np.ones(1)

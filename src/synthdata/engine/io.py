@@ -1,5 +1,8 @@
 """Reading user tables with one-line errors, and writing outputs atomically.
 
+CSV files are read with the delimiter found in their first lines, and columns whose
+written form Arrow would change are read as text (see `csv_layout`).
+
 Outputs are written to a hidden temporary file beside the target and renamed into
 place only when complete, so a crash or a bad input never leaves a partial file
 that looks finished.
@@ -12,7 +15,7 @@ import io
 import os
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from synthdata.engine.csv_layout import SNIFF_BYTES, csv_layout
 from synthdata.engine.errors import InputError
 from synthdata.engine.threads import encoder_threads, overlap_stages
 
@@ -64,8 +68,13 @@ def iter_batches(
     fmt: str | None = None,
     max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
     batch_bytes: int = 16 * 1024**2,
+    text_columns: Collection[str] = (),
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a CSV or Parquet file as Arrow record batches (bounded memory)."""
+    """Stream a CSV or Parquet file as Arrow record batches (bounded memory).
+
+    CSV columns named in `text_columns` are read as text, not parsed as numbers or
+    date-times (Parquet columns keep their stored types).
+    """
     file = check_input_file(path, max_bytes)
     kind = detect_format(file, fmt)
     try:
@@ -73,11 +82,16 @@ def iter_batches(
             parquet = pq.ParquetFile(file)
             yield from parquet.iter_batches(batch_size=65_536)
             return
-        _check_text(file)
+        head = _check_text(file)
+        layout = csv_layout(head, text_columns=text_columns)
         reader = pacsv.open_csv(
             file,
             read_options=pacsv.ReadOptions(block_size=batch_bytes),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True,
+                column_types={name: pa.string() for name in layout.text_columns},
+            ),
         )
         yield from reader
     except InputError:
@@ -87,10 +101,14 @@ def iter_batches(
 
 
 def read_table(
-    path: str | Path, *, fmt: str | None = None, max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
+    text_columns: Collection[str] = (),
 ) -> pd.DataFrame:
     """Read a whole CSV or Parquet file into a DataFrame, with one-line errors."""
-    batches = list(iter_batches(path, fmt=fmt, max_bytes=max_bytes))
+    batches = list(iter_batches(path, fmt=fmt, max_bytes=max_bytes, text_columns=text_columns))
     if not batches:
         raise InputError(f"input file has a header but no rows: {Path(path)}")
     table = pa.Table.from_batches(batches)
@@ -109,20 +127,22 @@ def arrow_to_pandas(table: pa.Table, *, text_as_categories: bool = False) -> pd.
     )
 
 
-def _check_text(file: Path) -> None:
-    """Refuse files that are not UTF-8 text, naming the problem instead of a traceback."""
+def _check_text(file: Path) -> str:
+    """The head of the file as text; a file that is not UTF-8 text is refused with the
+    reason, not a traceback."""
     with file.open("rb") as handle:
-        head = handle.read(64 * 1024)
-    if b"\x00" in head:
+        head = handle.read(SNIFF_BYTES)
+    if b"\x00" in head[: 64 * 1024]:
         raise InputError(f"cannot read {file.name}: binary data, not a CSV text file")
     try:
-        head.decode("utf-8")
+        return head.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the read boundary
             raise InputError(
                 f"cannot read {file.name}: not UTF-8 text (byte {exc.start}); "
                 "convert it to UTF-8 first"
             ) from None
+        return head[: exc.start].decode("utf-8").removeprefix("\ufeff")
 
 
 def _first_line(exc: BaseException) -> str:

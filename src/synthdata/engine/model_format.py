@@ -1,7 +1,8 @@
 """The saved-model format: a zip of JSON and plain numeric arrays, never pickle.
 
     model.json    {"format": "synthdata-model", "version": 1, "synthesizer": ...,
-                   "schema": {...}, "params": {...}, "fitted_rows": N}
+                   "options": {...}, "schema": {...}, "params": {...}, "fitted_rows": N,
+                   "column_labels": [...] (only when the table's names were not all text)}
     arrays.npz    named float/int arrays, loaded with allow_pickle=False
 
 Loading such a file cannot run code. What it reveals about the real table is
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthdata.engine.errors import ModelFormatError
+from synthdata.engine.errors import InputError, ModelFormatError
 from synthdata.engine.io import atomic_path
 from synthdata.engine.schema import TableSchema
 
@@ -39,11 +40,14 @@ def save_model(model: Synthesizer, path: Path) -> Path:
         "format": FORMAT,
         "version": VERSION,
         "synthesizer": model.name,
-        "options": model.options,
+        # The synthesizer's parameters, under the key older files used for them.
+        "options": model.get_parameters(),
         "fitted_rows": model.fitted_rows,
         "schema": schema.to_dict(),
         "params": params,
     }
+    if model.column_labels is not None:
+        header["column_labels"] = model.column_labels
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -54,7 +58,7 @@ def save_model(model: Synthesizer, path: Path) -> Path:
 
 def load_model(path: Path) -> Synthesizer:
     """Read a model written by `save_model`; refuse anything else with ModelFormatError."""
-    from synthdata.engine.base import create_synthesizer
+    from synthdata.engine.base import create_synthesizer, synthesizer_class
 
     if not path.is_file():
         raise ModelFormatError(f"model file not found: {path}")
@@ -79,10 +83,17 @@ def load_model(path: Path) -> Synthesizer:
             f"this release reads version {VERSION}"
         )
     try:
-        model = create_synthesizer(header["synthesizer"], **header.get("options", {}))
+        # Older files may hold options the synthesizer never used (they were ignored
+        # then); only the parameters it declares are passed back.
+        names = synthesizer_class(header["synthesizer"]).parameter_names()
+        saved = dict(header.get("options") or {})
+        options = {k: v for k, v in saved.items() if names is None or k in names}
+        model = create_synthesizer(header["synthesizer"], **options)
         model.schema = TableSchema.from_dict(header["schema"])
         model.fitted_rows = int(header.get("fitted_rows", 0))
+        labels = header.get("column_labels")
+        model.column_labels = list(labels) if labels is not None else None
         model.load_state(header["params"], arrays)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, InputError) as exc:
         raise ModelFormatError(f"{path.name}: damaged model ({exc})") from None
     return model

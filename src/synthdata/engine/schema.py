@@ -7,6 +7,7 @@ can be shown to a user, overridden, and saved inside a model file.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -14,12 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.engine import dates
 from synthdata.engine.errors import InputError
+from synthdata.engine.patterns import identifier_format, is_free_text, text_sample
 
-# A text column with at most this many distinct values (or this share of rows)
-# is a categorical; above it, a unique text column is an identifier.
-MAX_CATEGORIES = 1000
 DISCRETE_NUMERIC_LEVELS = 64
+# A text column whose non-null values are at least this share distinct (and that has at
+# least MIN_TEXT_DISTINCT of them) holds names, codes or free text, not categories:
+# copying its values would copy the real rows, so they are regenerated (see `keys`).
+TEXT_DISTINCT_SHARE = 0.9
+MIN_TEXT_DISTINCT = 5
+# Free text (sentences) is regenerated when at least this share of it is distinct.
+FREE_TEXT_DISTINCT_SHARE = 0.5
 _MAX_DECIMALS = 6
 
 
@@ -44,9 +51,12 @@ class ColumnSpec:
     kind: ColumnKind
     null_rate: float = 0.0
     decimals: int | None = None  # continuous: round to this many decimals
-    timezone: str | None = None  # datetime: IANA name, or None for naive
+    timezone: str | None = None  # datetime: IANA name or fixed offset ("+02:00"); None: naive
     datetime_unit: str | None = None  # datetime: coarsest unit all values are a multiple of
-    identifier_format: str | None = None  # identifier: "int", "uuid" or "prefix:<text>:<width>"
+    datetime_format: str | None = None  # datetime written as text: its strftime format
+    # identifier: "int", "uuid", "prefix:<text>:<width>", "pattern:<masks>" or
+    # "text:<min words>:<max words>" (see engine.keys)
+    identifier_format: str | None = None
     constant_value: Any = None  # constant: the single value
     source_dtype: str = ""
 
@@ -90,26 +100,40 @@ class TableSchema:
 
 
 def infer_schema(
-    frame: pd.DataFrame, overrides: dict[str, str | ColumnKind] | None = None
+    frame: pd.DataFrame,
+    overrides: dict[str, str | ColumnKind] | None = None,
+    *,
+    date_formats: dict[str, str] | None = None,
 ) -> TableSchema:
     """Infer the kind of every column of `frame`.
 
     `overrides` maps a column name to a `ColumnKind` value (e.g. ``{"zip": "categorical"}``)
-    and wins over inference.
+    and wins over inference. `date_formats` maps a column name to the strftime format
+    its text is written in (e.g. ``{"day": "%d/%m/%Y"}``): the column is a date-time,
+    read and written in that format. Column names are kept as text (``0`` is "0").
     """
     if frame.shape[1] == 0:
         raise InputError("the table has no columns")
-    if len(set(frame.columns)) != frame.shape[1]:
+    if len({str(c) for c in frame.columns}) != frame.shape[1]:
         raise InputError("the table has duplicate column names")
     overrides = dict(overrides or {})
-    unknown = set(overrides) - {str(c) for c in frame.columns}
+    date_formats = dict(date_formats or {})
+    known = {str(c) for c in frame.columns}
+    unknown = (set(overrides) | set(date_formats)) - known
     if unknown:
         raise InputError(f"override for unknown column(s): {', '.join(sorted(unknown))}")
     columns = []
     for name in frame.columns:
         forced = overrides.get(str(name))
         kind = _parse_kind(forced) if forced is not None else None
-        columns.append(_infer_column(str(name), frame[name], kind))
+        fmt = date_formats.get(str(name))
+        if fmt is not None:
+            if kind not in (None, ColumnKind.DATETIME):
+                raise InputError(
+                    f"column {str(name)!r}: a date format was given, but its type is {kind}"
+                )
+            kind = ColumnKind.DATETIME
+        columns.append(_infer_column(str(name), frame[name], kind, fmt))
     return TableSchema(columns)
 
 
@@ -121,7 +145,9 @@ def _parse_kind(value: str | ColumnKind) -> ColumnKind:
         raise InputError(f"unknown column type {value!r} (expected one of: {allowed})") from None
 
 
-def _infer_column(name: str, series: pd.Series, forced: ColumnKind | None) -> ColumnSpec:
+def _infer_column(
+    name: str, series: pd.Series, forced: ColumnKind | None, date_format: str | None = None
+) -> ColumnSpec:
     n = len(series)
     nulls = int(series.isna().sum())
     spec = ColumnSpec(
@@ -131,14 +157,15 @@ def _infer_column(name: str, series: pd.Series, forced: ColumnKind | None) -> Co
         source_dtype=str(series.dtype),
     )
     values = series.dropna()
+    spec.datetime_format = date_format
     if forced is None:
-        forced = _guess_kind(series, values)
+        forced = _guess_kind(series, values, spec)
     spec.kind = forced
-    _fill_details(spec, series, values)
+    _fill_details(spec, series, values, date_format)
     return spec
 
 
-def _guess_kind(series: pd.Series, values: pd.Series) -> ColumnKind:
+def _guess_kind(series: pd.Series, values: pd.Series, spec: ColumnSpec) -> ColumnKind:
     if values.empty:
         return ColumnKind.EMPTY
     distinct = values.nunique()
@@ -161,12 +188,20 @@ def _guess_kind(series: pd.Series, values: pd.Series) -> ColumnKind:
         ):
             return ColumnKind.IDENTIFIER
         return ColumnKind.INTEGER if is_int else ColumnKind.CONTINUOUS
-    # Text (plain or already dictionary-encoded): unique everywhere means a key.
-    if distinct == len(values) and len(values) > MAX_CATEGORIES // 10:
-        return ColumnKind.IDENTIFIER
+    # Text (plain or already dictionary-encoded).
     uniques = values.cat.categories if isinstance(dtype, pd.CategoricalDtype) else values.unique()
     if len(uniques) <= 8 and {str(v).strip().lower() for v in uniques} <= {"true", "false"}:
         return ColumnKind.BOOLEAN
+    fmt = dates.detect_format(values)
+    if fmt is not None:
+        spec.datetime_format = fmt
+        return ColumnKind.DATETIME
+    if distinct >= MIN_TEXT_DISTINCT:
+        share = distinct / len(values)
+        if share >= TEXT_DISTINCT_SHARE or (
+            share >= FREE_TEXT_DISTINCT_SHARE and is_free_text(text_sample(values))
+        ):
+            return ColumnKind.IDENTIFIER
     return ColumnKind.CATEGORICAL
 
 
@@ -179,7 +214,9 @@ def _looks_like_key(name: object, values: pd.Series) -> bool:
     return span <= 1.5 * len(values)
 
 
-def _fill_details(spec: ColumnSpec, series: pd.Series, values: pd.Series) -> None:
+def _fill_details(
+    spec: ColumnSpec, series: pd.Series, values: pd.Series, date_format: str | None
+) -> None:
     kind = spec.kind
     if kind == ColumnKind.CONSTANT and not values.empty:
         value = values.iloc[0]
@@ -189,15 +226,11 @@ def _fill_details(spec: ColumnSpec, series: pd.Series, values: pd.Series) -> Non
     elif kind == ColumnKind.CONTINUOUS:
         spec.decimals = _decimals(values)
     elif kind == ColumnKind.DATETIME:
-        stamps = pd.to_datetime(values, utc=False, errors="coerce")
-        if stamps.isna().all():
-            raise InputError(f"column {spec.name!r}: no value could be read as a date/time")
-        tz = getattr(stamps.dt, "tz", None)
-        spec.timezone = str(tz) if tz is not None else None
-        spec.datetime_unit = _datetime_unit(stamps)
+        _datetime_details(spec, values, date_format)
     elif kind == ColumnKind.IDENTIFIER:
-        spec.identifier_format = _identifier_format(values)
-        spec.null_rate = 0.0 if spec.null_rate == 0 else spec.null_rate
+        spec.identifier_format = identifier_format(values)
+    if kind != ColumnKind.DATETIME:
+        spec.datetime_format = None
 
 
 def _decimals(values: pd.Series) -> int | None:
@@ -209,39 +242,36 @@ def _decimals(values: pd.Series) -> int | None:
     return None
 
 
-_UNITS = [
-    ("D", 86_400 * 10**9),
-    ("h", 3_600 * 10**9),
-    ("min", 60 * 10**9),
-    ("s", 10**9),
-    ("ms", 10**6),
-    ("us", 10**3),
-]
+def _datetime_details(spec: ColumnSpec, values: pd.Series, given: str | None) -> None:
+    """Timezone, unit and (for text) written format of a date-time column.
 
-
-def _datetime_unit(stamps: pd.Series) -> str:
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    nanos = stamps.dropna().astype("datetime64[ns]").astype("int64").to_numpy()[:100_000]
-    for unit, size in _UNITS:
-        if np.all(nanos % size == 0):
-            return unit
-    return "ns"
-
-
-def _identifier_format(values: pd.Series) -> str:
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return "int"
-    text = values.astype(str)
-    sample = text.iloc[:1000]
-    if sample.str.fullmatch(
-        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-        r"[0-9a-fA-F]{12}"
-    ).all():
-        return "uuid"
-    prefix = sample.str.extract(r"^(\D*)")[0]
-    digits = sample.str.extract(r"(\d+)$")[0]
-    if prefix.nunique() == 1 and digits.notna().all():
-        width = int(digits.str.len().max())
-        return f"prefix:{prefix.iloc[0]}:{width}"
-    return "uuid"
+    `given` is the user's format; a format found by `_guess_kind` is already in `spec`.
+    """
+    is_text = not (
+        pd.api.types.is_datetime64_any_dtype(values.dtype)
+        or pd.api.types.is_numeric_dtype(values.dtype)
+        or isinstance(values.dtype, pd.ArrowDtype)
+    )
+    fmt = given or spec.datetime_format or (dates.detect_format(values) if is_text else None)
+    if fmt is not None and is_text:
+        # A detected format reads every value already; a given one is checked here.
+        bad = dates.unreadable(values, fmt) if given is not None else None
+        if bad is not None:
+            raise InputError(
+                f"column {spec.name!r}: {bad!r} is not a date/time in the format {fmt!r}"
+            )
+        stamps = dates.parse(values, fmt)
+        spec.timezone = dates.fixed_offset(values, fmt)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # pandas guessing a format
+            stamps = pd.to_datetime(values, utc=False, errors="coerce")
+        if stamps.isna().all():
+            raise InputError(
+                f"column {spec.name!r}: no value could be read as a date/time "
+                "(give its format with --date-format COLUMN=FORMAT, e.g. %d/%m/%Y)"
+            )
+        tz = getattr(stamps.dt, "tz", None)
+        spec.timezone = str(tz) if tz is not None else None
+    spec.datetime_format = fmt
+    spec.datetime_unit = dates.coarsest_unit(stamps)

@@ -142,11 +142,10 @@ def open_cache(session: Session, settings: Settings) -> ModelCache | None:
 
 def is_cacheable(synthesizer: str) -> bool:
     """Whether models of `synthesizer` can be saved in our format (SDV models cannot)."""
-    from synthdata.engine.base import create_synthesizer
-    from synthdata.engine.sdv_adapter import _SDVSynthesizer
+    from synthdata.engine.base import synthesizer_class
 
     try:
-        return not isinstance(create_synthesizer(synthesizer), _SDVSynthesizer)
+        return synthesizer_class(synthesizer).supports_save
     except SynthDataError:
         return False
 

@@ -50,18 +50,24 @@ class TokenCodec:
     @classmethod
     def fit(
         cls, name: str, enc: Encoded, *, bins: int, max_levels: int
-    ) -> tuple[TokenCodec, np.ndarray]:
-        """Learn the codec of one encoded column; return it with the column's tokens."""
+    ) -> tuple[TokenCodec, np.ndarray, np.ndarray]:
+        """Learn the codec of one encoded column.
+
+        Returns it with the column's tokens and, per row, where in its bin the value
+        lies (in [0, 1); 0.5 for levels and nulls, which have no inside).
+        """
         has_null = not bool(enc.present.all())
         tokens = np.full(len(enc.present), -1, dtype=np.int32)
+        within = np.full(len(enc.present), 0.5)
         if enc.levels is not None:
             codec, values = cls._fit_levels(name, enc, max_levels, has_null)
         else:
-            codec, values = cls._fit_numeric(name, enc, bins, has_null)
+            codec, values, inside = cls._fit_numeric(name, enc, bins, has_null)
+            within[enc.present] = inside
         tokens[enc.present] = values
         if has_null:
             tokens[~enc.present] = codec.null_token
-        return codec, tokens
+        return codec, tokens, within
 
     @classmethod
     def _fit_levels(
@@ -89,11 +95,22 @@ class TokenCodec:
     @classmethod
     def _fit_numeric(
         cls, name: str, enc: Encoded, bins: int, has_null: bool
-    ) -> tuple[TokenCodec, np.ndarray]:
+    ) -> tuple[TokenCodec, np.ndarray, np.ndarray]:
         marginal = QuantileMarginal.fit(enc.values)
         position = ndtr(marginal.to_normal(enc.values, np.random.default_rng(0)))
         codes = np.minimum((position * bins).astype(np.int32), bins - 1)
-        return cls(name, None, marginal.grid, bins, None, has_null), codes
+        inside = np.clip(position * bins - codes, 0.0, 1.0 - _EDGE)
+        return cls(name, None, marginal.grid, bins, None, has_null), codes, inside
+
+    def feature(self, tokens: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """What trees split on: the token, and for numbers also the place inside the bin.
+
+        A number's exact rank lets a tree split finer than its bins where the data
+        supports it (the credit limit that sets a rating), at no cost for levels.
+        """
+        if self.grid is None:
+            return tokens.astype(np.float64)
+        return tokens + np.where(tokens == self.null_token, 0.5, within)
 
     # -- sampling -------------------------------------------------------------------------
     def decode(self, tokens: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -107,14 +107,35 @@ class LeafTree:
 
     def sample(self, features: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         """One token per row, drawn from its leaf's distribution with `uniform` in [0, 1)."""
-        leaf = self.leaves(features)
+        return self.draw(self.leaves(features), uniform, self.cumulative)
+
+    def draw(self, leaf: np.ndarray, uniform: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
+        """One token per row from its leaf, by a per-leaf `cumulative` (this tree's layout)."""
         # Leaf k's cumulative probabilities shifted into (k, k + 1]: one search for all rows.
-        shifted = self.cumulative + np.repeat(
+        shifted = cumulative + np.repeat(
             np.arange(len(self.offsets) - 1, dtype=np.float64), np.diff(self.offsets)
         )
         position = np.searchsorted(shifted, leaf + uniform, side="right")
         position = np.clip(position, self.offsets[leaf], self.offsets[leaf + 1] - 1)
         return self.tokens[position]
+
+    def restrict(self, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Leaf distributions with each token's probability scaled by `allowed[token]`.
+
+        Returns (allowed mass per leaf, cumulative of the renormalised distributions);
+        a leaf that allows nothing keeps mass 0 and must not be drawn from.
+        """
+        starts = self.offsets[:-1]
+        previous = np.concatenate([[0.0], self.cumulative[:-1]])
+        previous[starts] = 0.0
+        scaled = (self.cumulative - previous) * allowed[self.tokens]
+        mass = np.add.reduceat(scaled, starts)
+        running = np.cumsum(scaled)
+        before = np.concatenate([[0.0], running])[starts]
+        cumulative = running - np.repeat(before, np.diff(self.offsets))
+        cumulative /= np.repeat(np.where(mass > 0, mass, 1.0), np.diff(self.offsets))
+        cumulative[self.offsets[1:] - 1] = 1.0
+        return mass, cumulative
 
     # -- saving ---------------------------------------------------------------------------
     _ARRAYS = (
