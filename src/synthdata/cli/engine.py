@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 import synthdata
+from synthdata.cli.conditions import ConditionOpt, parse_conditions
 from synthdata.cli.console import console, error, info, progress, set_quiet, tracker
 from synthdata.engine.base import (
     DEFAULT_SYNTHESIZER,
@@ -95,19 +96,23 @@ def generate(
     fmt: FormatOpt = None,
     types: TypeOpt = None,
     date_formats: DateFormatOpt = None,
+    conditions: ConditionOpt = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a synthesizer on INPUT and write --rows synthetic rows to --output."""
     _quiet(quiet)
     _check_rows(rows)
+    wanted = parse_conditions(conditions)
+    if wanted and not synthesizer_class(synthesizer).supports_conditions:
+        raise InputError(f"the {synthesizer} synthesizer cannot sample with conditions")
     kind = detect_format(output, fmt)
     overrides = parse_types(types)
     formats = parse_date_formats(date_formats)
     limit = input_limit(max_input_bytes)
     with progress() as display:
         model = _fit(display, input, synthesizer, overrides, limit, formats)
-        _write_sample(display, model, rows, seed, output, kind)
+        _write_sample(display, model, rows, seed, output, kind, wanted)
     info(f"wrote {rows:,} synthetic rows to {output}")
 
 
@@ -146,15 +151,17 @@ def sample(
     output: OutputOpt,
     seed: SeedOpt = None,
     fmt: FormatOpt = None,
+    conditions: ConditionOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Write --rows synthetic rows from a saved MODEL to --output."""
     _quiet(quiet)
     _check_rows(rows)
     kind = detect_format(output, fmt)
+    wanted = parse_conditions(conditions)
     synthesizer = synthdata.load_model(model)
     with progress() as display:
-        _write_sample(display, synthesizer, rows, seed, output, kind)
+        _write_sample(display, synthesizer, rows, seed, output, kind, wanted)
     info(f"wrote {rows:,} synthetic rows to {output}")
 
 
@@ -326,10 +333,13 @@ def _write_sample(
     seed: int | None,
     output: Path,
     kind: str,
+    conditions: dict[str, Any] | None = None,
 ) -> None:
     task = display.add_task(f"writing {output.name}", total=rows, unit="rows")
     # Chunks are written as they are drawn, so memory stays bounded whatever --rows is.
-    chunks = model.iter_chunks(rows, seed=seed, progress=tracker(display, task))
+    chunks = model.iter_chunks(
+        rows, seed=seed, progress=tracker(display, task), conditions=conditions
+    )
     write_frames(chunks, output, fmt=kind)
 
 

@@ -180,8 +180,16 @@ def _as_number(value: Any, spec: ColumnSpec, text: str) -> float:
 
 
 def _coerce(value: Any, spec: ColumnSpec) -> Any:
-    if spec.kind == ColumnKind.BOOLEAN and isinstance(value, str):
+    """A value written as text (on the command line, in JSON) read as the column's type."""
+    if not isinstance(value, str):
+        return value
+    if spec.kind == ColumnKind.BOOLEAN:
         return value.strip().lower() in ("true", "1", "yes")
+    if spec.kind in (ColumnKind.INTEGER, ColumnKind.CONTINUOUS):
+        try:
+            return float(value)
+        except ValueError:
+            return value  # reported as a value that never occurs
     return value
 
 
