@@ -177,3 +177,39 @@ def test_csv_result_matches_requested_rows(client, alice, upload, wait_job):
         io.BytesIO(client.get(f"/api/v1/jobs/{job['id']}/result", headers=alice.headers).content)
     )
     assert len(frame) == 123
+
+
+def test_conditions_hold_on_every_row_of_the_result(client, alice, upload, wait_job):
+    dataset = upload(alice)
+    conditions = {"city": ["Paris", "Nice"], "age": {"min": 30, "max": 40}, "member": True}
+    job = _post_job(
+        client,
+        alice,
+        {"dataset_id": dataset["id"], "rows": 200, "seed": 3, "conditions": conditions},
+    ).json()
+    assert job["conditions"]["city"] == ["Paris", "Nice"]
+    assert wait_job(alice, job["id"])["state"] == "succeeded"
+    result = client.get(f"/api/v1/jobs/{job['id']}/result", headers=alice.headers)
+    rows = pd.read_csv(io.StringIO(result.text))
+    assert len(rows) == 200
+    assert set(rows["city"]) <= {"Paris", "Nice"}
+    assert rows["age"].between(30, 40).all()
+    assert rows["member"].all()
+
+
+def test_conditions_that_cannot_hold_are_422_or_a_failed_job(client, alice, upload, wait_job):
+    dataset = upload(alice)
+    base = {"dataset_id": dataset["id"], "rows": 10}
+    unknown = _post_job(client, alice, {**base, "conditions": {"height": 3}})
+    assert unknown.status_code == 422
+    assert "unknown column 'height'" in unknown.json()["detail"]
+    copula = _post_job(client, alice, {**base, "synthesizer": "copula", "conditions": {"age": 30}})
+    assert copula.status_code == 422
+    assert "cannot sample with conditions" in copula.json()["detail"]
+    bad_range = _post_job(client, alice, {**base, "conditions": {"age": {"low": 3}}})
+    assert bad_range.status_code == 422
+    # A value the table never holds is found by the model when the job samples.
+    never = _post_job(client, alice, {**base, "conditions": {"city": "Rome"}}).json()
+    failed = wait_job(alice, never["id"])
+    assert failed["state"] == "failed"
+    assert "'Rome' never occurs in column 'city'" in failed["error"]

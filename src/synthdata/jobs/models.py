@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,6 +70,8 @@ class Job(Base):
     synthesizer: Mapped[str] = mapped_column(String(40), default=DEFAULT_SYNTHESIZER)
     format: Mapped[str] = mapped_column(String(16), default="csv")
     seed: Mapped[int] = mapped_column(BigInteger)
+    # What every row must meet, as the API received it (see service.jobs.conditions).
+    conditions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     rows_done: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -11,11 +11,12 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from synthdata.engine.conditions import conditions_from_json
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import write_frames
 from synthdata.jobs import leases, model_cache, signals, telemetry
@@ -48,6 +49,7 @@ class _ChunkWork:
     fmt: str
     start_row: int
     rows: int
+    conditions: dict[str, Any] | None = None
 
 
 class JobRunner:
@@ -218,7 +220,14 @@ class JobRunner:
         else:
             model_file = self.storage.relative(self.storage.job_model_file(job.customer_id, job.id))
         return _ChunkWork(
-            chunk.id, job.customer_id, model_file, job.seed, job.format, chunk.start_row, chunk.rows
+            chunk.id,
+            job.customer_id,
+            model_file,
+            job.seed,
+            job.format,
+            chunk.start_row,
+            chunk.rows,
+            conditions_from_json(job.conditions),
         )
 
     @telemetry.step("job.sample")
@@ -241,7 +250,11 @@ class JobRunner:
 
             part = self.storage.part_file(work.customer_id, job_id, index, work.fmt)
             frames = model.iter_chunks(
-                work.rows, seed=work.seed, start_row=work.start_row, progress=progress
+                work.rows,
+                seed=work.seed,
+                start_row=work.start_row,
+                progress=progress,
+                conditions=work.conditions,
             )
             write_frames(frames, part, fmt=work.fmt)
         return self._tx(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,21 @@ from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.models import Job, JobKind, JobState
 
 MAX_SEED = 2**63 - 1
+
+
+Scalar = str | float | bool | None
+
+
+class ConditionRange(BaseModel):
+    """A range of numbers or date-times; a missing end is open."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | str | None = None
+    max: float | str | None = None
+
+
+ConditionValue = Scalar | list[Scalar] | ConditionRange
 
 
 class JobCreate(BaseModel):
@@ -30,6 +45,12 @@ class JobCreate(BaseModel):
     format: Literal["csv", "parquet"] = "csv"
     seed: int | None = Field(
         default=None, ge=0, le=MAX_SEED, description="Same seed, same rows (default: random)."
+    )
+    conditions: dict[str, ConditionValue] | None = Field(
+        default=None,
+        max_length=100,
+        description="What every row must meet, by column: a value, a list of values (any "
+        'of them), {"min": ..., "max": ...} for numbers and dates, or null.',
     )
 
     @model_validator(mode="after")
@@ -52,6 +73,7 @@ class JobOut(BaseModel):
     synthesizer: str
     format: str
     seed: int
+    conditions: dict[str, Any] | None
     idempotency_key: str | None
     rows_done: int
     progress: float = Field(description="0..1")

@@ -6,12 +6,15 @@ import hashlib
 import json
 import logging
 import secrets
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from synthdata.engine.base import list_synthesizers
+from synthdata.engine.base import list_synthesizers, synthesizer_class
+from synthdata.engine.conditions import conditions_from_json
+from synthdata.engine.errors import InputError
 from synthdata.jobs import telemetry
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
 from synthdata.jobs.queue import JobQueue
@@ -53,6 +56,27 @@ def check_synthesizer(name: str) -> str:
             kind="invalid-input",
         )
     return name
+
+
+def check_conditions(
+    conditions: dict[str, Any], synthesizer: str, schema: dict[str, Any] | None
+) -> None:
+    """422 naming the column for conditions that cannot hold; values are checked by the
+    model itself when the job samples (a value that never occurs fails the job)."""
+    if not synthesizer_class(synthesizer).supports_conditions:
+        raise Problem(
+            422,
+            f"the {synthesizer} synthesizer cannot sample with conditions (use chain)",
+            kind="invalid-input",
+        )
+    try:
+        conditions_from_json(conditions)
+    except InputError as exc:
+        raise Problem(422, str(exc), kind="invalid-input") from None
+    names = {column["name"] for column in (schema or {}).get("columns", [])}
+    for column in conditions:
+        if names and column not in names:
+            raise Problem(422, f"condition on unknown column {column!r}", kind="invalid-input")
 
 
 def request_hash(body: JobCreate) -> str:
@@ -106,12 +130,17 @@ def create_generation_job(
         if model.state == ModelState.FAILED.value:
             raise Problem(422, f"model {model.id!r} failed to train", kind="invalid-input")
         synthesizer = model.synthesizer
+        schema = model.schema_json
     else:
         assert body.dataset_id is not None
         dataset = session.get(Dataset, body.dataset_id)
         if dataset is None or dataset.customer_id != customer_id:
             raise not_found("dataset", body.dataset_id)
         check_synthesizer(synthesizer)
+        schema = dataset.schema_json
+    conditions = body.model_dump(mode="json")["conditions"] or None
+    if conditions:
+        check_conditions(conditions, synthesizer, schema)
     job = Job(
         customer_id=customer_id,
         kind=JobKind.GENERATE.value,
@@ -121,6 +150,7 @@ def create_generation_job(
         synthesizer=synthesizer,
         format=body.format,
         seed=body.seed if body.seed is not None else secrets.randbits(_RANDOM_SEED_BITS),
+        conditions=conditions,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         enqueued_at=utcnow(),
