@@ -38,8 +38,13 @@ ENGINES = {"ours": "copula", "sdv": "sdv_copula"}
 """Engine label in the results -> synthesizer name."""
 
 
-def run_child(task: dict[str, Any], workdir: Path, timeout_s: float = 3 * 3600) -> dict[str, Any]:
-    """Run one task of `benchmarks.engine_runs` in a new process; add its wall time and RSS.
+def run_child(
+    task: dict[str, Any],
+    workdir: Path,
+    timeout_s: float = 3 * 3600,
+    module: str = "benchmarks.engine_runs",
+) -> dict[str, Any]:
+    """Run one task of `module` (`main(argv)`) in a new process; add its wall time and RSS.
 
     Peak memory is the larger of the child's own ``ru_maxrss`` and what polling its RSS
     (and that of anything it starts) saw, so neither a short spike nor a helper process
@@ -49,7 +54,7 @@ def run_child(task: dict[str, Any], workdir: Path, timeout_s: float = 3 * 3600) 
     task_file = workdir / f"{name}.task.json"
     result_file = workdir / f"{name}.result.json"
     task_file.write_text(json.dumps(task))
-    command = [sys.executable, "-m", "benchmarks.engine_runs", str(task_file), str(result_file)]
+    command = [sys.executable, "-m", module, str(task_file), str(result_file)]
     print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)

@@ -182,6 +182,20 @@ def test_evaluate_table_with_holdout(table: Path, out_dir: Path) -> None:
     assert result.stderr == ""
 
 
+def test_evaluate_target_and_holdout_set_aside(table: Path, out_dir: Path) -> None:
+    fake = out_dir / "fake.csv"
+    assert_ok(invoke("-q", "generate", table, "-n", "200", "-o", fake, "--seed", "3"))
+    result = invoke("evaluate", table, fake, "--target", "city")
+    assert_ok(result)
+    assert "TSTR / TRTR (macro_f1)" in result.stdout
+    assert "pair trend (fixed bins, all pairs)" in result.stdout
+    words = " ".join(result.stdout.split())  # the console wraps long notes
+    assert "set aside as the holdout" in words  # no --holdout: it says what it did
+    scores = json.loads(invoke("-q", "evaluate", table, fake, "--json").stdout)
+    assert scores["holdout_source"] == "split" and scores["tstr"] is None
+    assert 0.0 <= scores["detection"] <= 1.0 and 0.0 <= scores["privacy"]["dcr_share"] <= 1.0
+
+
 # -- bad input: one line on stderr, exit code 2, no output file ---------------------------
 
 

@@ -188,7 +188,10 @@ def test_write_html_is_self_contained(fresh: EvaluationResult, tmp_path: Path) -
     target = tmp_path / "reports" / "evaluation.html"
     assert fresh.write_html(target) == target
     html = target.read_text(encoding="utf-8")
-    assert html.count("<img") == len(fresh.column_shapes)
+    assert html.count("<img alt=") == len(fresh.column_shapes)  # one plot per column
+    # One per headline measure: all but TSTR, which needs a target.
+    assert html.count('<img class="measure"') == 5
+    assert "Pair trend" in html and "DCR share" in html and "not computed" in html
     assert "data:image/png;base64," in html
     for name in ("x", "y", "segment", "flag", "visits", "signup"):
         assert f'alt="{name}"' in html
@@ -196,6 +199,33 @@ def test_write_html_is_self_contained(fresh: EvaluationResult, tmp_path: Path) -
     assert f"<td>{first} ~ {second}</td>" in html  # the worst-pairs table
     assert "customer_id (identifier)" in html
     assert [p.name for p in target.parent.iterdir()] == ["evaluation.html"]  # no temp file left
+
+
+def test_headline_measures_lead_the_result(
+    real: pd.DataFrame, holdout: pd.DataFrame, fresh: EvaluationResult
+) -> None:
+    assert fresh.pair_trend is not None and fresh.pair_trend > 0.9
+    assert fresh.detection is not None and fresh.detection > 0.8
+    assert 0.4 < fresh.privacy["dcr_share"] < 0.6
+    assert fresh.tstr is None and any("TSTR" in note for note in fresh.notes)
+    shuffled = evaluate(real, shuffle_columns(make_table(2)), holdout=holdout, target="segment")
+    assert shuffled.pair_trend is not None and shuffled.pair_trend < fresh.pair_trend - 0.1
+    assert shuffled.detection is not None and shuffled.detection < 0.2
+    assert shuffled.tstr is not None and shuffled.tstr["ratio"] < 0.8
+    data = json.loads(json.dumps(shuffled.to_dict(), allow_nan=False))
+    assert data["tstr"]["metric"] == "macro_f1" and "plot_data" not in data
+    assert data["holdout_source"] == "given"
+
+
+def test_a_holdout_can_be_set_aside_from_the_real_table(real: pd.DataFrame) -> None:
+    result = evaluate(real, make_table(2), holdout_share=0.3, target="y")
+    assert result.holdout_source == "split"
+    assert result.rows["holdout"] == 450 and result.rows["real"] == ROWS - 450
+    assert "set aside as the holdout" in result.notes[0]
+    assert result.tstr is not None and result.tstr["ratio"] > 0.9
+    assert result.privacy["dcr_share"] is not None
+    with pytest.raises(InputError, match="target column 'nope'"):
+        evaluate(real, real, target="nope")
 
 
 def test_html_escapes_column_names(tmp_path: Path) -> None:
@@ -281,7 +311,7 @@ def test_accepts_csv_and_parquet_paths(real: pd.DataFrame, tmp_path: Path) -> No
     )
     assert score(result.column_shapes, "signup") > 0.9  # CSV text dates compared as dates
     assert result.quality_score > 0.8
-    assert steps[-1] == (4, 4) and len(steps) == 4
+    assert steps[-1] == (5, 5) and len(steps) == 5
 
 
 def test_large_tables_are_subsampled(real: pd.DataFrame) -> None:

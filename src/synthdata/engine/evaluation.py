@@ -1,23 +1,25 @@
 """How faithful and how private a synthetic table is, measured against the real one.
 
-Quality follows SDMetrics' single-table quality report (computed by `sdmetrics` itself):
-column shapes (KSComplement for numeric/datetime, TVComplement for categorical/boolean)
-and column pair trends (CorrelationSimilarity for two numeric/datetime columns,
-ContingencySimilarity otherwise, numeric columns discretised as SDMetrics does).
+The headline measures are those of `fidelity` (the field's strongest papers): pair trend
+over ALL column pairs on bins fixed from the real rows, detection by a cross-validated
+gradient-boosting classifier, alpha-precision / beta-recall, TSTR against TRTR for a named
+target, and the DCR share and exact copies against real rows the generator never saw (the
+holdout). Without a holdout, `holdout_share` sets that share of the real rows aside
+(seeded) to stand in for one, and the result says so.
+
+SDMetrics' single-table quality report is kept as a secondary figure (computed by
+`sdmetrics` itself): column shapes (KSComplement / TVComplement) and column pair trends
+(CorrelationSimilarity / ContingencySimilarity, bins drawn by SDMetrics per comparison).
 SDMetrics' own report averages only pairs whose real correlation exceeds 0.5 or
-association 0.3; we average ALL pairs, so a generator that breaks weak dependencies is
-not let off. `quality_score` is the mean of the two property scores; SDMetrics' default
-score is kept beside it for comparison with published numbers.
+association 0.3; `quality_score` averages ALL pairs; SDMetrics' default score is beside it.
 
 Privacy (see `privacy`) measures exact copies of real rows and the distance to the
-closest real record, compared with real rows the generator never saw when a holdout is
-given. The result and its JSON and HTML forms are in `report`.
+closest real record against the holdout, with a risk verdict. The result and its JSON and
+HTML forms are in `report`.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -25,27 +27,32 @@ import numpy as np
 import pandas as pd
 
 from synthdata.engine import privacy as _privacy
+from synthdata.engine._fidelity.canonical import canonical_frame, subsample
+from synthdata.engine._fidelity.sdmetrics_report import SDTYPES, sdmetrics_quality
 from synthdata.engine.base import Progress
 from synthdata.engine.errors import InputError
+from synthdata.engine.fidelity import FidelityScores, score_canonical
 from synthdata.engine.io import read_table
-from synthdata.engine.report import EvaluationResult, pair_key
-from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
+from synthdata.engine.report import EvaluationResult
+from synthdata.engine.schema import TableSchema, infer_schema
 
-__all__ = ["SDTYPES", "EvaluationResult", "canonical_frame", "evaluate"]
+__all__ = ["DEFAULT_HOLDOUT_SHARE", "SDTYPES", "EvaluationResult", "canonical_frame", "evaluate"]
 
 TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
-SDTYPES = {
-    ColumnKind.CONTINUOUS: "numerical",
-    ColumnKind.INTEGER: "numerical",
-    ColumnKind.DATETIME: "datetime",
-    ColumnKind.CATEGORICAL: "categorical",
-    ColumnKind.BOOLEAN: "boolean",
-}
-"""The SDMetrics sdtype of every scored kind; identifier, constant and empty are not scored."""
+_STEPS = 5
+DEFAULT_HOLDOUT_SHARE = 0.3
+"""Share of the real rows the command line sets aside as a holdout when none is given."""
+FIDELITY_MEASURES = ("trends", "detection", "support", "tstr", "dcr")
+"""The `fidelity` measures `evaluate` adds (shapes, SDMetrics and copies it has already)."""
 
-_STEPS = 4
-_NULL_TEXT = frozenset({"", "nan", "nat", "none", "null", "<na>"})
+SPLIT_NOTE = (
+    "no holdout given: {share:.0%} of the real rows (seed {seed}) were set aside as the "
+    "holdout and the synthetic table is compared with the other {rest:.0%}. If the "
+    "synthetic table was generated from all the real rows, the holdout was seen in "
+    "training: the DCR share and copies then cannot show memorising and TSTR is "
+    "optimistic. Pass real rows kept out of training as the holdout to judge privacy."
+)
 
 
 def evaluate(
@@ -54,26 +61,40 @@ def evaluate(
     *,
     holdout: TableLike | None = None,
     schema: TableSchema | None = None,
+    target: str | None = None,
+    holdout_share: float | None = None,
     max_rows: int = 10_000,
+    folds: int = 5,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> EvaluationResult:
-    """Score `synthetic` against `real` for quality and privacy.
+    """Score `synthetic` against `real` for fidelity, utility and privacy.
 
     `real`, `synthetic` and `holdout` are DataFrames or CSV/Parquet paths; `holdout` is
-    real rows that were NOT used for training, the baseline that makes the distance to
-    closest record meaningful. `schema` defaults to the one inferred from `real`. Each
-    table is subsampled (seeded) to at most `max_rows` rows for the scores; exact copies
-    are looked up in the whole tables. Above 50,000 rows SDMetrics subsamples contingency
-    pairs itself, unseeded: keep `max_rows` below that for repeatable scores.
-    `progress(done, total)` is called after each step.
+    real rows that were NOT used for training: the test set of TSTR and the baseline of
+    the DCR share, copies and distances. Without one, a `holdout_share` in (0, 1) sets
+    that share of `real` aside (seeded) instead, with a note saying what that implies.
+    `target` names the column TSTR predicts (none: TSTR is skipped, with a note).
+    `schema` defaults to the one inferred from `real`. Each table is subsampled (seeded)
+    to at most `max_rows` rows for the scores; exact copies are looked up in the whole
+    tables. Above 50,000 rows SDMetrics subsamples contingency pairs itself, unseeded:
+    keep `max_rows` below that for repeatable scores. Detection is `folds`-fold
+    cross-validated. `progress(done, total)` is called after each step.
     """
     if max_rows < 2:
         raise InputError("max_rows must be at least 2")
     real_frame = _load(real, "real")
     synth_frame = _load(synthetic, "synthetic")
     holdout_frame = _load(holdout, "holdout") if holdout is not None else None
+    notes: list[str] = []
+    holdout_source = "given" if holdout_frame is not None else None
+    if holdout_frame is None and holdout_share is not None:
+        real_frame, holdout_frame = _split(real_frame, holdout_share, seed)
+        holdout_source = "split"
+        notes.append(SPLIT_NOTE.format(share=holdout_share, rest=1 - holdout_share, seed=seed))
     schema = schema or infer_schema(real_frame)
+    if target is not None and target not in schema.names:
+        raise InputError(f"target column {target!r} is not a column of the real table")
     _check_columns(schema.names, real_frame, "real", "schema")
     _check_columns(schema.names, synth_frame, "synthetic", "real")
     if holdout_frame is not None:
@@ -90,18 +111,32 @@ def evaluate(
     holdout_c = None
     if holdout_frame is not None:
         holdout_c = canonical_frame(holdout_frame[scored], schema, problems, "holdout")
-    real_s = _subsample(real_c, max_rows, seed)
-    synth_s = _subsample(synth_c, max_rows, seed + 1)
-    holdout_s = _subsample(holdout_c, max_rows, seed + 2) if holdout_c is not None else None
+    real_s = subsample(real_c, max_rows, seed)
+    synth_s = subsample(synth_c, max_rows, seed + 1)
+    holdout_s = subsample(holdout_c, max_rows, seed + 2) if holdout_c is not None else None
     _step(progress, 2)
 
-    quality = _quality(real_s, synth_s, kinds, problems)
+    quality = sdmetrics_quality(real_s, synth_s, kinds, problems)
     _step(progress, 3)
 
     privacy = _privacy.exact_copies(real_c, synth_c, holdout_c)
     privacy.update(_privacy.distance_to_closest_record(real_s, synth_s, holdout_s, kinds))
     privacy.update(_privacy.risk_verdict(privacy))
     _step(progress, 4)
+
+    fidelity = score_canonical(
+        real_c,
+        synth_c,
+        kinds,
+        holdout=holdout_c,
+        target=target,
+        measures=FIDELITY_MEASURES,
+        max_rows=max_rows,
+        folds=folds,
+        seed=seed,
+    )
+    privacy["dcr_share"] = fidelity.dcr_share
+    _step(progress, 5)
 
     shapes_score = _mean(quality.shapes.values())
     pairs_score = _mean(quality.pairs.values())
@@ -129,7 +164,39 @@ def evaluate(
         warnings=problems,
         real_sample=real_s,
         synthetic_sample=synth_s,
+        **_headline(fidelity, holdout_source, notes),
     )
+
+
+def _headline(
+    fidelity: FidelityScores, holdout_source: str | None, notes: list[str]
+) -> dict[str, Any]:
+    """The `EvaluationResult` fields that come from `fidelity`."""
+    return {
+        "pair_trend": fidelity.pair_trend,
+        "pair_trend_scores": fidelity.pair_trend_scores,
+        "correlation_similarity": fidelity.correlation_similarity,
+        "detection": fidelity.detection,
+        "detection_auc": fidelity.detection_auc,
+        "alpha_precision": fidelity.alpha_precision,
+        "beta_recall": fidelity.beta_recall,
+        "tstr": fidelity.tstr,
+        "holdout_source": holdout_source,
+        "notes": notes + fidelity.notes,
+        "plot_data": fidelity.plot_data,
+    }
+
+
+def _split(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Set a seeded `share` of the rows aside as a holdout: (the rest, the holdout)."""
+    if not 0 < share < 1:
+        raise InputError(f"the holdout share must be between 0 and 1 (got {share})")
+    held = round(len(frame) * share)
+    if held < 1 or held > len(frame) - 2:
+        raise InputError(f"the real table has too few rows ({len(frame)}) to set a holdout aside")
+    order = np.random.default_rng(seed).permutation(len(frame))
+    rest = frame.iloc[np.sort(order[held:])].reset_index(drop=True)
+    return rest, frame.iloc[np.sort(order[:held])].reset_index(drop=True)
 
 
 def _load(table: TableLike, role: str) -> pd.DataFrame:
@@ -159,196 +226,6 @@ def _check_columns(expected: list[str], frame: pd.DataFrame, role: str, referenc
     if extra:
         parts.append(f"unexpected column(s) {', '.join(extra)}")
     raise InputError(f"the {role} table does not match the {reference} one: {'; '.join(parts)}")
-
-
-def canonical_frame(
-    frame: pd.DataFrame, schema: TableSchema, problems: list[str], role: str
-) -> pd.DataFrame:
-    """Bring every column of `frame` to one comparable form per kind, the same for every table.
-
-    Numbers become float64, dates naive-UTC datetime64[us] (so tables whose datetime units
-    or time zones differ, or whose dates came back from a CSV as text, still compare),
-    everything else text labels. Values that cannot be read in their column's kind become
-    nulls, and `problems` says how many.
-    """
-    out = {}
-    for name in frame.columns:
-        kind = schema[str(name)].kind
-        series = frame[name]
-        value = _canonical(series, kind)
-        lost = int(value.isna().sum() - series.isna().sum())
-        if lost > 0:  # the text a CSV round trip leaves for nulls is not a loss
-            lost -= _null_text_count(series)
-        if lost > 0:
-            problems.append(f"{role} column {name!r}: {lost} value(s) unreadable as {kind.value}")
-        out[name] = value
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-
-
-def _null_text_count(series: pd.Series) -> int:
-    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
-        series.dtype
-    ):
-        return 0
-    text = series.dropna().astype(str).str.strip().str.lower()
-    return int(text.isin(_NULL_TEXT).sum())
-
-
-def _canonical(series: pd.Series, kind: ColumnKind) -> pd.Series:
-    series = series.reset_index(drop=True)
-    if kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER):
-        if pd.api.types.is_bool_dtype(series.dtype):
-            series = series.astype("float64")
-        return pd.to_numeric(series, errors="coerce").astype("float64")
-    if kind == ColumnKind.DATETIME:
-        if not pd.api.types.is_datetime64_any_dtype(series.dtype):
-            series = _parse_datetimes(series)
-        if getattr(series.dt, "tz", None) is not None:
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        return series.astype("datetime64[us]")
-    labels = _labels(series)
-    if kind == ColumnKind.BOOLEAN:
-        labels = labels.str.lower().replace({"1": "true", "0": "false"})
-    return labels
-
-
-def _parse_datetimes(series: pd.Series) -> pd.Series:
-    """Text dates to UTC; ISO 8601 (what CSV writers emit) fast, anything else per value."""
-    try:
-        return pd.to_datetime(series, utc=True, format="ISO8601")
-    except (ValueError, TypeError):
-        return pd.to_datetime(series, utc=True, format="mixed", errors="coerce")
-
-
-def _labels(series: pd.Series) -> pd.Series:
-    """Text labels with integral numbers written without a decimal point (1.0 -> "1")."""
-    nulls = series.isna()
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        numbers = pd.to_numeric(series, errors="coerce").astype("float64")
-        integral = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)
-        text = numbers.astype(str).astype(object)
-        text[integral] = numbers[integral].astype("int64").astype(str)
-    else:
-        text = series.astype(str).astype(object)
-    text[nulls] = np.nan
-    return text
-
-
-def _subsample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    if len(frame) <= max_rows:
-        return frame
-    return frame.sample(n=max_rows, random_state=seed).reset_index(drop=True)
-
-
-@dataclass
-class _Quality:
-    shapes: dict[str, float | None]
-    pairs: dict[str, float | None]
-    metrics: dict[str, str]
-    default_score: float | None
-    default_pairs: int
-
-
-def _quality(
-    real: pd.DataFrame, synthetic: pd.DataFrame, kinds: dict[str, ColumnKind], problems: list[str]
-) -> _Quality:
-    """Per-column and per-pair scores over all pairs, plus SDMetrics' default score.
-
-    Scores SDMetrics leaves undefined get a fallback (see `_fallback`) so that a broken
-    column pulls the average down instead of dropping out of it.
-    """
-    columns = {c: {"sdtype": SDTYPES[kind]} for c, kind in kinds.items()}
-    metadata = {"tables": {"table": {"columns": columns}}}
-    everything = _sdmetrics_report(real, synthetic, metadata, all_pairs=True)
-    default = _sdmetrics_report(real, synthetic, metadata, all_pairs=False)
-    metrics: dict[str, str] = {}
-    shapes: dict[str, float | None] = {}
-    for row in everything.get_details("Column Shapes").to_dict("records"):
-        name = str(row["Column"])
-        metrics[name] = str(row["Metric"])
-        shapes[name] = _score(row, name, real[[name]], synthetic[[name]], problems)
-    pairs: dict[str, float | None] = {}
-    for row in everything.get_details("Column Pair Trends").to_dict("records"):
-        names = [str(row["Column 1"]), str(row["Column 2"])]
-        key = pair_key(*names)
-        metrics[key] = str(row["Metric"])
-        pairs[key] = _score(row, key, real[names], synthetic[names], problems)
-    counted = default.get_details("Column Pair Trends").get("Meets Threshold?")
-    default_score = float(default.get_score())
-    return _Quality(
-        shapes=shapes,
-        pairs=pairs,
-        metrics=metrics,
-        default_score=default_score if np.isfinite(default_score) else None,
-        default_pairs=0 if counted is None else int(counted.astype("boolean").fillna(False).sum()),
-    )
-
-
-def _sdmetrics_report(
-    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[str, Any], *, all_pairs: bool
-) -> Any:
-    # Deferred: sdmetrics pulls in plotly and friends; only evaluation needs it.
-    from sdmetrics.reports import QualityReport
-
-    report = QualityReport()
-    if all_pairs:
-        # The report forwards these to its Column Pair Trends property; 0 means every pair
-        # counts in the average instead of only strongly correlated/associated ones.
-        report.real_correlation_threshold = 0
-        report.real_association_threshold = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        report.generate({"table": real}, {"table": synthetic}, metadata, verbose=False)
-    return report
-
-
-def _score(
-    row: dict[str, Any],
-    label: str,
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    problems: list[str],
-) -> float | None:
-    score = row.get("Score")
-    if score is not None and not pd.isna(score):
-        return float(min(1.0, max(0.0, score)))
-    error = row.get("Error") or "no comparable values"
-    fallback = _fallback(real, synthetic)
-    if fallback is None:
-        problems.append(f"{label}: not scored ({error})")
-    else:
-        problems.append(f"{label}: SDMetrics gave no score ({error}); scored {fallback:.3f}")
-    return fallback
-
-
-def _fallback(real: pd.DataFrame, synthetic: pd.DataFrame) -> float | None:
-    """A score where SDMetrics gives none because the synthetic side is degenerate.
-
-    A synthetic column (or pair) without values reproduces nothing: 0. A constant synthetic
-    column has no linear trend, so its correlation counts as 0 and the pair scores
-    1 - |real correlation| / 2, as CorrelationSimilarity would. None when the real side
-    itself has nothing to compare.
-    """
-    real_rows, synthetic_rows = real.dropna(), synthetic.dropna()
-    if real_rows.empty:
-        return None
-    if len(synthetic_rows) < (1 if real.shape[1] == 1 else 2):
-        return 0.0
-    numeric = [c for c in real.columns if not pd.api.types.is_object_dtype(real[c].dtype)]
-    if len(numeric) != 2:  # only CorrelationSimilarity has undefined scores to stand in for
-        return None
-    real_correlation = _pearson(real_rows)
-    if real_correlation is None:
-        return None
-    synthetic_correlation = _pearson(synthetic_rows) or 0.0
-    return 1.0 - abs(real_correlation - synthetic_correlation) / 2
-
-
-def _pearson(pair: pd.DataFrame) -> float | None:
-    values = [pd.to_numeric(pair[c]).to_numpy(dtype="float64") for c in pair.columns]
-    if len(values[0]) < 2 or any(np.ptp(v) == 0 for v in values):
-        return None
-    return float(np.corrcoef(values[0], values[1])[0, 1])
 
 
 def _mean(values: Any) -> float | None:

@@ -7,7 +7,12 @@ Two measures, both on tables already brought to one comparable form per column k
   expected from natural duplicates alone;
 - distance to closest record (DCR): how far each synthetic row is from its nearest real
   (training) row, next to how far real rows the generator never saw (a holdout) are. A
-  generator that memorises puts its rows closer to the training rows than fresh real rows.
+  generator that memorises puts its rows closer to the training rows than fresh real rows;
+- DCR share: the share of synthetic rows nearer to the training rows than to as many
+  holdout rows (0.5 when the generator learnt the population, not its training rows).
+
+Distances are Euclidean in `_fidelity.embedding.mixed_embedding`: numbers scaled by the real
+spread, each category mismatch adding 1 to the squared distance.
 """
 
 from __future__ import annotations
@@ -17,15 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.engine._fidelity.canonical import subsample
+from synthdata.engine._fidelity.embedding import mixed_embedding
 from synthdata.engine.schema import ColumnKind
 
 HIGH_COPY_EXCESS = 0.05
 MEDIUM_COPY_EXCESS = 0.01
 HIGH_CLOSER_SHARE = 0.20
 MEDIUM_CLOSER_SHARE = 0.10
-_MAX_ONE_HOT = 30  # most frequent real categories kept apart; rarer ones share one slot
-_NULL_LABEL = "\x00null"
-_NUMERIC = (ColumnKind.CONTINUOUS, ColumnKind.INTEGER, ColumnKind.DATETIME)
+_TIE = 1e-12  # distances this close count as equal: a row at the same distance from both
 
 NO_HOLDOUT_NOTE = (
     "no holdout given: only the synthetic distance to closest record is reported, without "
@@ -73,15 +78,9 @@ def distance_to_closest_record(
     to a real row than the holdout's 5th percentile (about 0.05 for a generator that does
     not memorise). Without a holdout only the synthetic side is reported, with a note.
     """
-    import sklearn
-    from sklearn.neighbors import NearestNeighbors
-
     frames = [real, synthetic] + ([holdout] if holdout is not None else [])
-    features = dcr_features(frames, kinds)
-    # Bounded scratch memory: the machine is shared and the tables are already capped.
-    with sklearn.config_context(working_memory=128):
-        index = NearestNeighbors(n_neighbors=1).fit(features[0])
-        distances = [index.kneighbors(f)[0][:, 0] for f in features[1:]]
+    features = mixed_embedding(frames, kinds)
+    distances = [nearest_distances(features[0], f) for f in features[1:]]
     synth = distances[0]
     result: dict[str, Any] = {
         "dcr_synthetic_median": float(np.median(synth)),
@@ -136,54 +135,54 @@ def risk_verdict(privacy: dict[str, Any]) -> dict[str, Any]:
     return {"risk": ("low", "medium", "high")[level], "risk_reasons": reasons}
 
 
-def dcr_features(frames: list[pd.DataFrame], kinds: dict[str, ColumnKind]) -> list[np.ndarray]:
-    """Numeric features in which Euclidean distance is a mixed-type row distance.
+def dcr_share(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    kinds: dict[str, ColumnKind],
+    *,
+    max_rows: int = 10_000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Share of synthetic rows closer to the training rows than to the holdout rows.
 
-    Numbers and dates are centred on the real median and divided by the real IQR (else the
-    standard deviation), so one unit is "a typical spread" whatever the column's scale, with
-    a 0/1 null indicator when any value is missing. Categories are one-hot over the most
-    frequent real values, scaled by 1/sqrt(2) so that each mismatch adds exactly 1 to the
-    squared distance. All statistics come from the first (real) frame.
+    The training rows are subsampled (seeded) to as many rows as the holdout has (both
+    capped at `max_rows`), so that a row drawn from the same population as both is as
+    likely to land nearer either set: 0.5 is ideal, 1.0 means every synthetic row sits on
+    a training row. Ties (a row exactly as far from both, e.g. a common row present in
+    both sets) count one half. `synthetic` is capped at `max_rows` too. Returns
+    `dcr_share`, the medians of both distances, the row counts used and, for plotting, the
+    `distances` themselves (arrays).
     """
-    blocks: list[list[np.ndarray]] = [[] for _ in frames]
-    for name, kind in kinds.items():
-        if kind in _NUMERIC:
-            values = [_as_float(frame[name]) for frame in frames]
-            center, scale = _center_scale(values[0])
-            with_nulls = any(np.isnan(v).any() for v in values)
-            for block, value in zip(blocks, values, strict=True):
-                block.append(np.nan_to_num((value - center) / scale, nan=0.0)[:, None])
-                if with_nulls:
-                    block.append(np.isnan(value).astype("float64")[:, None])
-            continue
-        labels = [frame[name].fillna(_NULL_LABEL).astype(str) for frame in frames]
-        top = pd.CategoricalDtype(labels[0].value_counts().index[:_MAX_ONE_HOT])
-        for block, label in zip(blocks, labels, strict=True):
-            codes = label.astype(top).cat.codes.to_numpy()  # -1 (the last slot) = rare value
-            onehot = np.zeros((len(label), len(top.categories) + 1))
-            onehot[np.arange(len(label)), codes] = np.sqrt(0.5)
-            block.append(onehot)
-    return [np.hstack(block) for block in blocks]
+    rows = min(len(train), len(holdout), max_rows)
+    reference = [subsample(train, rows, seed), subsample(holdout, rows, seed + 1)]
+    fake = subsample(synthetic, max_rows, seed + 2)
+    features = mixed_embedding([*reference, fake], kinds)
+    to_train = nearest_distances(features[0], features[2])
+    to_holdout = nearest_distances(features[1], features[2])
+    closer = to_train < to_holdout - _TIE
+    tied = np.abs(to_train - to_holdout) <= _TIE
+    return {
+        "dcr_share": float(np.mean(closer) + 0.5 * np.mean(tied)),
+        "dcr_train_median": float(np.median(to_train)),
+        "dcr_holdout_median": float(np.median(to_holdout)),
+        "reference_rows": rows,
+        "synthetic_rows": len(fake),
+        "distances": {"train": to_train, "holdout": to_holdout},
+    }
+
+
+def nearest_distances(reference: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Euclidean distance from each query row to its nearest `reference` row."""
+    import sklearn
+    from sklearn.neighbors import NearestNeighbors
+
+    # Bounded scratch memory: the machine is shared and the tables are already capped.
+    with sklearn.config_context(working_memory=128):
+        index = NearestNeighbors(n_neighbors=1).fit(reference)
+        distances: np.ndarray = index.kneighbors(queries)[0][:, 0]
+    return distances
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.to_numpy(dtype="datetime64[us]").astype("int64").astype("float64")
-        values[series.isna().to_numpy()] = np.nan
-        return values
-    return series.to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _center_scale(values: np.ndarray) -> tuple[float, float]:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return 0.0, 1.0
-    q25, q50, q75 = np.percentile(present, [25, 50, 75])
-    scale = float(q75 - q25)
-    if not scale > 0:
-        scale = float(present.std())
-    return float(q50), scale if scale > 0 else 1.0

@@ -1,15 +1,14 @@
 """What an evaluation returns: the result, its JSON form and its self-contained HTML report.
 
-The HTML report shows the scores, privacy measures, worst pairs and real vs synthetic plots.
-Plots are drawn with matplotlib's Agg canvas on standalone `Figure` objects (no pyplot global
-state, so reports can be rendered from worker threads) and inlined as base64 PNG, so the file
-can be mailed or attached to a ticket and still show everything.
+The HTML report leads with the headline measures (pair trend on fixed bins, detection,
+alpha-precision / beta-recall, TSTR, DCR share, exact copies), each with a one-line meaning
+and a plot, then SDMetrics' figures, the privacy verdict, the worst pairs and real vs
+synthetic plots per column. Plots (`_fidelity.plots`) are inlined as base64 PNG, so the
+file can be mailed or attached to a ticket and still show everything.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,6 @@ from synthdata.engine.io import atomic_path
 
 MAX_PLOTS = 30
 WORST_PAIRS = 10
-_TOP_CATEGORIES = 12
-_REAL_COLOR = "#1f5f8b"
-_SYNTH_COLOR = "#e07b39"
-_CONTINUOUS = ("continuous", "integer", "datetime")
 _PAIR_SEPARATOR = "~"
 
 
@@ -46,9 +41,21 @@ class EvaluationResult:
     kinds: dict[str, str] = field(default_factory=dict)
     excluded_columns: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    # The scored samples, kept only to draw the HTML report's plots (never serialised).
+    # The headline measures (engine.fidelity); None where not computed, `notes` says why.
+    pair_trend: float | None = None  # all pairs, bins fixed from the real rows
+    pair_trend_scores: dict[str, float] = field(default_factory=dict)
+    correlation_similarity: float | None = None
+    detection: float | None = None
+    detection_auc: float | None = None
+    alpha_precision: float | None = None
+    beta_recall: float | None = None
+    tstr: dict[str, Any] | None = None
+    holdout_source: str | None = None  # "given", "split" (set aside from real) or None
+    notes: list[str] = field(default_factory=list)
+    # The scored samples and plot arrays, kept only to draw the HTML report (never JSON).
     real_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     synthetic_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    plot_data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (NaN becomes None) with `quality_score` and `privacy`."""
@@ -56,8 +63,12 @@ class EvaluationResult:
         return json_safe({f.name: getattr(self, f.name) for f in fields(self) if f.compare})
 
     def worst_pairs(self, count: int = 10) -> list[tuple[str, str, float]]:
-        """The `count` lowest-scoring column pairs as (column, column, score)."""
-        scored = [(k, v) for k, v in self.column_pair_trends.items() if v is not None]
+        """The `count` lowest-scoring column pairs as (column, column, score).
+
+        Scored on the fixed-bin pair trend when it was computed, else on SDMetrics'.
+        """
+        pairs: dict[str, Any] = self.pair_trend_scores or self.column_pair_trends
+        scored = [(k, v) for k, v in pairs.items() if v is not None]
         scored.sort(key=lambda item: item[1])
         return [(*pair_columns(key), score) for key, score in scored[:count]]
 
@@ -98,29 +109,46 @@ body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#2
 h1{margin-bottom:.2rem} .muted{color:#666}
 .cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
 .card{border:1px solid #ddd;border-radius:8px;padding:.8rem 1.2rem;min-width:11rem}
-.card b{display:block;font-size:1.8rem}
+.card b{display:block;font-size:1.8rem} .small .card b{font-size:1.2rem}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}
 td,th{border-bottom:1px solid #eee;padding:.25rem .8rem;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .risk-low{color:#1a7f37} .risk-medium{color:#b08800} .risk-high{color:#cf222e}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1rem}
-figure{margin:0} figure img{width:100%} figcaption{font-size:.9rem;color:#444}
+figure{margin:0} figure img{max-width:100%} figcaption{font-size:.9rem;color:#444}
 </style></head><body>
 <h1>Synthetic data evaluation</h1>
 <p class="muted">{{ rows.real }} real rows, {{ rows.synthetic }} synthetic rows
-{%- if rows.holdout is not none %}, {{ rows.holdout }} holdout rows{% endif %};
+{%- if rows.holdout is not none %}, {{ rows.holdout }} holdout rows
+{%- if holdout_source == "split" %} (set aside from the real table){% endif %}{% endif %};
 scored on {{ rows.real_evaluated }} real and {{ rows.synthetic_evaluated }} synthetic rows.</p>
 <div class="cards">
-<div class="card">Quality<b>{{ pct(quality_score) }}</b></div>
+<div class="card">Pair trend<b>{{ pct(pair_trend) }}</b></div>
+<div class="card">Detection<b>{{ pct(detection) }}</b></div>
+<div class="card">TSTR / TRTR<b>{{ num(tstr.ratio if tstr else none) }}</b></div>
+<div class="card">DCR share<b>{{ num(privacy.dcr_share) }}</b></div>
+<div class="card">Exact copies<b>{{ pct(privacy.exact_copy_rate) }}</b></div>
+</div>
+{% if notes %}<ul class="muted">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
+<h2>Headline measures</h2>
+<div class="plots">
+{% for m in measures %}<figure><h3>{{ m.title }}: {{ m.value }}</h3>
+<figcaption>{{ m.meaning }}</figcaption>
+{% if m.png %}<img class="measure" alt="{{ m.title }}" src="data:image/png;base64,{{ m.png }}">
+{% endif %}</figure>
+{% endfor %}</div>
+<h2>SDMetrics' figures (secondary)</h2>
+<div class="cards small">
+<div class="card">Quality (all pairs)<b>{{ pct(quality_score) }}</b></div>
 <div class="card">Column shapes<b>{{ pct(column_shapes_score) }}</b></div>
 <div class="card">Column pair trends<b>{{ pct(column_pair_trends_score) }}</b></div>
 <div class="card">SDMetrics default<b>{{ pct(sdmetrics_default_score) }}</b></div>
-<div class="card">Privacy risk<b class="risk-{{ privacy.risk }}">{{ privacy.risk }}</b></div>
 </div>
-<p class="muted">Quality is the mean of column shapes and column pair trends over all
-{{ column_pair_trends|length }} column pairs. SDMetrics' default report counts only the
-{{ sdmetrics_default_pairs }} pairs whose real correlation exceeds 0.5 or association 0.3.</p>
-<h2>Privacy</h2>
+<p class="muted">Quality is the mean of SDMetrics' column shapes and column pair trends
+over all {{ column_pair_trends|length }} column pairs (SDMetrics draws its own bins for each
+comparison). SDMetrics' default report counts only the {{ sdmetrics_default_pairs }} pairs
+whose real correlation exceeds 0.5 or association 0.3.</p>
+<h2>Privacy: risk <span class="risk-{{ privacy.risk }}">{{ privacy.risk }}</span></h2>
 {% if privacy.risk_reasons %}<ul>{% for r in privacy.risk_reasons %}<li>{{ r }}</li>
 {% endfor %}</ul>{% endif %}
 <table>
@@ -135,13 +163,18 @@ scored on {{ rows.real_evaluated }} real and {{ rows.synthetic_evaluated }} synt
 <td class="num">{{ num(privacy.dcr_holdout_median) }}</td></tr>
 <tr><td>Synthetic rows closer than the holdout's 5th percentile (expected ~5%)</td>
 <td class="num">{{ pct(privacy.closer_than_holdout_p05_share) }}</td></tr>
+<tr><td>DCR share: synthetic rows nearer the training rows than the holdout (0.5 ideal)</td>
+<td class="num">{{ num(privacy.dcr_share) }}</td></tr>
 {% endif %}
 </table>
 {% if privacy.get("note") %}<p class="muted">{{ privacy.note }}</p>{% endif %}
 <h2>Worst column pairs</h2>
-{% if worst_pairs %}<table><tr><th>Columns</th><th>Metric</th><th>Score</th></tr>
+{% if worst_pairs %}<table><tr><th>Columns</th><th>Pair trend (fixed bins)</th>
+<th>SDMetrics metric</th><th>SDMetrics score</th></tr>
 {% for a, b, score in worst_pairs %}<tr><td>{{ a }} ~ {{ b }}</td>
-<td>{{ metrics.get(a ~ "~" ~ b, "") }}</td><td class="num">{{ pct(score) }}</td></tr>
+<td class="num">{{ pct(pair_trend_scores.get(a ~ "~" ~ b)) }}</td>
+<td>{{ metrics.get(a ~ "~" ~ b, "") }}</td>
+<td class="num">{{ pct(column_pair_trends.get(a ~ "~" ~ b)) }}</td></tr>
 {% endfor %}</table>{% else %}<p class="muted">Fewer than two scored columns.</p>{% endif %}
 <h2>Column shapes</h2>
 <table><tr><th>Column</th><th>Type</th><th>Metric</th><th>Score</th></tr>
@@ -167,6 +200,9 @@ src="data:image/png;base64,{{ png }}"><figcaption>{{ name }}: {{ pct(score) }}</
 
 def render_html(result: EvaluationResult) -> str:
     """Return the report of `result` as one HTML document with inlined plots."""
+    from synthdata.engine._fidelity.headline import headline_measures
+    from synthdata.engine._fidelity.plots import column_plot
+
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(_TEMPLATE)
     shapes = sorted(result.column_shapes.items(), key=lambda item: _order(item[1]))
@@ -175,17 +211,18 @@ def render_html(result: EvaluationResult) -> str:
     if result.real_sample is not None and result.synthetic_sample is not None:
         for name in [c for c in result.column_shapes if c in chosen]:  # table order
             kind = result.kinds.get(name, "categorical")
-            png = _plot(result.real_sample[name], result.synthetic_sample[name], name, kind)
+            png = column_plot(result.real_sample[name], result.synthetic_sample[name], name, kind)
             plots.append((name, result.column_shapes[name], png))
     payload = result.to_dict()
     return template.render(
         **payload,
+        measures=headline_measures(result),
         shapes=shapes,
         worst_pairs=result.worst_pairs(WORST_PAIRS),
         plots=plots,
         hidden=max(0, len(shapes) - len(plots)) if plots else 0,
-        pct=_pct,
-        num=_num,
+        pct=format_percent,
+        num=format_number,
     )
 
 
@@ -201,87 +238,11 @@ def _order(score: float | None) -> float:
     return -1.0 if score is None else score
 
 
-def _pct(value: Any) -> str:
+def format_percent(value: Any) -> str:
+    """A share as a percentage with one decimal, "n/a" for None."""
     return "n/a" if value is None else f"{100 * float(value):.1f}%"
 
 
-def _num(value: Any) -> str:
+def format_number(value: Any) -> str:
+    """A number to three significant digits, "n/a" for None."""
     return "n/a" if value is None else f"{float(value):.3g}"
-
-
-def _plot(real: pd.Series, synthetic: pd.Series, name: str, kind: str) -> str:
-    """Draw one column's real vs synthetic distribution; return base64 PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.8, 2.8), dpi=80, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    if kind in _CONTINUOUS:
-        _histogram(axes, real, synthetic, kind)
-    else:
-        _bars(axes, real, synthetic)
-    axes.set_title(name, fontsize=10)
-    axes.legend(fontsize=8, frameon=False)
-    axes.tick_params(labelsize=7)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _histogram(axes: Any, real: pd.Series, synthetic: pd.Series, kind: str) -> None:
-    is_date = kind == "datetime"
-    values = [_numbers(real.dropna(), is_date), _numbers(synthetic.dropna(), is_date)]
-    both = np.concatenate(values)
-    if both.size == 0:
-        return
-    # Percentile range so one wild synthetic outlier does not flatten the whole plot.
-    low, high = np.percentile(both, [0.5, 99.5])
-    if not high > low:
-        low, high = float(both.min()) - 0.5, float(both.max()) + 0.5
-    bins = np.linspace(low, high, 31)
-    if kind == "integer" and high - low <= 60:  # one bar per value, no empty aliasing gaps
-        bins = np.arange(np.floor(low) - 0.5, np.ceil(high) + 1.0)
-    for data, label, color in zip(
-        values, ("real", "synthetic"), (_REAL_COLOR, _SYNTH_COLOR), strict=True
-    ):
-        if data.size:
-            axes.hist(
-                np.clip(data, low, high),
-                bins=bins,
-                density=True,
-                alpha=0.5,
-                label=label,
-                color=color,
-            )
-    axes.set_yticks([])  # densities of different units mean nothing to a reader
-    if is_date:
-        axes.xaxis_date()
-        for tick in axes.get_xticklabels():
-            tick.set_rotation(30)
-
-
-def _numbers(values: pd.Series, is_date: bool) -> np.ndarray:
-    if is_date:
-        from matplotlib import dates
-
-        return np.asarray(dates.date2num(values.to_numpy(dtype="datetime64[us]")))
-    return values.to_numpy(dtype="float64")
-
-
-def _bars(axes: Any, real: pd.Series, synthetic: pd.Series) -> None:
-    real_share = real.fillna("(null)").astype(str).value_counts(normalize=True)
-    synth_share = synthetic.fillna("(null)").astype(str).value_counts(normalize=True)
-    labels = list(real_share.index[:_TOP_CATEGORIES])
-    real_values = [float(real_share.get(k, 0.0)) for k in labels]
-    synth_values = [float(synth_share.get(k, 0.0)) for k in labels]
-    if len(real_share) > len(labels) or set(synth_share.index) - set(labels):
-        labels.append("(other)")
-        real_values.append(max(0.0, 1.0 - sum(real_values)))
-        synth_values.append(max(0.0, 1.0 - sum(synth_values)))
-    positions = np.arange(len(labels))
-    axes.bar(positions - 0.2, real_values, width=0.4, label="real", color=_REAL_COLOR)
-    axes.bar(positions + 0.2, synth_values, width=0.4, label="synthetic", color=_SYNTH_COLOR)
-    axes.set_xticks(positions, [label[:14] for label in labels], rotation=30, ha="right")
-    axes.set_ylabel("share", fontsize=8)
-    axes.set_ylim(0, 1.3 * max([*real_values, *synth_values, 0.01]))  # room for the legend

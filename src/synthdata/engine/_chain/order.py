@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 PROBE_ROWS = 5_000  # rows used to rank parents: enough to tell strong links from weak ones
+SCREEN_ROWS = 2_000  # rows of the correlation screen (a k x k product: keep it cheap)
+SCREEN = 2  # candidates kept by the screen per parent slot, then ranked by information
 
 
 def chain_order(n_tokens: list[int]) -> list[int]:
@@ -26,7 +28,10 @@ def choose_parents(
     """For each column of `tokens` (rows x columns, already in chain order): its parents.
 
     Every earlier column while there are at most `max_parents`; past that, the
-    earlier columns with the highest normalised mutual information with it.
+    earlier columns with the highest normalised mutual information with it, among
+    the `SCREEN * max_parents` earlier columns whose tokens correlate most with its
+    own. The screen is one matrix product, so the cost stays about linear in columns
+    (mutual information for every pair would be quadratic: 3,000 columns, 4.5M pairs).
     """
     columns = tokens.shape[1]
     if columns - 1 <= max_parents:
@@ -34,17 +39,31 @@ def choose_parents(
     rows = tokens
     if len(tokens) > PROBE_ROWS:
         rows = tokens[rng.choice(len(tokens), PROBE_ROWS, replace=False)]
+    links = _token_correlation(rows[:SCREEN_ROWS])
+    shortlist = SCREEN * max_parents
     parents = []
     for j in range(columns):
         if j <= max_parents:
             parents.append(np.arange(j, dtype=np.int32))
             continue
+        candidates = np.arange(j)
+        if j > shortlist:
+            candidates = np.argpartition(-links[j, :j], shortlist)[:shortlist]
         scores = np.array(
-            [_shared_information(rows[:, j], rows[:, i], n_tokens[i]) for i in range(j)]
+            [_shared_information(rows[:, j], rows[:, i], n_tokens[i]) for i in candidates]
         )
-        best = np.sort(np.argsort(-scores, kind="stable")[:max_parents])
-        parents.append(best.astype(np.int32))
+        best = candidates[np.argsort(-scores, kind="stable")[:max_parents]]
+        parents.append(np.sort(best).astype(np.int32))
     return parents
+
+
+def _token_correlation(rows: np.ndarray) -> np.ndarray:
+    """Absolute correlation of every pair of token columns (columns x columns)."""
+    values = rows.astype(np.float32)
+    values -= values.mean(axis=0)
+    scale = values.std(axis=0)
+    values /= np.where(scale > 0, scale, 1.0)
+    return np.abs(values.T @ values) / len(values)
 
 
 def _entropy(counts: np.ndarray) -> float:

@@ -1,0 +1,1 @@
+"""Internals of `engine.fidelity`: one module per measure, all on canonical frames."""
