@@ -7,30 +7,65 @@ model.save("customers.synth")
 report = synthdata.evaluate(real_df, fake)
 """
 
-from synthdata._api import evaluate, fit, load_model
-from synthdata.engine.base import Synthesizer, create_synthesizer, list_synthesizers
-from synthdata.engine.errors import (
-    InputError,
-    MissingDependencyError,
-    ModelFormatError,
-    NotFittedError,
-    SynthDataError,
-)
-from synthdata.engine.io import read_table, write_frames
-from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema, infer_schema
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from synthdata._api import evaluate, fit, load_model
+    from synthdata.client import Client, JobFailedError, ServiceError
+    from synthdata.engine.base import Synthesizer, create_synthesizer, list_synthesizers
+    from synthdata.engine.errors import (
+        InputError,
+        MissingDependencyError,
+        ModelFormatError,
+        NotFittedError,
+        SynthDataError,
+    )
+    from synthdata.engine.io import read_table, write_frames
+    from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema, infer_schema
 
 __version__ = "0.1.0"
 
-_CLIENT_NAMES = ("Client", "ServiceError", "JobFailedError")
+# Where each public name lives. They are imported on first use, not here: the engine
+# needs pandas, NumPy and scikit-learn (about 2 s), the client needs httpx, and the
+# command line imports this package just to print its help or version.
+_EXPORTS = {
+    "evaluate": "synthdata._api",
+    "fit": "synthdata._api",
+    "load_model": "synthdata._api",
+    "Client": "synthdata.client",
+    "JobFailedError": "synthdata.client",
+    "ServiceError": "synthdata.client",
+    "Synthesizer": "synthdata.engine.base",
+    "create_synthesizer": "synthdata.engine.base",
+    "list_synthesizers": "synthdata.engine.base",
+    "InputError": "synthdata.engine.errors",
+    "MissingDependencyError": "synthdata.engine.errors",
+    "ModelFormatError": "synthdata.engine.errors",
+    "NotFittedError": "synthdata.engine.errors",
+    "SynthDataError": "synthdata.engine.errors",
+    "read_table": "synthdata.engine.io",
+    "write_frames": "synthdata.engine.io",
+    "ColumnKind": "synthdata.engine.schema",
+    "ColumnSpec": "synthdata.engine.schema",
+    "TableSchema": "synthdata.engine.schema",
+    "infer_schema": "synthdata.engine.schema",
+}
 
 
 def __getattr__(name: str) -> object:
-    # The HTTP client needs httpx; load it only when asked for.
-    if name in _CLIENT_NAMES:
-        from synthdata import client
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'synthdata' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return getattr(client, name)
-    raise AttributeError(f"module 'synthdata' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
 
 
 __all__ = [

@@ -1,6 +1,10 @@
 """A small Python client for the REST service.
 
 client = synthdata.Client("http://127.0.0.1:8000", api_key="sdk_...")
+client.generate("customers.csv", rows=10_000, output="synthetic.csv", progress=True)
+
+or step by step:
+
 dataset = client.upload("customers.csv")
 job = client.generate(dataset_id=dataset["id"], rows=10_000, seed=7)   # waits
 client.download(job["id"], "synthetic.csv")
@@ -8,18 +12,26 @@ client.download(job["id"], "synthetic.csv")
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime
+from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, overload
 
 import httpx
 
-from synthdata.engine.base import DEFAULT_SYNTHESIZER
+from synthdata._client_progress import ProgressPrinter
 from synthdata.engine.errors import SynthDataError
 
 FINAL_STATES = ("succeeded", "failed", "cancelled")
+PAGE_SIZE = 200  # the most the service returns at once
+
+Progress = bool | Callable[[dict[str, Any]], None]
+"""`True` prints progress to stderr; a callable is given each job state it polls."""
 
 
 class ServiceError(SynthDataError):
@@ -44,12 +56,19 @@ class Client:
 
     def __init__(
         self,
-        url: str,
-        api_key: str,
+        url: str | None = None,
+        api_key: str | None = None,
         *,
         timeout: float = 60.0,
         http: httpx.Client | None = None,
     ) -> None:
+        if url is None:  # SYNTHDATA_API_URL, else the port the server listens on
+            from synthdata.service.core.settings import Settings
+
+            url = Settings().api_url
+        api_key = api_key or os.environ.get("SYNTHDATA_API_KEY")
+        if not api_key:
+            raise ValueError("no API key: pass api_key= or set SYNTHDATA_API_KEY")
         self._own = http is None
         self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
         self._headers = {"Authorization": f"Bearer {api_key}"}
@@ -76,11 +95,27 @@ class Client:
             self._raise(response)
         return response
 
+    def _get(self, path: str, **params: Any) -> dict[str, Any]:
+        return dict(self._request("GET", path, params=_present(**params)).json())
+
+    def _list(self, path: str, limit: int | None, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paginated list, newest first (at most `limit`), page by page."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while limit is None or len(items) < limit:
+            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(items))
+            page = self._get(path, limit=size, cursor=cursor, **params)
+            items.extend(page["items"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        return items
+
     def me(self) -> dict[str, Any]:
         """Who the key belongs to."""
-        return dict(self._request("GET", "/me").json())
+        return self._get("/me")
 
-    def upload(self, path: str | Path, *, name: str | None = None) -> dict[str, Any]:
+    def upload(self, path: str | PathLike[str], *, name: str | None = None) -> dict[str, Any]:
         """Upload a CSV or Parquet file; returns the dataset with its inferred schema."""
         file = Path(path)
         data = {"name": name} if name else None
@@ -90,53 +125,218 @@ class Client:
             )
         return dict(response.json())
 
+    def dataset(self, dataset_id: str) -> dict[str, Any]:
+        """One dataset, with its schema."""
+        return self._get(f"/datasets/{dataset_id}")
+
+    def datasets(
+        self, *, limit: int | None = None, customer_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Your datasets, newest first (all of them, or the newest `limit`)."""
+        return self._list("/datasets", limit, customer_id=customer_id)
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Delete a dataset and its stored file."""
+        self._request("DELETE", f"/datasets/{dataset_id}")
+
+    def model(self, model_id: str) -> dict[str, Any]:
+        """One trained model, with the id of the job that trains it."""
+        return self._get(f"/models/{model_id}")
+
+    def models(
+        self, *, limit: int | None = None, customer_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Your trained models, newest first (all of them, or the newest `limit`)."""
+        return self._list("/models", limit, customer_id=customer_id)
+
+    def train(
+        self,
+        dataset_id: str,
+        *,
+        synthesizer: str | None = None,
+        name: str | None = None,
+        wait: bool = True,
+        poll_interval: float = 0.5,
+        timeout: float | None = None,
+        progress: Progress = False,
+    ) -> dict[str, Any]:
+        """Train a model on a dataset (a job); with `wait`, return it once `ready`.
+
+        Generate from it with `generate(model_id=...)`, without fitting again.
+        """
+        body = _present(dataset_id=dataset_id, synthesizer=synthesizer, name=name)
+        model = dict(self._request("POST", "/models", json=body).json())
+        if not wait:
+            return model
+        self.wait(model["job_id"], poll_interval=poll_interval, timeout=timeout, progress=progress)
+        return self.model(model["id"])
+
     def job(self, job_id: str) -> dict[str, Any]:
         """A job's current state."""
-        return dict(self._request("GET", f"/jobs/{job_id}").json())
+        return self._get(f"/jobs/{job_id}")
+
+    def jobs(
+        self,
+        *,
+        state: str | None = None,
+        limit: int | None = None,
+        customer_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Your jobs, newest first (all of them, or the newest `limit`), optionally in one
+        `state` (queued, running, succeeded, failed, cancelled)."""
+        return self._list("/jobs", limit, state=state, customer_id=customer_id)
+
+    def usage(
+        self,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        customer_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Jobs, rows and cost of succeeded generation jobs, from `since` until before
+        `until` (times with a time zone, or ISO 8601 text such as "2026-01-01T00:00:00Z")."""
+        return self._get("/usage", since=_iso(since), until=_iso(until), customer_id=customer_id)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running job."""
         return dict(self._request("POST", f"/jobs/{job_id}/cancel").json())
 
+    @overload
     def generate(
         self,
+        source: str | PathLike[str],
+        *,
+        rows: int,
+        output: str | PathLike[str] | None = None,
+        name: str | None = None,
+        synthesizer: str | None = None,
+        format: str | None = None,
+        seed: int | None = None,
+        conditions: dict[str, Any] | None = None,
+        poll_interval: float = 0.5,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        progress: Progress = False,
+    ) -> Path: ...
+
+    @overload
+    def generate(
+        self,
+        source: None = None,
         *,
         rows: int,
         dataset_id: str | None = None,
         model_id: str | None = None,
-        synthesizer: str = DEFAULT_SYNTHESIZER,
-        format: str = "csv",
+        synthesizer: str | None = None,
+        format: str | None = None,
         seed: int | None = None,
+        conditions: dict[str, Any] | None = None,
         wait: bool = True,
         poll_interval: float = 0.5,
         timeout: float | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """Start a generation job; with `wait`, poll until it is final.
+        progress: Progress = False,
+    ) -> dict[str, Any]: ...
 
-        A fresh idempotency key is sent by default, so retrying this call after a
-        network error can never start the job twice.
+    def generate(
+        self,
+        source: str | PathLike[str] | None = None,
+        *,
+        rows: int,
+        output: str | PathLike[str] | None = None,
+        name: str | None = None,
+        dataset_id: str | None = None,
+        model_id: str | None = None,
+        synthesizer: str | None = None,
+        format: str | None = None,
+        seed: int | None = None,
+        conditions: dict[str, Any] | None = None,
+        wait: bool = True,
+        poll_interval: float = 0.5,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        progress: Progress = False,
+    ) -> Path | dict[str, Any]:
+        """Generate `rows` synthetic rows, in one of two forms.
+
+        `generate("customers.csv", rows=..., output="synthetic.csv")` does it all:
+        uploads the file, runs the job, waits for it and downloads the result to
+        `output` (default: `<name>.synthetic.csv` beside the source; Parquet when
+        `output` ends in `.parquet`), and returns the path written. The uploaded
+        dataset stays on the service (see `datasets()`), for more jobs.
+
+        `generate(dataset_id=... or model_id=..., rows=...)` starts a job on what is
+        already on the service and, with `wait`, polls until it is final; it returns
+        the job. `synthesizer` defaults to the service's default.
+
+        `progress=True` prints what happens to stderr; a callable is instead given each
+        job state as it is polled. A fresh idempotency key is sent by default, so
+        retrying this call after a network error can never start the job twice.
         """
-        body: dict[str, Any] = {"rows": rows, "synthesizer": synthesizer, "format": format}
-        if dataset_id is not None:
-            body["dataset_id"] = dataset_id
-        if model_id is not None:
-            body["model_id"] = model_id
-        if seed is not None:
-            body["seed"] = seed
-        key = idempotency_key or uuid.uuid4().hex
-        job = dict(
-            self._request("POST", "/jobs", json=body, headers={"Idempotency-Key": key}).json()
+        body = _present(
+            rows=rows, synthesizer=synthesizer, seed=seed, conditions=conditions, format=format
         )
-        return self.wait(job["id"], poll_interval=poll_interval, timeout=timeout) if wait else job
+        if source is None:
+            if output is not None or name is not None:
+                raise TypeError("output= and name= go with a file to upload: generate(path, ...)")
+            body.update(_present(dataset_id=dataset_id, model_id=model_id))
+            job = self._post_job(body, idempotency_key)
+            if not wait:
+                return job
+            return self.wait(
+                job["id"], poll_interval=poll_interval, timeout=timeout, progress=progress
+            )
+        if dataset_id is not None or model_id is not None:
+            raise TypeError("give a file to upload, or dataset_id=/model_id=, not both")
+        if not wait:
+            raise TypeError("generate(path, ...) always waits: upload() and generate(dataset_id=)")
+        file = Path(source)
+        target, body["format"] = _output_for(file, output, format)
+        printer = ProgressPrinter() if progress is True else None
+        if printer is not None:
+            printer.uploading(file)
+        dataset = self.upload(file, name=name)
+        if printer is not None:
+            printer.uploaded(dataset)
+        job = self._post_job({**body, "dataset_id": dataset["id"]}, idempotency_key)
+        job = self.wait(
+            job["id"], poll_interval=poll_interval, timeout=timeout, progress=printer or progress
+        )
+        if printer is not None:
+            printer.downloading(job, target)
+        self.download(job["id"], target)
+        if printer is not None:
+            printer.written(job, target)
+        return target
+
+    def _post_job(self, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+        key = idempotency_key or uuid.uuid4().hex
+        headers = {"Idempotency-Key": key}
+        return dict(self._request("POST", "/jobs", json=body, headers=headers).json())
 
     def wait(
-        self, job_id: str, *, poll_interval: float = 0.5, timeout: float | None = None
+        self,
+        job_id: str,
+        *,
+        poll_interval: float = 0.5,
+        timeout: float | None = None,
+        progress: Progress = False,
     ) -> dict[str, Any]:
-        """Poll a job until it succeeds; raise `JobFailedError` if it fails or is cancelled."""
+        """Poll a job until it succeeds; raise `JobFailedError` if it fails or is cancelled.
+
+        `progress=True` prints the job's progress to stderr; a callable is given each
+        state polled.
+        """
+        report: Callable[[dict[str, Any]], None] | None = None
+        if progress is True:
+            report = ProgressPrinter()
+        elif progress is not False:
+            report = progress
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             job = self.job(job_id)
+            if report is not None:
+                report(job)
             if job["state"] == "succeeded":
                 return job
             if job["state"] in FINAL_STATES:
@@ -145,7 +345,7 @@ class Client:
                 raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
             time.sleep(poll_interval)
 
-    def download(self, job_id: str, path: str | Path) -> Path:
+    def download(self, job_id: str, path: str | PathLike[str]) -> Path:
         """Stream a succeeded job's result to `path` (written whole or not at all)."""
         from synthdata.engine.io import atomic_path
 
@@ -167,3 +367,25 @@ class Client:
         except ValueError:
             problem = {"title": response.reason_phrase, "detail": response.text[:200]}
         raise ServiceError(response.status_code, problem)
+
+
+def _output_for(
+    source: Path, output: str | PathLike[str] | None, format: str | None
+) -> tuple[Path, str]:
+    """Where the one-call `generate` writes, and in which format."""
+    if output is None:
+        kind = format or "csv"
+        return source.with_name(f"{source.stem}.synthetic.{kind}"), kind
+    target = Path(output)
+    if format is None:
+        format = "parquet" if target.suffix.lower() in (".parquet", ".pq") else "csv"
+    return target, format
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields that were given (None: left to the service's default)."""
+    return {field: value for field, value in fields.items() if value is not None}
+
+
+def _iso(moment: datetime | str | None) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else moment

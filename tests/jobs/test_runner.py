@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 import synthdata
 from synthdata.jobs import leases
+from synthdata.jobs.chunking import join_parts
 from synthdata.jobs.models import Job, JobChunk
 from synthdata.jobs.reaper import reap
 from synthdata.service.core.db import session_scope, utcnow
@@ -95,6 +96,31 @@ def test_duplicate_messages_change_nothing(platform):
     with session_scope(platform.sessions) as session:
         charges = session.scalars(select(Charge)).all()
     assert [(c.job_id, c.rows, c.amount_micros) for c in charges] == [(job_id, 20, 40_000)]
+
+
+def test_a_job_that_ran_once_is_one_attempt(platform):
+    job_id, _ = _job(platform, rows=20)
+    _run_all(platform, job_id)
+    job = _get(platform, job_id)
+    assert (job.state, job.attempts) == ("succeeded", 1)
+
+
+def test_a_finalize_run_again_is_another_attempt(platform, monkeypatch):
+    job_id, _ = _job(platform, rows=14)
+    joins = []
+
+    def fail_once(*args: object) -> None:
+        joins.append(args)
+        if len(joins) == 1:
+            raise OSError("disk hiccup")
+        join_parts(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("synthdata.jobs.runner.join_parts", fail_once)
+    _run_all(platform, job_id)
+    assert (_get(platform, job_id).state, _get(platform, job_id).attempts) == ("running", 1)
+    platform.runner.finalize(job_id)  # the retry's message
+    job = _get(platform, job_id)
+    assert (job.state, job.attempts) == ("succeeded", 2)
 
 
 def test_reaper_resends_lapsed_chunk_and_stale_owner_cannot_complete(platform):

@@ -83,6 +83,19 @@ def test_bad_uploads_are_4xx(client, alice):
     assert client.get("/api/v1/datasets", headers=alice.headers).json()["items"] == []
 
 
+def test_unreadable_upload_is_named_as_uploaded(client, alice):
+    latin1 = "name,city\n" + "".join(f"Zoë {i},Malmö\n" for i in range(50))
+    response = client.post(
+        "/api/v1/datasets",
+        headers=alice.headers,
+        files={"file": ("kunden-2024.csv", latin1.encode("latin-1"), "text/csv")},
+    )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("cannot read kunden-2024.csv: not UTF-8 text"), detail
+    assert "data.csv" not in detail
+
+
 def test_delete_removes_row_and_file(client, alice, upload, settings):
     dataset = upload(alice)
     assert (

@@ -96,6 +96,30 @@ def test_list_and_show(cli: Any, settings: Settings) -> None:
     assert [e["kind"] for e in detail["timeline"]] == ["opened", "alert_firing"]
 
 
+def test_list_fits_80_columns(
+    cli: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened = _open(settings, "DatabaseConnectionFailure", "critical", minutes_ago=5)
+    acked = _open(settings, "HighResponseTime", "warning")
+    assert cli("ack", acked).exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    table = cli("list")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, table.stdout
+    # One line per incident, the id whole, its severity, status and title (cut to fit).
+    rows = {line.split()[0]: line for line in lines if line.startswith("inc_")}
+    assert set(rows) == {opened, acked}, table.stdout
+    assert rows[opened].split()[1:3] == ["SEV-1", "open"]
+    assert rows[acked].split()[1:3] == ["SEV-3", "acked"]
+    assert "DatabaseConnec" in rows[opened] and "HighResponseT" in rows[acked]
+
+    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal also shows the clock and who acked
+    wide = cli("list").stdout
+    assert "ack due" in wide and "DatabaseConnectionFailure: DatabaseConnectionFailure" in wide
+    assert [line.split()[7] for line in wide.splitlines() if line.startswith(acked)] == ["cli"]
+
+
 def test_ack_note_tick_resolve_are_recorded_as_cli(cli: Any, settings: Settings) -> None:
     incident_id = _open(settings, "DatabaseConnectionFailure", "critical")
     assert cli("ack", incident_id).exit_code == 0

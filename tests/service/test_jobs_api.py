@@ -68,6 +68,7 @@ def test_job_document_has_progress_and_timings(client, alice, upload, wait_job):
     assert done["created_at"] <= done["started_at"] <= done["finished_at"]
     assert done["chunks_total"] == done["chunks_done"] == 1
     assert done["result_bytes"] > 0
+    assert done["attempts"] == 1  # it ran once
 
 
 def test_result_before_success_is_409_and_cancel(client, alice, settings, upload):
@@ -131,6 +132,23 @@ def test_usage_costs_rows_at_the_customer_price(client, bob, upload, wait_job):
     assert future["lines"] == []
     naive = client.get("/api/v1/usage?since=2020-01-01T00:00:00", headers=bob.headers)
     assert naive.status_code == 422
+
+
+def test_unsaveable_synthesizer_is_refused_before_any_fit(client, alice, upload):
+    dataset = upload(alice)
+    generate = _post_job(
+        client, alice, {"dataset_id": dataset["id"], "rows": 5, "synthesizer": "sdv_copula"}
+    )
+    train = client.post(
+        "/api/v1/models",
+        headers=alice.headers,
+        json={"dataset_id": dataset["id"], "synthesizer": "sdv_copula"},
+    )
+    for refused in (generate, train):
+        assert refused.status_code == 422, refused.text
+        assert "sdv_copula synthesizer cannot be used by the service" in refused.json()["detail"]
+    assert client.get("/api/v1/jobs", headers=alice.headers).json()["items"] == []
+    assert client.get("/api/v1/models", headers=alice.headers).json()["items"] == []
 
 
 def test_training_failure_marks_job_and_model_failed(client, alice, upload, wait_job, settings):
@@ -213,3 +231,64 @@ def test_conditions_that_cannot_hold_are_422_or_a_failed_job(client, alice, uplo
     failed = wait_job(alice, never["id"])
     assert failed["state"] == "failed"
     assert "'Rome' never occurs in column 'city'" in failed["error"]
+
+
+def test_constraints_hold_on_every_row_and_are_kept_by_trained_models(
+    client, alice, upload, wait_job
+):
+    dataset = upload(alice)
+    constraints = [
+        {"type": "bounds", "column": "income", "min": 1000, "max": 1500},
+        "city != 'Lyon' or age < 40",
+    ]
+    job = _post_job(
+        client,
+        alice,
+        {"dataset_id": dataset["id"], "rows": 300, "seed": 3, "constraints": constraints},
+    ).json()
+    assert job["constraints"] == constraints
+    assert wait_job(alice, job["id"])["state"] == "succeeded"
+    result = client.get(f"/api/v1/jobs/{job['id']}/result", headers=alice.headers)
+    rows = pd.read_csv(io.StringIO(result.text))
+    assert len(rows) == 300
+    assert rows["income"].between(1000, 1500).all()
+    assert ((rows["city"] != "Lyon") | (rows["age"] < 40)).all()
+    # A model trained with constraints keeps them for every job that samples it.
+    trained = client.post(
+        "/api/v1/models",
+        headers=alice.headers,
+        json={"dataset_id": dataset["id"], "constraints": ["age <= 30"]},
+    )
+    assert trained.status_code in (200, 201, 202), trained.text
+    assert wait_job(alice, trained.json()["job_id"])["state"] == "succeeded"
+    job = _post_job(client, alice, {"model_id": trained.json()["id"], "rows": 200}).json()
+    assert wait_job(alice, job["id"])["state"] == "succeeded"
+    result = client.get(f"/api/v1/jobs/{job['id']}/result", headers=alice.headers)
+    assert pd.read_csv(io.StringIO(result.text))["age"].le(30).all()
+
+
+def test_constraints_that_cannot_apply_are_422(client, alice, upload):
+    dataset = upload(alice)
+    base = {"dataset_id": dataset["id"], "rows": 10}
+    unknown = _post_job(client, alice, {**base, "constraints": ["height > 3"]})
+    assert unknown.status_code == 422
+    assert "unknown column 'height'" in unknown.json()["detail"]
+    unsafe = _post_job(client, alice, {**base, "constraints": ["__import__('os')"]})
+    assert unsafe.status_code == 422
+    assert "is not allowed" in unsafe.json()["detail"]
+    kind = _post_job(
+        client, alice, {**base, "constraints": [{"type": "positive", "column": "city"}]}
+    )
+    assert kind.status_code == 422
+    assert "'city' is categorical" in kind.json()["detail"]
+    model_job = _post_job(
+        client, alice, {"model_id": "mdl_x", "rows": 1, "constraints": ["age > 1"]}
+    )
+    assert model_job.status_code == 422
+    for bad in (["age > 1"], [{"type": "sum", "columns": ["age"], "total": "nope"}]):
+        model = client.post(
+            "/api/v1/models",
+            headers=alice.headers,
+            json={"dataset_id": dataset["id"], "constraints": bad},
+        )
+        assert (model.status_code == 422) == (bad != ["age > 1"]), model.text

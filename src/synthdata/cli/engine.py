@@ -1,8 +1,10 @@
 """The engine commands: `generate`, `fit`, `sample`, `evaluate` and `schema`.
 
-Each command parses its options, calls the SDK and renders the outcome; errors are
-not handled here but raised, and turned into one line and an exit code by `cli.main`.
-Options are checked before any slow step, so a typo fails at once, not after a fit.
+Each command parses its options (`cli.options`, `cli.conditions`), calls the SDK and
+renders the outcome (`cli.results`); errors are not handled here but raised, and turned
+into one line and an exit code by `cli.main`. Options are checked before any slow step,
+so a typo fails at once, not after a fit. The engine (pandas, NumPy, scikit-learn) is
+imported inside the commands, so that `--help` and the other groups start quickly.
 """
 
 from __future__ import annotations
@@ -10,110 +12,94 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
 
 import synthdata
 from synthdata.cli.conditions import ConditionOpt, parse_conditions
-from synthdata.cli.console import console, error, info, progress, set_quiet, tracker
-from synthdata.engine.base import (
-    DEFAULT_SYNTHESIZER,
-    SmallTableWarning,
-    Synthesizer,
-    list_synthesizers,
-    synthesizer_class,
+from synthdata.cli.console import error, info, progress, set_quiet, tracker
+from synthdata.cli.control import (
+    AutoConstraintsOpt,
+    ConstraintsOpt,
+    SeedRowsOpt,
+    as_declared,
+    declared_constraints,
+    render_constraints,
+    report_constraints,
+    rows_to_write,
 )
+from synthdata.cli.options import (
+    DateFormatOpt,
+    FormatOpt,
+    InputArg,
+    JsonOpt,
+    MaxBytesOpt,
+    OutputOpt,
+    QuietOpt,
+    RowsOpt,
+    SeedOpt,
+    SynthesizerOpt,
+    TypeOpt,
+    input_limit,
+    parse_date_formats,
+    parse_types,
+)
+from synthdata.cli.results import render_evaluation, render_schema
+from synthdata.engine.defaults import DEFAULT_HOLDOUT_SHARE, DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.errors import InputError
-from synthdata.engine.evaluation import DEFAULT_HOLDOUT_SHARE, EvaluationResult
-from synthdata.engine.io import DEFAULT_MAX_INPUT_BYTES, detect_format, read_table, write_frames
-from synthdata.engine.loading import load_for_fit
-from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
+from synthdata.engine.registry import DEFAULT_SYNTHESIZER, synthesizer_class
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from synthdata.engine.base import Synthesizer
 
 app = typer.Typer()
-
-_KINDS = ", ".join(kind.value for kind in ColumnKind)
-
-InputArg = Annotated[Path, typer.Argument(help="Real table: a CSV or Parquet file.")]
-RowsOpt = Annotated[int, typer.Option("--rows", "-n", help="Number of rows to generate.")]
-OutputOpt = Annotated[
-    Path, typer.Option("--output", "-o", help="Output file; written whole or not at all.")
-]
-SeedOpt = Annotated[
-    int | None, typer.Option("--seed", help="Random seed: the same seed gives the same rows.")
-]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option("--format", "-f", help="csv or parquet (default: from the output's extension)."),
-]
-SynthesizerOpt = Annotated[
-    str,
-    typer.Option("--synthesizer", "-s", help=f"One of: {', '.join(list_synthesizers())}."),
-]
-TypeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--type",
-        "-t",
-        metavar="COL=KIND",
-        help=f"Force a column's kind (repeatable); KIND is one of: {_KINDS}.",
-    ),
-]
-DateFormatOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--date-format",
-        metavar="COL=FORMAT",
-        help="The strftime format of a date/time column written as text, e.g. "
-        "day=%d/%m/%Y (repeatable); synthetic values are written the same way.",
-    ),
-]
-MaxBytesOpt = Annotated[
-    int,
-    typer.Option(
-        "--max-input-bytes",
-        envvar="SYNTHDATA_MAX_INPUT_BYTES",
-        help="Refuse input files larger than this many bytes (0: no limit).",
-    ),
-]
-QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print no progress or notes (results only).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
 
 
 @app.command()
 def generate(
     input: InputArg,
-    rows: RowsOpt,
     output: OutputOpt,
+    rows: RowsOpt = None,
     synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
     seed: SeedOpt = None,
     fmt: FormatOpt = None,
     types: TypeOpt = None,
     date_formats: DateFormatOpt = None,
     conditions: ConditionOpt = None,
+    constraints: ConstraintsOpt = None,
+    auto_constraints: AutoConstraintsOpt = False,
+    seed_rows: SeedRowsOpt = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,
 ) -> None:
-    """Fit a synthesizer on INPUT and write --rows synthetic rows to --output."""
+    """Fit a synthesizer on INPUT and write --rows synthetic rows (or one per row of
+    --seed-rows) to --output."""
+    from synthdata.engine.io import check_output_path, detect_format
+
     _quiet(quiet)
-    _check_rows(rows)
+    count = rows_to_write(rows, seed_rows)
     wanted = parse_conditions(conditions)
-    if wanted and not synthesizer_class(synthesizer).supports_conditions:
-        raise InputError(f"the {synthesizer} synthesizer cannot sample with conditions")
+    if (wanted or seed_rows) and not synthesizer_class(synthesizer).supports_conditions:
+        raise InputError(
+            f"the {synthesizer} synthesizer cannot sample with conditions or seed rows"
+        )
+    if wanted and seed_rows:
+        raise InputError("give --condition or --seed-rows, not both (seed rows are conditions)")
     kind = detect_format(output, fmt)
+    check_output_path(output)
     overrides = parse_types(types)
     formats = parse_date_formats(date_formats)
+    declared = declared_constraints(constraints)
     limit = input_limit(max_input_bytes)
     with progress() as display:
-        model = _fit(display, input, synthesizer, overrides, limit, formats)
-        _write_sample(display, model, rows, seed, output, kind, wanted)
-    info(f"wrote {rows:,} synthetic rows to {output}")
+        model = _fit(
+            display, input, synthesizer, overrides, limit, formats, declared, auto_constraints
+        )
+        written = _write_rows(display, model, count, seed_rows, seed, output, kind, wanted)
+    info(f"wrote {written:,} synthetic rows to {output}")
 
 
 @app.command()
@@ -125,21 +111,29 @@ def fit(
     synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
     types: TypeOpt = None,
     date_formats: DateFormatOpt = None,
+    constraints: ConstraintsOpt = None,
+    auto_constraints: AutoConstraintsOpt = False,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a synthesizer on INPUT and save the model to --output (sample it later)."""
+    from synthdata.engine.io import check_output_path
+
     _quiet(quiet)
     if not synthesizer_class(synthesizer).supports_save:
         raise InputError(
             f"the {synthesizer} synthesizer cannot be saved to a model file "
             "(use `synthdata generate` to fit and sample it in one step)"
         )
+    check_output_path(output)
     overrides = parse_types(types)
     formats = parse_date_formats(date_formats)
+    declared = declared_constraints(constraints)
     limit = input_limit(max_input_bytes)
     with progress() as display:
-        model = _fit(display, input, synthesizer, overrides, limit, formats)
+        model = _fit(
+            display, input, synthesizer, overrides, limit, formats, declared, auto_constraints
+        )
     model.save(output)
     info(f"saved the {model.name} model to {output}")
 
@@ -147,22 +141,29 @@ def fit(
 @app.command()
 def sample(
     model: Annotated[Path, typer.Argument(help="Model file written by `synthdata fit`.")],
-    rows: RowsOpt,
     output: OutputOpt,
+    rows: RowsOpt = None,
     seed: SeedOpt = None,
     fmt: FormatOpt = None,
     conditions: ConditionOpt = None,
+    seed_rows: SeedRowsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write --rows synthetic rows from a saved MODEL to --output."""
+    """Write --rows synthetic rows (or one per row of --seed-rows) from a saved MODEL to
+    --output; the model's constraints hold in every row."""
+    from synthdata.engine.io import check_output_path, detect_format
+
     _quiet(quiet)
-    _check_rows(rows)
+    count = rows_to_write(rows, seed_rows)
+    if conditions and seed_rows:
+        raise InputError("give --condition or --seed-rows, not both (seed rows are conditions)")
     kind = detect_format(output, fmt)
+    check_output_path(output)
     wanted = parse_conditions(conditions)
     synthesizer = synthdata.load_model(model)
     with progress() as display:
-        _write_sample(display, synthesizer, rows, seed, output, kind, wanted)
-    info(f"wrote {rows:,} synthetic rows to {output}")
+        written = _write_rows(display, synthesizer, count, seed_rows, seed, output, kind, wanted)
+    info(f"wrote {written:,} synthetic rows to {output}")
 
 
 @app.command()
@@ -192,7 +193,11 @@ def evaluate(
     quiet: QuietOpt = False,
 ) -> None:
     """Score the fidelity, utility and privacy of SYNTHETIC against REAL."""
+    from synthdata.engine.io import check_output_path, read_table
+
     _quiet(quiet)
+    if report is not None:
+        check_output_path(report)
     limit = input_limit(max_input_bytes)
     real_frame = read_table(real, max_bytes=limit)
     synthetic_frame = read_table(synthetic, max_bytes=limit)
@@ -226,6 +231,9 @@ def schema(
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
 ) -> None:
     """Show the schema inferred from INPUT: each column's kind and details."""
+    from synthdata.engine.loading import load_for_fit
+    from synthdata.engine.schema import infer_schema
+
     overrides = parse_types(types)
     frame = load_for_fit(input, input_limit(max_input_bytes))
     inferred = infer_schema(frame, overrides)
@@ -235,54 +243,55 @@ def schema(
         render_schema(inferred, rows=len(frame))
 
 
-# -- parsing ------------------------------------------------------------------------------
+@app.command()
+def inspect(
+    input: InputArg,
+    types: TypeOpt = None,
+    date_formats: DateFormatOpt = None,
+    as_json: JsonOpt = False,
+    save_constraints: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-constraints",
+            metavar="FILE.yaml",
+            help="Write the constraints found as a file for --constraints (edit it first).",
+        ),
+    ] = None,
+    max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
+) -> None:
+    """Show INPUT's columns and the constraints that hold in every real row (proposals
+    for --constraints, or applied all at once with --auto-constraints)."""
+    import yaml
+
+    from synthdata.engine.constraints import propose_constraints
+    from synthdata.engine.io import check_output_path
+    from synthdata.engine.loading import load_for_fit, text_columns
+    from synthdata.engine.schema import infer_schema
+
+    overrides = parse_types(types)
+    formats = parse_date_formats(date_formats)
+    if save_constraints is not None:
+        check_output_path(save_constraints)
+    text = text_columns(overrides, formats)
+    frame = load_for_fit(input, input_limit(max_input_bytes), text=text)
+    inferred = infer_schema(frame, overrides, date_formats=formats or None)
+    found = propose_constraints(frame, inferred)
+    declared = [as_declared(c) for c in found]
+    if save_constraints is not None:
+        save_constraints.write_text(
+            yaml.safe_dump({"constraints": declared}, sort_keys=False), encoding="utf-8"
+        )
+        info(f"wrote {len(found)} constraint(s) to {save_constraints}")
+    if as_json:
+        shares = [{**d, "real_share": c.real_share} for d, c in zip(declared, found, strict=True)]
+        document = {"rows": len(frame), "schema": inferred.to_dict(), "constraints": shares}
+        typer.echo(json.dumps(document, indent=2, default=str))
+    else:
+        render_schema(inferred, rows=len(frame))
+        render_constraints(found)
 
 
-def parse_types(values: list[str] | None) -> dict[str, str]:
-    """Turn repeated `COL=KIND` options into the SDK's `overrides` mapping."""
-    overrides: dict[str, str] = {}
-    for item in values or []:
-        column, sep, kind = item.partition("=")
-        kind = kind.strip().lower()
-        if not sep or not column or not kind:
-            raise InputError(f"--type expects COLUMN=KIND, got {item!r}")
-        if kind not in {k.value for k in ColumnKind}:
-            raise InputError(
-                f"unsupported column type {kind!r} for column {column!r} "
-                f"(expected one of: {_KINDS})"
-            )
-        overrides[column] = kind
-    return overrides
-
-
-def parse_date_formats(values: list[str] | None) -> dict[str, str]:
-    """Turn repeated `COL=FORMAT` options into the SDK's `date_formats` mapping."""
-    formats: dict[str, str] = {}
-    for item in values or []:
-        column, sep, fmt = item.partition("=")
-        if not sep or not column or not fmt.strip():
-            raise InputError(
-                f"--date-format expects COLUMN=FORMAT (e.g. day=%d/%m/%Y), got {item!r}"
-            )
-        if "%" not in fmt:
-            raise InputError(
-                f"--date-format for column {column!r}: {fmt!r} has no % field "
-                "(write it as a strftime format, e.g. %d/%m/%Y)"
-            )
-        formats[column] = fmt.strip()
-    return formats
-
-
-def input_limit(max_input_bytes: int) -> int | None:
-    """The SDK's size limit from the option: 0 means none."""
-    if max_input_bytes < 0:
-        raise InputError(f"--max-input-bytes must not be negative (got {max_input_bytes})")
-    return max_input_bytes or None
-
-
-def _check_rows(rows: int) -> None:
-    if rows < 1:
-        raise InputError(f"--rows must be a positive number of rows (got {rows})")
+# -- checks -------------------------------------------------------------------------------
 
 
 def _quiet(quiet: bool) -> None:
@@ -301,20 +310,28 @@ def _fit(
     overrides: dict[str, str],
     limit: int | None,
     date_formats: dict[str, str] | None = None,
+    constraints: list[Any] | None = None,
+    auto_constraints: bool = False,
 ) -> Synthesizer:
+    from synthdata.engine.base import SmallTableWarning
+    from synthdata.engine.constraints import ConstraintWarning
+
     # The SDK does not report fitting progress, so a spinner shows it is alive.
     task = display.add_task(f"fitting {synthesizer} on {input.name}", total=None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SmallTableWarning)
+        warnings.simplefilter("always", ConstraintWarning)
         model = synthdata.fit(
             input,
             synthesizer=synthesizer,
             overrides=overrides or None,
             date_formats=date_formats or None,
             max_input_bytes=limit,
+            constraints=constraints or None,
+            auto_constraints=auto_constraints,
         )
     for warning in caught:
-        if issubclass(warning.category, SmallTableWarning):
+        if issubclass(warning.category, SmallTableWarning | ConstraintWarning):
             # Printed even with --quiet: it changes what the output may be used for.
             error(str(warning.message), prefix="warning")
         else:
@@ -323,7 +340,33 @@ def _fit(
             )
     rows = model.fitted_rows
     display.update(task, total=rows, completed=rows, unit="rows")
+    report_constraints(model.constraints)
     return model
+
+
+def _write_rows(
+    display: Progress,
+    model: Synthesizer,
+    rows: int | None,
+    seed_rows: Path | None,
+    seed: int | None,
+    output: Path,
+    kind: str,
+    conditions: dict[str, Any] | None = None,
+) -> int:
+    """Write `rows` sampled rows, or the filled-in `seed_rows`; return how many."""
+    if seed_rows is None:
+        assert rows is not None  # rows_to_write checked it
+        _write_sample(display, model, rows, seed, output, kind, conditions)
+        return rows
+    from synthdata.engine.io import read_table, write_frames
+
+    partial = read_table(seed_rows)
+    task = display.add_task(f"filling {seed_rows.name}", total=len(partial), unit="rows")
+    filled = model.fill(partial, seed=seed, as_written=True)
+    display.update(task, completed=len(partial))
+    write_frames(iter([filled]), output, fmt=kind)
+    return len(filled)
 
 
 def _write_sample(
@@ -335,87 +378,11 @@ def _write_sample(
     kind: str,
     conditions: dict[str, Any] | None = None,
 ) -> None:
+    from synthdata.engine.io import write_frames
+
     task = display.add_task(f"writing {output.name}", total=rows, unit="rows")
     # Chunks are written as they are drawn, so memory stays bounded whatever --rows is.
     chunks = model.iter_chunks(
         rows, seed=seed, progress=tracker(display, task), conditions=conditions
     )
     write_frames(chunks, output, fmt=kind)
-
-
-# -- rendering ----------------------------------------------------------------------------
-
-
-def render_schema(table_schema: TableSchema, *, rows: int) -> None:
-    """Print the schema as a table on stdout."""
-    table = Table(title=f"{len(table_schema.columns)} columns, {rows:,} rows read")
-    for heading in ("column", "kind", "nulls", "details", "source type"):
-        table.add_column(heading)
-    for column in table_schema.columns:
-        details = {
-            "decimals": column.decimals,
-            "timezone": column.timezone,
-            "unit": column.datetime_unit,
-            "format": column.identifier_format,
-            "value": column.constant_value,
-        }
-        shown = ", ".join(f"{k}={v}" for k, v in details.items() if v is not None)
-        table.add_row(
-            column.name, column.kind.value, f"{column.null_rate:.1%}", shown, column.source_dtype
-        )
-    console.print(table)
-
-
-def render_evaluation(result: EvaluationResult) -> None:
-    """Print the headline measures, SDMetrics' figures, the privacy verdict and notes."""
-    privacy: dict[str, Any] = result.privacy
-    tstr = result.tstr or {}
-    table = Table(title="Evaluation", show_header=False)
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_row("pair trend (fixed bins, all pairs)", _score(result.pair_trend))
-    table.add_row("detection (1 = indistinguishable)", _score(result.detection))
-    table.add_row(
-        "alpha-precision / beta-recall",
-        f"{_score(result.alpha_precision)} / {_score(result.beta_recall)}",
-    )
-    table.add_row(
-        f"TSTR / TRTR ({tstr.get('metric', 'no --target')})",
-        f"{_score(tstr.get('tstr'))} / {_score(tstr.get('trtr'))}",
-    )
-    table.add_row("DCR share (0.5 ideal)", _score(privacy.get("dcr_share")))
-    table.add_row("exact copies of real rows", _share(privacy.get("exact_copy_rate")))
-    table.add_row("baseline copy rate", _share(privacy.get("baseline_copy_rate")))
-    table.add_row("privacy risk", str(privacy.get("risk", "unknown")))
-    table.add_row("quality score (SDMetrics metrics)", _score(result.quality_score))
-    table.add_row("column shapes", _score(result.column_shapes_score))
-    table.add_row("column pair trends (SDMetrics)", _score(result.column_pair_trends_score))
-    table.add_row("closest-record distance (median)", _number(privacy.get("dcr_synthetic_median")))
-    console.print(table)
-    # Text, not str: messages may hold brackets that rich would read as markup.
-    for reason in privacy.get("risk_reasons", []):
-        console.print(Text(f"risk: {reason}"))
-    for note in result.notes:
-        console.print(Text(f"note: {note}"))
-    worst = result.worst_pairs(5)
-    if worst:
-        pairs = Table(title="Weakest column pairs")
-        for heading in ("column", "column", "score"):
-            pairs.add_column(heading)
-        for first, second, score in worst:
-            pairs.add_row(first, second, _score(score))
-        console.print(pairs)
-    for warning in result.warnings:
-        console.print(Text(f"warning: {warning}"))
-
-
-def _score(value: float | None) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:.3f}"
-
-
-def _share(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.2%}"
-
-
-def _number(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.4g}"

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
@@ -47,7 +48,7 @@ def _run(action: Callable[[Session], T]) -> T:
     from synthdata.service.core.problems import Problem
 
     try:
-        return run_in_session(action)
+        return run_in_session(action, announce=False)
     except Problem as exc:
         error(exc.detail)
         raise typer.Exit(2) from None
@@ -89,22 +90,47 @@ def list_incidents(
     if as_json:
         _print_json([row.model_dump(mode="json") for row in rows])
         return
-    table = Table(title=f"{len(rows)} incident(s)")
-    for heading in ("id", "severity", "status"):
-        table.add_column(heading, no_wrap=True)  # ids are copied from here: never folded
-    for heading in ("title", "opened", "ack due", "by"):
-        table.add_column(heading)
+    console.print(incident_table(rows, wide=console.width >= WIDE_LIST))
+
+
+# From this many columns, `incident list` also shows the response clock and who acted.
+WIDE_LIST = 120
+
+
+def incident_table(rows: list[IncidentOut], *, wide: bool) -> Table:
+    """One line per incident; the title is cut to fit (`show` prints it whole).
+
+    At 80 columns the id (copied from here, so never folded or cut), severity,
+    status and opening time leave about 16 characters for the title; from
+    `WIDE_LIST` columns the response clock and who acted are shown too.
+    """
+    table = Table(
+        title=f"{len(rows)} incident(s), times in UTC",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),  # with the box's blank divider: two spaces between columns
+    )
+    for heading in ("id", "sev", "status", "opened"):
+        table.add_column(heading, no_wrap=True)
+    if wide:
+        table.add_column("ack due", no_wrap=True)
+        table.add_column("by", no_wrap=True)
+    # The only column that may shrink: rich narrows wrappable columns first.
+    table.add_column("title", overflow="ellipsis", min_width=8)
     for row in rows:
-        table.add_row(
-            row.id,
-            row.severity,
-            row.status,
-            Text(row.title),
-            _when(row.opened_at),
-            _when(row.ack_due_at),
-            row.acknowledged_by or row.resolved_by,
-        )
-    console.print(table)
+        status = row.status if wide else _SHORT_STATUS.get(row.status, row.status)
+        cells: list[str | Text] = [row.id, row.severity, status, _short_when(row.opened_at)]
+        if wide:
+            cells += [_short_when(row.ack_due_at), row.acknowledged_by or row.resolved_by]
+        table.add_row(*cells, Text(row.title, no_wrap=True, overflow="ellipsis"))
+    return table
+
+
+_SHORT_STATUS = {IncidentStatus.ACKNOWLEDGED.value: "acked"}
+
+
+def _short_when(value: datetime | None) -> str:
+    return value.strftime("%m-%d %H:%M") if value else ""
 
 
 @app.command("show")

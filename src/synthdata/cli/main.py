@@ -1,8 +1,11 @@
 """The `synthdata` command: the root app, its global options, and its error policy.
 
-Command groups live in their own modules under `cli/` and are attached at the bottom
-of this file with `app.add_typer`. Errors are turned into exit codes in ONE place,
-`SynthdataGroup.invoke`, which every command of every group runs inside:
+Command groups live in their own modules under `cli/`: the engine's are attached at the
+bottom of this file with `app.add_typer`, the others are named in `LAZY_COMMANDS` and
+imported only when used, so that `synthdata --help` starts quickly.
+
+Errors are turned into exit codes in ONE place, `SynthdataGroup.invoke`, which every
+command of every group runs inside:
 
 - a `SynthDataError` (bad input, bad option, damaged model) or an unreadable file:
   one line `error: ...` on stderr, exit code 2;
@@ -14,43 +17,49 @@ Outputs are written atomically by the SDK, so a failed command leaves no partial
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
 from typing import Annotated, Any
 
-import pandas as pd
-import pyarrow as pa
 import typer
-from typer.core import TyperGroup
 
 from synthdata import __version__
 from synthdata.cli import engine
-from synthdata.cli import incident as incident_cli
-from synthdata.cli import monitoring as monitoring_cli
-from synthdata.cli import service as service_cli
-from synthdata.cli import stack as stack_cli
 from synthdata.cli.console import error, set_quiet
-from synthdata.cli.ops import ops_app
+from synthdata.cli.lazy import LazyCommand, LazyGroup, attribute
+from synthdata.cli.termination import TERMINATED_EXIT, Terminated, sigterm_as_interrupt
 from synthdata.engine.errors import SynthDataError
 
 USAGE_EXIT = 2
 INTERNAL_EXIT = 1
 
 # Failures that are the user's to fix (the input, an option, the file system), as opposed
-# to bugs. The readers' own errors are listed because the engine may let one slip through.
+# to bugs. The readers' own errors (`user_errors`) count too: the engine may let one slip.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     SynthDataError,
-    pa.ArrowInvalid,
-    pa.ArrowTypeError,
-    pd.errors.ParserError,
-    pd.errors.EmptyDataError,
     UnicodeError,
     FileNotFoundError,
     PermissionError,
     IsADirectoryError,
     NotADirectoryError,
 )
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """`USER_ERRORS`, and the errors of pyarrow's and pandas' readers if they are loaded
+    (if not, none of theirs can have been raised; importing them costs a second)."""
+    found = list(USER_ERRORS)
+    if "pyarrow" in sys.modules:
+        import pyarrow as pa
+
+        found += [pa.ArrowInvalid, pa.ArrowTypeError]
+    if "pandas" in sys.modules:
+        import pandas as pd
+
+        found += [pd.errors.ParserError, pd.errors.EmptyDataError]
+    return tuple(found)
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -60,11 +69,12 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, SynthDataError):
         error(str(exc))
         return USAGE_EXIT
-    if isinstance(exc, OSError) and isinstance(exc, USER_ERRORS):
+    caught = user_errors()
+    if isinstance(exc, OSError) and isinstance(exc, caught):
         where = f": {exc.filename}" if exc.filename else ""
         error(f"{exc.strerror or exc}{where}")
         return USAGE_EXIT
-    if isinstance(exc, USER_ERRORS):
+    if isinstance(exc, caught):
         error(f"cannot read the data: {_first_line(exc)}")
         return USAGE_EXIT
     hint = "" if _debug() else " (set SYNTHDATA_DEBUG=1 for the traceback)"
@@ -72,13 +82,57 @@ def exit_code_for(exc: BaseException) -> int:
     return INTERNAL_EXIT
 
 
-class SynthdataGroup(TyperGroup):
+@functools.cache
+def _monitoring_app() -> typer.Typer:
+    # Dashboards (cli/monitoring.py) and the local stack (cli/stack.py) share one group.
+    from synthdata.cli import monitoring, stack
+
+    monitoring.app.registered_commands.extend(stack.app.registered_commands)
+    return monitoring.app
+
+
+# The command groups after the engine's, listed by `synthdata --help` from this table and
+# imported only when used (see cli/lazy.py): the service's pull in SQLAlchemy, pydantic and
+# Alembic. Each line is what the root help says of the group; the group has its own help.
+LAZY_COMMANDS = {
+    "serve": LazyCommand(
+        "Run the REST API (and, with the local queue, the job workers) until interrupted.",
+        attribute("synthdata.cli.service", "serve"),
+    ),
+    "worker": LazyCommand(
+        "Consume the job queue (run any number of these; stop with Ctrl-C or SIGTERM).",
+        attribute("synthdata.cli.service", "worker"),
+    ),
+    "admin": LazyCommand(
+        "Customers, API keys and migrations, in the server's database.",
+        attribute("synthdata.cli.service", "admin_app"),
+    ),
+    "ops": LazyCommand(
+        "The runbook's operational scripts, one command each (./scripts/NAME.sh calls them).",
+        attribute("synthdata.cli.ops", "ops_app"),
+    ),
+    "incident": LazyCommand(
+        "Incidents opened from Alertmanager: list, show, ack, resolve, note, tick, escalate.",
+        attribute("synthdata.cli.incident", "app"),
+    ),
+    "monitoring": LazyCommand(
+        "Grafana dashboards and the local monitoring stack.", _monitoring_app
+    ),
+}
+
+
+class SynthdataGroup(LazyGroup):
     """The root group: runs the chosen command and applies the error policy to it."""
+
+    lazy_commands = LAZY_COMMANDS
 
     # `ctx` is the Context of the click that typer runs on (vendored since typer 0.26).
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with sigterm_as_interrupt():  # SIGTERM cleans up like Ctrl-C
+                return super().invoke(ctx)
+        except Terminated:
+            raise typer.Exit(TERMINATED_EXIT) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # the command line's own: usage errors, --help, --version, Ctrl-C
         except Exception as exc:
@@ -128,15 +182,6 @@ def root(
 
 
 # -- command groups -----------------------------------------------------------------------
-# generate, fit, sample, evaluate and schema sit at the top level (no group name).
+# generate, fit, sample, evaluate and schema sit at the top level (no group name); the
+# other commands and groups follow them, from LAZY_COMMANDS.
 app.add_typer(engine.app)
-# serve, worker, admin ... and ops ... (the service's commands).
-app.command("serve")(service_cli.serve)
-app.command("worker")(service_cli.worker)
-app.add_typer(service_cli.admin_app, name="admin")
-app.add_typer(ops_app, name="ops")
-app.add_typer(incident_cli.app, name="incident")
-# `synthdata monitoring ...`: dashboards (cli/monitoring.py) and the local stack (cli/stack.py)
-# share one group.
-monitoring_cli.app.registered_commands.extend(stack_cli.app.registered_commands)
-app.add_typer(monitoring_cli.app, name="monitoring")

@@ -5,7 +5,8 @@
     backup-dashboards --output F                               (./scripts/backup-dashboards.sh)
 
 Grafana is reached at `GRAFANA_URL` with the API token `GRAFANA_TOKEN` (sent as a
-Bearer token). The work is done by `synthdata.ops.dashboards`.
+Bearer token). The work is done by `synthdata.ops.dashboards`. The same group holds
+the local monitoring stack's commands (up, status, down, build), from `cli/stack.py`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ from synthdata.ops.dashboards import (
     write_dashboards,
 )
 
-app = typer.Typer(help="Grafana dashboards: import, generate, back up.", no_args_is_help=True)
+app = typer.Typer(
+    help="Grafana dashboards (import, generate, back up, lint) and the local monitoring "
+    "stack (up, status, down, build: Prometheus, Alertmanager and exporters).",
+    no_args_is_help=True,
+)
 
 DEFINITIONS = DASHBOARDS_DIR.parent / "dashboards.py"
 UrlOption = Annotated[

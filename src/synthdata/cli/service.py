@@ -1,7 +1,9 @@
 """`synthdata serve`, `synthdata worker` and `synthdata admin ...`.
 
 Each command parses its options, calls the service or jobs domain, and prints
-through the shared console. Configuration comes from `SYNTHDATA_*` variables.
+through the shared console. Configuration comes from `SYNTHDATA_*` variables; the
+database and files are found the same way by every command (`SYNTHDATA_HOME`, see
+service/core/settings.py), and each says on stderr which database it uses.
 """
 
 from __future__ import annotations
@@ -19,14 +21,24 @@ from sqlalchemy.orm import Session
 from synthdata.cli.console import console, error, info
 from synthdata.engine.errors import InputError
 from synthdata.observability.multiprocess import prepare_multiprocess_metrics
-from synthdata.service.core.db import make_engine, make_session_factory, session_scope
-from synthdata.service.core.migrate import upgrade_head
-from synthdata.service.core.settings import Settings
+from synthdata.service.core.db import (
+    database_location,
+    make_engine,
+    make_session_factory,
+    session_scope,
+)
+from synthdata.service.core.migrate import current_revision, upgrade_head
+from synthdata.service.core.settings import Settings, local_api_url
 
 T = TypeVar("T")
 API_SERVICE = "synthdata-api"
 
-admin_app = typer.Typer(help="Customers, API keys and migrations.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Customers, API keys and migrations, in the server's database: the one under "
+    "SYNTHDATA_HOME (default ~/.local/share/synthdata), or SYNTHDATA_DATABASE_URL. "
+    "Each command names it on stderr.",
+    no_args_is_help=True,
+)
 
 
 def settings_from_env() -> Settings:
@@ -37,9 +49,28 @@ def settings_from_env() -> Settings:
         raise typer.Exit(2) from None
 
 
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
+def prepare_database(settings: Settings, *, announce: bool = True) -> None:
+    """Migrate the database, saying on stderr which one (and whether it was empty).
+
+    A wrong SYNTHDATA_HOME or SYNTHDATA_DATABASE_URL would otherwise quietly give a
+    fresh database whose keys the server refuses; the line shows it at once. Without
+    `announce` the line is printed only for a new (empty) database.
+    """
+    where = database_location(settings.database_url)
+    new = current_revision(settings.database_url) is None
     upgrade_head(settings.database_url)
+    if new:
+        info(
+            f"database: {where} (new: it was empty; a server started with another "
+            "SYNTHDATA_HOME or SYNTHDATA_DATABASE_URL uses another one)"
+        )
+    elif announce:
+        info(f"database: {where}")
+
+
+@contextmanager
+def _session(settings: Settings, *, announce: bool = True) -> Iterator[Session]:
+    prepare_database(settings, announce=announce)
     engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
@@ -48,10 +79,12 @@ def _session(settings: Settings) -> Iterator[Session]:
         engine.dispose()
 
 
-def run_in_session(action: Callable[[Session], T]) -> T:
-    """Run `action` in a committed session; user errors exit with code 2."""
+def run_in_session(action: Callable[[Session], T], *, announce: bool = True) -> T:
+    """Run `action` in a committed session; user errors exit with code 2. `announce`:
+    name the database on stderr (the admin commands do; incident commands only when it
+    was empty, so their errors stay one line)."""
     try:
-        with _session(settings_from_env()) as session:
+        with _session(settings_from_env(), announce=announce) as session:
             return action(session)
     except InputError as exc:
         error(str(exc))
@@ -64,8 +97,16 @@ def _print_value(value: str) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default: SYNTHDATA_HOST, else 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Port to listen on (default: SYNTHDATA_PORT, else 8000)."
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(min=1, help="API server processes (metrics are merged across them)."),
@@ -82,14 +123,20 @@ def serve(
     ] = "127.0.0.1",
 ) -> None:
     """Run the REST API (and, with the local queue, the job workers) until interrupted."""
-    import uvicorn
+    from synthdata.service.serving import run_server
 
     settings = settings_from_env()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     if job_threads is not None:
         os.environ["SYNTHDATA_SERVE_WORKERS"] = str(job_threads)
+    info(
+        f"API {local_api_url(host, port)}; database {database_location(settings.database_url)};"
+        f" files {settings.data_dir.absolute()}"
+    )
     if workers > 1:
         prepare_multiprocess_metrics(settings.data_dir.parent / "prometheus")
-    uvicorn.run(
+    run_server(  # binds the port first: a busy port fails before the app starts
         "synthdata.service.asgi:create_service_app",
         factory=True,
         host=host,
@@ -115,6 +162,8 @@ def worker(
     from synthdata.observability.logging import configure_logging
 
     settings = settings_from_env()
+    where = database_location(settings.database_url)
+    info(f"database {where}; files {settings.data_dir.absolute()}")
     configure_logging(settings.log_level, log_file=settings.log_file)
     run_worker(settings, threads=threads, metrics_address=(metrics_host, metrics_port))
 
@@ -123,8 +172,7 @@ def worker(
 @admin_app.command("migrate")
 def migrate() -> None:
     """Bring the database schema up to date (serve and worker also do this at start)."""
-    settings = settings_from_env()
-    upgrade_head(settings.database_url)
+    prepare_database(settings_from_env())
     info("database schema is up to date")
 
 
@@ -178,17 +226,31 @@ def list_customers() -> None:
 def create_key(
     customer_id: Annotated[
         str | None,
-        typer.Argument(help="The customer the key acts for (omit for a platform admin key)."),
+        typer.Argument(
+            metavar="CUSTOMER_ID",
+            help="The customer the key acts for (cus_...). Leave it out with --admin "
+            "for a platform admin key.",
+        ),
     ] = None,
-    role: Annotated[
-        str, typer.Option(help="customer, or admin (with CUSTOMER_ID: an admin of it).")
-    ] = "customer",
     admin: Annotated[
-        bool, typer.Option("--admin", help="Same as --role admin.", hidden=True)
+        bool,
+        typer.Option(
+            "--admin",
+            help="An admin key: of CUSTOMER_ID when given, otherwise a platform admin key "
+            "that belongs to no customer.",
+        ),
     ] = False,
+    role: Annotated[
+        str, typer.Option(help="customer (the default) or admin; --role admin is --admin.")
+    ] = "customer",
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
 ) -> None:
-    """Create an API key and print its secret (shown only this once)."""
+    """Create an API key and print its secret (shown only this once).
+
+    synthdata admin create-key CUSTOMER_ID            a customer key
+    synthdata admin create-key --admin                a platform admin key
+    synthdata admin create-key CUSTOMER_ID --admin    an admin key of that customer
+    """
     from synthdata.service.admin.service import audit
     from synthdata.service.customers.models import Customer, KeyCreate, Role
     from synthdata.service.customers.service import create_key as create
@@ -198,7 +260,7 @@ def create_key(
         raise typer.Exit(2)
     chosen = Role.ADMIN if admin or role == "admin" else Role.CUSTOMER
     if customer_id is None and chosen != Role.ADMIN:
-        error("give CUSTOMER_ID, or --role admin for a platform admin key")
+        error("give CUSTOMER_ID for a customer key, or --admin for a platform admin key")
         raise typer.Exit(2)
 
     def action(session: Session) -> str:

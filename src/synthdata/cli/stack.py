@@ -39,9 +39,13 @@ def _say(message: str) -> None:
 
 @app.command("up")
 def up(
-    api_url: Annotated[str, typer.Option(help="The API whose /metrics to scrape.")] = (
-        "http://127.0.0.1:8000"
-    ),
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The API whose /metrics to scrape and that receives the incident webhook "
+            "(default: SYNTHDATA_API_URL, else http://127.0.0.1:SYNTHDATA_PORT)."
+        ),
+    ] = None,
     worker_url: Annotated[str, typer.Option(help="The worker whose /metrics to scrape.")] = (
         "http://127.0.0.1:8001"
     ),
@@ -61,6 +65,10 @@ def up(
     monitoring_dir: MonitoringDir = None,
 ) -> None:
     """Start Prometheus (shipped rules) and Alertmanager (shipped routing) on loopback."""
+    if api_url is None:
+        from synthdata.cli.service import settings_from_env
+
+        api_url = settings_from_env().api_url
     options = stack.StackOptions(
         state_dir=state_dir,
         api_url=api_url,

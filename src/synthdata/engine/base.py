@@ -1,4 +1,7 @@
-"""The synthesizer surface shared by every algorithm, and the registry by name.
+"""The synthesizer surface shared by every algorithm.
+
+The registry by name lives in `engine.registry` (importable without NumPy or pandas)
+and is re-exported here, where the algorithms and callers import it from.
 
 `fit` validates and prepares the table, then calls the algorithm's `_fit`;
 `sample` calls `_sample_chunk` once per fixed-size chunk, each chunk drawing from
@@ -15,7 +18,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,8 +26,21 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from synthdata.engine._constraints.sampling import constrained_chunk
+from synthdata.engine.constraints import (
+    Constraint,
+    derive,
+    derived_columns,
+    fit_constraints,
+    propose_constraints,
+    unmet,
+)
 from synthdata.engine.errors import InputError, NotFittedError
 from synthdata.engine.parameters import check_parameters
+from synthdata.engine.registry import DEFAULT_SYNTHESIZER as DEFAULT_SYNTHESIZER
+from synthdata.engine.registry import list_synthesizers as list_synthesizers
+from synthdata.engine.registry import register as register
+from synthdata.engine.registry import synthesizer_class
 from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
 from synthdata.engine.threads import overlap_stages
 
@@ -32,11 +48,10 @@ Progress = Callable[[int, int], None]
 """Called with (rows done, rows in all) while fitting or sampling."""
 
 CHUNK_ROWS = 100_000
-DEFAULT_SYNTHESIZER = "chain"
-"""The synthesizer used when none is named (see docs/engine.md for when to choose another)."""
 # Below this many rows most synthetic values are real ones (every category, constant
 # and number with few values is drawn from the real rows): fitting warns.
 SMALL_TABLE_ROWS = 50
+FILL_TRIES = 20  # draws of a seed row's empty cells before a constraint is called unmeetable
 
 
 class SmallTableWarning(UserWarning):
@@ -58,6 +73,7 @@ class Synthesizer(ABC):
         self.schema: TableSchema | None = None
         self.fitted_rows = 0
         self.column_labels: list[Hashable] | None = None  # the user's, when not all text
+        self.constraints: list[Constraint] = []  # every sampled row meets them
 
     def get_parameters(self) -> dict[str, Any]:
         """The parameters this synthesizer was created with, by name (as SDV's)."""
@@ -82,9 +98,13 @@ class Synthesizer(ABC):
         schema: TableSchema | None = None,
         overrides: dict[str, str] | None = None,
         date_formats: dict[str, str] | None = None,
+        constraints: Iterable[Constraint | str | Mapping[str, Any]] | None = None,
+        auto_constraints: bool = False,
     ) -> Synthesizer:
         """Learn `data`; `schema`, or per-column `overrides` and `date_formats`, replace
-        inference (see `infer_schema`).
+        inference (see `infer_schema`). Every row `sample` returns meets `constraints`
+        (see `engine.constraints`), and with `auto_constraints` also every constraint
+        found to hold in all the real rows (`engine.constraints.propose_constraints`).
 
         Column names that are not text (``0``, ``1``...) are modelled as text ("0") and
         given back as they were by `sample`.
@@ -111,6 +131,10 @@ class Synthesizer(ABC):
             )
         self.schema = schema or infer_schema(data, overrides, date_formats=date_formats)
         self.fitted_rows = len(data)
+        declared = list(constraints or [])
+        if auto_constraints:
+            declared += propose_constraints(data, self.schema)
+        self.constraints = fit_constraints(declared, data, self.schema)
         self._fit(data, self.schema)
         return self
 
@@ -129,15 +153,64 @@ class Synthesizer(ABC):
         chunks = list(self.iter_chunks(num_rows, seed=seed, conditions=conditions))
         if not chunks:
             return self._empty_frame()
-        frame = pd.concat(chunks, ignore_index=True)
-        # In memory, plain text and datetime64 columns are what users expect (files keep
-        # dictionary-encoded text and date-only dates).
-        for name in frame.columns:
-            if isinstance(frame[name].dtype, pd.CategoricalDtype):
-                frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
-            elif isinstance(frame[name].dtype, pd.ArrowDtype):  # dates
-                frame[name] = frame[name].astype("datetime64[s]")
-        return frame
+        return _in_memory(pd.concat(chunks, ignore_index=True))
+
+    def fill(
+        self, partial_rows: pd.DataFrame, *, seed: int | None = None, as_written: bool = False
+    ) -> pd.DataFrame:
+        """Fill in the empty cells of `partial_rows` ("seed rows", imputation).
+
+        Returns one row per partial row, in order: its known cells as given, the others
+        drawn from the model's distribution given them; constraints hold in every row
+        (a row that breaks one is drawn again, up to `FILL_TRIES` times). `as_written`
+        keeps the forms files are written in (date-only dates stay dates).
+        """
+        schema = self._require_fitted()
+        if not self.supports_conditions:
+            raise InputError(
+                f"the {self.name} synthesizer cannot fill in partial rows (the chain "
+                "synthesizer can)"
+            )
+        if not isinstance(partial_rows, pd.DataFrame):
+            raise InputError("fill expects a pandas DataFrame of partial rows")
+        partial = partial_rows.reset_index(drop=True)
+        partial.columns = pd.Index([str(label) for label in partial.columns])
+        unknown = [name for name in partial.columns if name not in schema.names]
+        if unknown:
+            raise InputError(f"seed rows: unknown column {unknown[0]!r}")
+        derived = derived_columns(self.constraints)
+        given = [n for n in partial.columns if n not in derived and partial[n].notna().any()]
+        rng = np.random.default_rng(seed)
+        frame = self._fill(partial, rng)
+        todo = np.arange(len(partial))
+        for _ in range(FILL_TRIES):
+            for name in given:  # known cells as given, not as the model would write them
+                known = todo[partial[name].notna().to_numpy()[todo]]
+                column = frame[name].astype(object).to_numpy()
+                column[known] = partial[name].to_numpy(object)[known]
+                frame[name] = column
+            derive(frame, schema, self.constraints)
+            failing = unmet(frame, schema, self.constraints).any(axis=0)
+            todo = np.flatnonzero(failing)
+            if not todo.size:
+                break
+            redrawn = self._fill(partial.iloc[todo].reset_index(drop=True), rng)
+            # Rows put back in place by concatenation, which keeps each column's type.
+            frame = pd.concat([frame.drop(index=todo), redrawn.set_axis(todo)]).sort_index()
+        else:
+            worst = int(unmet(frame, schema, self.constraints).sum(axis=1).argmax())
+            raise InputError(
+                f"{todo.size:,} seed row(s) cannot meet the constraint "
+                f"{self.constraints[worst].describe()} (first: row {int(todo[0])})"
+            )
+        frame = frame[schema.names].infer_objects()
+        if self.column_labels is not None:
+            frame.columns = pd.Index(self.column_labels)
+        return frame if as_written else _in_memory(frame)
+
+    def _fill(self, partial: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """One row per partial row, drawn given its known cells (see `fill`)."""
+        raise NotImplementedError
 
     def iter_chunks(
         self,
@@ -163,6 +236,13 @@ class Synthesizer(ABC):
                 "(the chain synthesizer can)"
             )
         extra = {"conditions": conditions} if conditions else {}
+        derived = derived_columns(self.constraints)
+        for name in conditions or {}:
+            if name in derived:
+                raise InputError(
+                    f"condition on column {name!r}: it is derived by the constraint "
+                    f"{derived[name].describe()}; condition on its parts instead"
+                )
         entropy = np.random.SeedSequence(seed).entropy
         plan = []
         position, end = start_row, start_row + num_rows
@@ -173,8 +253,19 @@ class Synthesizer(ABC):
             position += take
 
         def make(block: int, offset: int, take: int) -> pd.DataFrame:
-            rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
-            frame = self._sample_chunk(offset + take, rng, block, **extra)
+            if self.constraints:
+                frame = constrained_chunk(
+                    lambda rows, rng: self._sample_chunk(rows, rng, block, **extra),
+                    offset + take,
+                    entropy,
+                    block,
+                    schema,
+                    self.constraints,
+                    block * CHUNK_ROWS,
+                )
+            else:
+                rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
+                frame = self._sample_chunk(offset + take, rng, block, **extra)
             if offset:
                 frame = frame.iloc[offset:].reset_index(drop=True)
             frame = frame[schema.names]
@@ -242,13 +333,15 @@ class Synthesizer(ABC):
         return pd.DataFrame({label: [] for label in labels})
 
 
-_REGISTRY: dict[str, type[Synthesizer]] = {}
-
-
-def register(cls: type[Synthesizer]) -> type[Synthesizer]:
-    """Class decorator: make a synthesizer available by its `name`."""
-    _REGISTRY[cls.name] = cls
-    return cls
+def _in_memory(frame: pd.DataFrame) -> pd.DataFrame:
+    """In memory, plain text and datetime64 columns are what users expect (files keep
+    dictionary-encoded text and date-only dates)."""
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        elif isinstance(frame[name].dtype, pd.ArrowDtype):  # dates
+            frame[name] = frame[name].astype("datetime64[s]")
+    return frame
 
 
 def create_synthesizer(name: str = DEFAULT_SYNTHESIZER, **options: Any) -> Synthesizer:
@@ -260,27 +353,6 @@ def create_synthesizer(name: str = DEFAULT_SYNTHESIZER, **options: Any) -> Synth
     cls = synthesizer_class(name)
     check_parameters(cls, options)
     return cls(**options)
-
-
-def synthesizer_class(name: str) -> type[Synthesizer]:
-    """The class registered as `name` (to ask about it without creating one)."""
-    _register_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise InputError(f"unknown synthesizer {name!r} (available: {known})") from None
-
-
-def list_synthesizers() -> list[str]:
-    """Names accepted by `create_synthesizer`."""
-    _register_builtins()
-    return sorted(_REGISTRY)
-
-
-def _register_builtins() -> None:
-    """Import the modules whose classes register themselves (cheap: sdv loads lazily)."""
-    from synthdata.engine import chain, copula, sdv_adapter  # noqa: F401
 
 
 def is_modelled(kind: ColumnKind) -> bool:

@@ -24,7 +24,8 @@ from synthdata.engine._chain.conditions import Allowed, Condition, allowed_token
 from synthdata.engine._chain.coupling import WithinCoupling
 from synthdata.engine._chain.order import chain_order, choose_parents
 from synthdata.engine._chain.sampling import sample_conditioned, sample_free
-from synthdata.engine._chain.tokens import TokenCodec
+from synthdata.engine._chain.seeding import fill_rows
+from synthdata.engine._chain.tokens import TokenCodec, tokenize
 from synthdata.engine._chain.trees import LeafTree
 from synthdata.engine.base import CHUNK_ROWS, Synthesizer, is_modelled, register
 from synthdata.engine.columns import decode, encode
@@ -147,7 +148,38 @@ class ChainSynthesizer(Synthesizer):
             decoded, uniform = sample_free(
                 codecs, trees, self._model.coupling, num_rows, extra, rng
             )
-        levels = {codec.name: codec.levels for codec in codecs}
+        return self._frame(decoded, uniform, num_rows, block, key_rng)
+
+    def _fill(self, partial: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        schema = self._require_fitted()
+        key_rng = rng.spawn(1)[0]
+        known = {}
+        for j, codec in enumerate(self._model.codecs):
+            if codec.name in partial.columns:
+                column = partial[codec.name].reset_index(drop=True)
+                known[j] = tokenize(codec, encode(column, schema[codec.name]))
+        decoded, uniform = fill_rows(
+            self._model.codecs,
+            self._model.trees,
+            self._model.coupling,
+            known,
+            len(partial),
+            len(schema.columns),
+            rng,
+        )
+        return self._frame(decoded, uniform, len(partial), 0, key_rng)
+
+    def _frame(
+        self,
+        decoded: dict[str, tuple[np.ndarray, np.ndarray]],
+        uniform: np.ndarray,
+        num_rows: int,
+        block: int,
+        key_rng: np.random.Generator,
+    ) -> pd.DataFrame:
+        """The output rows from the tokens drawn: decoded, keyed and constant columns."""
+        schema = self._require_fitted()
+        levels = {codec.name: codec.levels for codec in self._model.codecs}
         out: dict[str, pd.Series] = {}
         for position, spec in enumerate(schema.columns):
             if spec.name in decoded:

@@ -30,6 +30,7 @@ from synthdata.engine import privacy as _privacy
 from synthdata.engine._fidelity.canonical import canonical_frame, subsample
 from synthdata.engine._fidelity.sdmetrics_report import SDTYPES, sdmetrics_quality
 from synthdata.engine.base import Progress
+from synthdata.engine.defaults import DEFAULT_HOLDOUT_SHARE
 from synthdata.engine.errors import InputError
 from synthdata.engine.fidelity import FidelityScores, score_canonical
 from synthdata.engine.io import read_table
@@ -41,8 +42,6 @@ __all__ = ["DEFAULT_HOLDOUT_SHARE", "SDTYPES", "EvaluationResult", "canonical_fr
 TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
 _STEPS = 5
-DEFAULT_HOLDOUT_SHARE = 0.3
-"""Share of the real rows the command line sets aside as a holdout when none is given."""
 FIDELITY_MEASURES = ("trends", "detection", "support", "tstr", "dcr")
 """The `fidelity` measures `evaluate` adds (shapes, SDMetrics and copies it has already)."""
 

@@ -10,10 +10,7 @@ that looks finished.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,11 +21,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from synthdata.engine.atomic import atomic_path as atomic_path
+from synthdata.engine.atomic import check_output_path as check_output_path
+from synthdata.engine.atomic import create_beside as create_beside
 from synthdata.engine.csv_layout import SNIFF_BYTES, csv_layout
+from synthdata.engine.defaults import DEFAULT_MAX_INPUT_BYTES as DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.errors import InputError
 from synthdata.engine.threads import encoder_threads, overlap_stages
 
-DEFAULT_MAX_INPUT_BYTES = 2 * 1024**3
 FORMATS = ("csv", "parquet")
 
 
@@ -69,20 +69,23 @@ def iter_batches(
     max_bytes: int | None = DEFAULT_MAX_INPUT_BYTES,
     batch_bytes: int = 16 * 1024**2,
     text_columns: Collection[str] = (),
+    name: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream a CSV or Parquet file as Arrow record batches (bounded memory).
 
     CSV columns named in `text_columns` are read as text, not parsed as numbers or
-    date-times (Parquet columns keep their stored types).
+    date-times (Parquet columns keep their stored types). Errors name the file as
+    `name` (e.g. the name it was uploaded under), by default its own file name.
     """
     file = check_input_file(path, max_bytes)
     kind = detect_format(file, fmt)
+    label = name or file.name
     try:
         if kind == "parquet":
             parquet = pq.ParquetFile(file)
             yield from parquet.iter_batches(batch_size=65_536)
             return
-        head = _check_text(file)
+        head = _check_text(file, label)
         layout = csv_layout(head, text_columns=text_columns)
         reader = pacsv.open_csv(
             file,
@@ -97,7 +100,7 @@ def iter_batches(
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {file.name}: {_first_line(exc)}") from None
+        raise InputError(f"cannot read {label}: {_first_line(exc)}") from None
 
 
 def read_table(
@@ -127,20 +130,19 @@ def arrow_to_pandas(table: pa.Table, *, text_as_categories: bool = False) -> pd.
     )
 
 
-def _check_text(file: Path) -> str:
+def _check_text(file: Path, label: str) -> str:
     """The head of the file as text; a file that is not UTF-8 text is refused with the
     reason, not a traceback."""
     with file.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if b"\x00" in head[: 64 * 1024]:
-        raise InputError(f"cannot read {file.name}: binary data, not a CSV text file")
+        raise InputError(f"cannot read {label}: binary data, not a CSV text file")
     try:
         return head.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the read boundary
             raise InputError(
-                f"cannot read {file.name}: not UTF-8 text (byte {exc.start}); "
-                "convert it to UTF-8 first"
+                f"cannot read {label}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first"
             ) from None
         return head[: exc.start].decode("utf-8").removeprefix("\ufeff")
 
@@ -148,27 +150,6 @@ def _check_text(file: Path) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it to `target` only on success."""
-    final = Path(target)
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(
-            prefix=f".{final.name}.", suffix=".part", dir=final.parent
-        )
-    except OSError as exc:
-        raise InputError(f"cannot write {final}: {exc.strerror or exc}") from None
-    os.close(handle)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_frames(

@@ -2,7 +2,8 @@
 
     model.json    {"format": "synthdata-model", "version": 1, "synthesizer": ...,
                    "options": {...}, "schema": {...}, "params": {...}, "fitted_rows": N,
-                   "column_labels": [...] (only when the table's names were not all text)}
+                   "column_labels": [...] (only when the table's names were not all text),
+                   "constraints": [...] (only when declared; see engine.constraints)}
     arrays.npz    named float/int arrays, loaded with allow_pickle=False
 
 Loading such a file cannot run code. What it reveals about the real table is
@@ -48,6 +49,10 @@ def save_model(model: Synthesizer, path: Path) -> Path:
     }
     if model.column_labels is not None:
         header["column_labels"] = model.column_labels
+    if model.constraints:
+        header["constraints"] = [
+            c.to_dict() | {"real_share": c.real_share} for c in model.constraints
+        ]
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -59,6 +64,7 @@ def save_model(model: Synthesizer, path: Path) -> Path:
 def load_model(path: Path) -> Synthesizer:
     """Read a model written by `save_model`; refuse anything else with ModelFormatError."""
     from synthdata.engine.base import create_synthesizer, synthesizer_class
+    from synthdata.engine.constraints import parse_constraint
 
     if not path.is_file():
         raise ModelFormatError(f"model file not found: {path}")
@@ -93,6 +99,7 @@ def load_model(path: Path) -> Synthesizer:
         model.fitted_rows = int(header.get("fitted_rows", 0))
         labels = header.get("column_labels")
         model.column_labels = list(labels) if labels is not None else None
+        model.constraints = [parse_constraint(c) for c in header.get("constraints") or []]
         model.load_state(header["params"], arrays)
     except (KeyError, TypeError, ValueError, InputError) as exc:
         raise ModelFormatError(f"{path.name}: damaged model ({exc})") from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 
 from synthdata.engine import dates
 from synthdata.engine.errors import InputError
+from synthdata.engine.kinds import ColumnKind as ColumnKind
 from synthdata.engine.patterns import identifier_format, is_free_text, text_sample
 
 DISCRETE_NUMERIC_LEVELS = 64
@@ -28,19 +28,6 @@ MIN_TEXT_DISTINCT = 5
 # Free text (sentences) is regenerated when at least this share of it is distinct.
 FREE_TEXT_DISTINCT_SHARE = 0.5
 _MAX_DECIMALS = 6
-
-
-class ColumnKind(StrEnum):
-    """How a column is modelled and regenerated."""
-
-    CONTINUOUS = "continuous"
-    INTEGER = "integer"
-    BOOLEAN = "boolean"
-    DATETIME = "datetime"
-    CATEGORICAL = "categorical"
-    IDENTIFIER = "identifier"
-    CONSTANT = "constant"
-    EMPTY = "empty"
 
 
 @dataclass

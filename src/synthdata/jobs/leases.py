@@ -36,14 +36,26 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
-def claim_job(session: Session, job_id: str, seconds: float, *, phase: str) -> str | None:
-    """Claim the job-level phase "prepare" or "finalize"; return the token, or None."""
+def claim_job(
+    session: Session, job_id: str, seconds: float, *, phase: str, new_attempt: bool = True
+) -> str | None:
+    """Claim the job-level phase "prepare" or "finalize"; return the token, or None.
+
+    `new_attempt` counts the claim as one more attempt at the job: every prepare, and
+    a finalize run again (after a failure or a lost worker). The finalize that simply
+    follows the last chunk of the same run is not a new attempt.
+    """
     token = secrets.token_hex(16)
-    result = session.execute(claim_job_statement(job_id, seconds, phase=phase, token=token))
+    statement = claim_job_statement(
+        job_id, seconds, phase=phase, token=token, new_attempt=new_attempt
+    )
+    result = session.execute(statement)
     return token if _rowcount(result) == 1 else None
 
 
-def claim_job_statement(job_id: str, seconds: float, *, phase: str, token: str) -> Update:
+def claim_job_statement(
+    job_id: str, seconds: float, *, phase: str, token: str, new_attempt: bool = True
+) -> Update:
     """The conditional UPDATE of `claim_job` (also planned by `ops optimize-queries`)."""
     now = utcnow()
     if phase == "prepare":
@@ -59,7 +71,7 @@ def claim_job_statement(job_id: str, seconds: float, *, phase: str, token: str) 
             lease_until=now + timedelta(seconds=seconds),
             claim_token=token,
             enqueued_at=None,  # the message was consumed: a lapse now means redelivery
-            attempts=Job.attempts + 1,
+            attempts=Job.attempts + (1 if new_attempt else 0),
         )
     )
 

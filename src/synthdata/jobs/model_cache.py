@@ -22,7 +22,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -150,7 +150,9 @@ def is_cacheable(synthesizer: str) -> bool:
         return False
 
 
-def cache_key(dataset_id: str, source: Path, synthesizer: str) -> str:
+def cache_key(
+    dataset_id: str, source: Path, synthesizer: str, constraints: list[Any] | None = None
+) -> str:
     """The entry name of a fit: a digest of everything the fitted model depends on."""
     import synthdata
     from synthdata.engine.model_format import VERSION
@@ -164,6 +166,7 @@ def cache_key(dataset_id: str, source: Path, synthesizer: str) -> str:
         "sha256": digest.hexdigest(),
         "synthesizer": synthesizer,
         "options": {},  # jobs fit with the synthesizer's defaults
+        "constraints": constraints or [],
         "format": VERSION,
         "engine": synthdata.__version__,
     }
@@ -171,16 +174,21 @@ def cache_key(dataset_id: str, source: Path, synthesizer: str) -> str:
 
 
 def fit_with_cache(
-    cache: ModelCache | None, dataset_id: str, source: str | Path, target: Path, synthesizer: str
+    cache: ModelCache | None,
+    dataset_id: str,
+    source: str | Path,
+    target: Path,
+    synthesizer: str,
+    constraints: list[Any] | None = None,
 ) -> None:
     """Put the model of `synthesizer` on `source` at `target`: from the cache, or by fitting."""
     if cache is None or not is_cacheable(synthesizer):
-        fit_to_file(source, target, synthesizer)
+        fit_to_file(source, target, synthesizer, constraints)
         return
-    key = cache_key(dataset_id, Path(source), synthesizer)
+    key = cache_key(dataset_id, Path(source), synthesizer, constraints)
     if cache.restore(key, target):
         model_cache_requests_total.labels("hit").inc()
         return
     model_cache_requests_total.labels("miss").inc()
-    fit_to_file(source, target, synthesizer)
+    fit_to_file(source, target, synthesizer, constraints)
     cache.save(key, target)

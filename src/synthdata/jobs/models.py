@@ -72,6 +72,8 @@ class Job(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     # What every row must meet, as the API received it (see service.jobs.conditions).
     conditions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Constraints the fitted model keeps in every row (see engine.constraints).
+    constraints: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     rows_done: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -110,7 +110,7 @@ class JobRunner:
         if model is None:
             raise UserFacingError("the model was deleted before it was trained")
         target = self.storage.model_file(job.customer_id, model.id)
-        fitted = fit_to_file(self._dataset_file(job), target, job.synthesizer)
+        fitted = fit_to_file(self._dataset_file(job), target, job.synthesizer, job.constraints)
         beat.check()
 
         def record(session: Session) -> None:
@@ -150,7 +150,9 @@ class JobRunner:
         if not target.exists():  # an earlier attempt may have fitted it already
             cache = self._tx(lambda s: model_cache.open_cache(s, self.settings))
             source = self._dataset_file(job)
-            model_cache.fit_with_cache(cache, job.dataset_id or "", source, target, job.synthesizer)
+            model_cache.fit_with_cache(
+                cache, job.dataset_id or "", source, target, job.synthesizer, job.constraints
+            )
 
     def _plan(self, job: Job, token: str) -> None:
         plans = plan_chunks(job.rows, self.settings.job_chunk_rows)

@@ -66,7 +66,8 @@ def complete_chunk(
     ).one()
     if job.state != JobState.RUNNING.value or job.chunks_done < job.chunks_total:
         return None
-    return leases.claim_job(session, job_id, seconds, phase="finalize")
+    # The same run goes on into its finalize: not a new attempt.
+    return leases.claim_job(session, job_id, seconds, phase="finalize", new_attempt=False)
 
 
 def mark_failed(session: Session, job_id: str, message: str) -> bool:

@@ -217,6 +217,7 @@ def configure_logging(
     stream: Any = None,
     log_file: Path | None = None,
     batch_access_lines: bool = False,
+    console: bool | None = None,
 ) -> None:
     """Send structlog and standard-library logging to `stream` as JSON lines.
 
@@ -224,29 +225,49 @@ def configure_logging(
     `synthdata ops check-error-logs` where no Elasticsearch is configured). With
     `batch_access_lines` (the server), the access lines of one event-loop pass are
     written together, one pass after their responses; otherwise each is written
-    before its request ends.
+    before its request ends. With `console` (default: when `stream` is a terminal,
+    see `console_log`), `stream` gets human-readable lines instead; the file
+    stays JSON.
     """
+    from synthdata.observability import console_log
+
     stream = stream or sys.stdout
-    if log_file is not None:
-        stream = _Tee(stream, log_file)
-    _AccessSink.write = _byte_writer(stream)
+    if console is None:
+        console = console_log.wants_console(stream)
+    threshold = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     _AccessSink.batched = batch_access_lines
-    _AccessSink.level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    processors: list[Any] = [
+    _AccessSink.level = threshold
+    # Before rendering: the same for both forms, secrets scrubbed in both.
+    chain: list[Any] = [
         structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _trace_ids,
-        structlog.processors.format_exc_info,
-        _rename,
+        structlog.processors.format_exc_info,  # `exception`: the traceback text
         _redact,
-        structlog.processors.JSONRenderer(serializer=_dumps),
     ]
+    renderer: Any
+    if console:
+        lines = console_log.ConsoleLines(
+            lambda event: _rename(None, "", event),
+            console_log.open_log_file(log_file) if log_file is not None else None,
+            colors=bool(getattr(stream, "isatty", lambda: False)()),
+        )
+        renderer = lines
+        _AccessSink.write = lines.access_writer(_text_writer(stream))
+    else:
+        if log_file is not None:
+            stream = _Tee(stream, log_file)
+        _AccessSink.write = _byte_writer(stream)
+        chain.insert(-1, _rename)  # the JSON field names, before scrubbing
+        renderer = structlog.processors.JSONRenderer(serializer=_dumps)
     structlog.configure(
-        processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
+        processors=[
+            chain[0],
+            structlog.processors.add_log_level,
+            *chain[1:],
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
@@ -254,23 +275,23 @@ def configure_logging(
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processor=structlog.processors.JSONRenderer(serializer=_dumps),
-            foreign_pre_chain=[
-                # Context bound with structlog (a job's `job_id`, `request_id`) also
-                # reaches lines written through `logging`, such as the job runner's.
-                structlog.contextvars.merge_contextvars,
-                structlog.stdlib.add_log_level,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-                _trace_ids,
-                structlog.processors.format_exc_info,  # `exception`: the traceback text
-                _rename,
-                _redact,
-            ],
+            processor=renderer,
+            # Context bound with structlog (a job's `job_id`, `request_id`) also
+            # reaches lines written through `logging`, such as the job runner's.
+            foreign_pre_chain=[chain[0], structlog.stdlib.add_log_level, *chain[1:]],
         )
     )
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+
+
+def _text_writer(stream: Any) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        stream.write(text)
+        stream.flush()
+
+    return write
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any, Literal
 
 import httpx
 
+from synthdata.engine.atomic import create_beside
 from synthdata.engine.errors import SynthDataError
 
 DATASOURCE_VARIABLE = "datasource"
@@ -363,13 +363,12 @@ def read_dashboard_file(path: Path) -> list[dict[str, Any]]:
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temporary = create_beside(path)  # mode 0666 less the umask, as a plain write gives
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
+        temporary.write_text(text)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

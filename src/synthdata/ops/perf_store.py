@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from synthdata.engine.atomic import create_beside
 
 SCHEMA = 1
 # Upper bounds (ms) of the stored latency histogram; the last bucket is everything above.
@@ -40,11 +41,11 @@ def save_run(run: dict[str, Any], directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     started = datetime.fromisoformat(run["started_at"]).astimezone(UTC)
     name = f"run-{started:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}.json"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as sink:
+    target = directory / name
+    tmp = create_beside(target)  # mode 0666 less the umask, as a plain write gives
+    with tmp.open("w") as sink:
         json.dump({"schema": SCHEMA, **run}, sink, indent=2, default=str)
         sink.write("\n")
-    target = directory / name
     os.replace(tmp, target)
     return target
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from synthdata.observability.instrumentation import instrument_app
 from synthdata.observability.tracing import configure_tracing
 from synthdata.service.admin.views import router as admin_router
+from synthdata.service.apidocs.views import install_api_docs
 from synthdata.service.core.middleware import MiddlewareHook, install_middleware
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.problems import install_problem_handlers
@@ -76,7 +77,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: ours is offline
         redoc_url=None,
     )
     app.state.platform = platform
@@ -98,4 +99,5 @@ def create_app(
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(status_router)
+    install_api_docs(app, api_prefix=API_PREFIX)  # /api/v1/docs, /docs and the front page /
     return app

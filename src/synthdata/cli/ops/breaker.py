@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from synthdata.cli.console import console
-from synthdata.cli.ops.app import ops_app
-from synthdata.cli.service import API_SERVICE, run_in_session, settings_from_env
+from synthdata.cli.ops.app import ops_app, run_in_session, settings_from_env
+from synthdata.ops.kubectl import API_SERVICE
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ServiceOption = Annotated[str, typer.Option("--service", help="The service whose breaker to set.")]
 

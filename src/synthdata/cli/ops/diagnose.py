@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app, window_option
-from synthdata.cli.service import settings_from_env
+from synthdata.cli.ops.app import ops_app, settings_from_env, window_option
 from synthdata.ops.report import emit
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
@@ -47,15 +46,19 @@ def health_check(
         ),
     ] = False,
     url: Annotated[
-        str,
-        typer.Option(envvar="SYNTHDATA_API_URL", help="The API to probe (/healthz, /readyz)."),
-    ] = "http://127.0.0.1:8000",
+        str | None,
+        typer.Option(
+            help="The API to probe (/healthz, /readyz) "
+            "(default: SYNTHDATA_API_URL, else http://127.0.0.1:SYNTHDATA_PORT)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Service, database, queue, Redis, storage and workers (and the monitoring stack)."""
     from synthdata.ops.health import health_check as check
 
-    report = check(settings_from_env(), url=url, comprehensive=comprehensive)
+    settings = settings_from_env()
+    report = check(settings, url=url or settings.api_url, comprehensive=comprehensive)
     raise typer.Exit(emit(report, as_json=as_json))
 
 

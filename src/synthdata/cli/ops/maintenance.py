@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app, window_option
-from synthdata.cli.service import settings_from_env
-from synthdata.ops.monitoring_stack import find_monitoring_dir
+from synthdata.cli.ops.app import ops_app, settings_from_env, window_option
 from synthdata.ops.report import emit
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
@@ -24,6 +22,8 @@ DEFAULT_BACKUP_DIR = Path("var/backups/monitoring")
 
 
 def _monitoring_dir(explicit: Path | None) -> Path:
+    from synthdata.ops.monitoring_stack import find_monitoring_dir
+
     try:
         return find_monitoring_dir(explicit)
     except FileNotFoundError as exc:

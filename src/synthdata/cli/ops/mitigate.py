@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app
-from synthdata.cli.service import run_in_session, settings_from_env
+from synthdata.cli.ops.app import ops_app, run_in_session, settings_from_env
 from synthdata.ops import kubectl
 from synthdata.ops.kubectl import Plan, Target
 from synthdata.ops.report import Report, emit

@@ -12,12 +12,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
 from synthdata.cli.console import info, progress
-from synthdata.cli.ops.app import ops_app
-from synthdata.cli.service import settings_from_env
+from synthdata.cli.ops.app import ops_app, settings_from_env
 from synthdata.ops.report import Report, Status, emit
 
 if TYPE_CHECKING:
@@ -43,6 +41,8 @@ def _seconds(text: str) -> float:
 
 def _preflight(url: str, headers: list[str]) -> tuple[Status, str] | None:
     """One request before the load: (status, why) when the run would be pointless."""
+    import httpx
+
     pairs = dict(h.split(":", 1) for h in headers if ":" in h)
     try:
         response = httpx.get(url, headers={k.strip(): v.strip() for k, v in pairs.items()})
@@ -61,8 +61,12 @@ def performance_benchmark(
     duration: Annotated[str, typer.Option(help="How long to measure: 30s, 10m, 1h.")] = "1m",
     rps: Annotated[float, typer.Option(min=0.1, help="Requests per second (open loop).")] = 100.0,
     url: Annotated[
-        str, typer.Option(envvar="SYNTHDATA_API_URL", help="The running service's base URL.")
-    ] = "http://127.0.0.1:8000",
+        str | None,
+        typer.Option(
+            help="The running service's base URL "
+            "(default: SYNTHDATA_API_URL, else http://127.0.0.1:SYNTHDATA_PORT)."
+        ),
+    ] = None,
     api_key: Annotated[
         str | None, typer.Option(envvar="SYNTHDATA_API_KEY", help="A customer API key.")
     ] = None,
@@ -86,6 +90,7 @@ def performance_benchmark(
     if seconds * rps < 1:
         raise typer.BadParameter("duration x rps is less than one request", param_hint="--rps")
     settings = settings_from_env()
+    url = url or settings.api_url
     headers = [*(header or []), *([f"X-API-Key: {api_key}"] if api_key else [])]
     plan = BenchmarkPlan(url.rstrip("/"), endpoint, rps, seconds, headers, connections=connections)
     plan.warmup_s = _seconds(warmup) if warmup else 0.0

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from synthdata.cli.ops.app import ops_app, window_option
-from synthdata.cli.service import settings_from_env
-from synthdata.ops.monitoring_stack import find_monitoring_dir
+from synthdata.cli.ops.app import ops_app, settings_from_env, window_option
 from synthdata.ops.report import Report, emit
-from synthdata.ops.security_patterns import BusinessHours
-from synthdata.service.core.db import utcnow
+
+if TYPE_CHECKING:
+    from synthdata.ops.security_patterns import BusinessHours
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
 MonitoringDirOption = Annotated[
@@ -25,6 +24,8 @@ MonitoringDirOption = Annotated[
 
 
 def _monitoring_dir(explicit: Path | None) -> Path:
+    from synthdata.ops.monitoring_stack import find_monitoring_dir
+
     try:
         return find_monitoring_dir(explicit)
     except FileNotFoundError as exc:
@@ -76,6 +77,8 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def _business_hours(hours: str, days: str, timezone: str) -> BusinessHours:
     """`08-18`, `mon-fri` (or `mon,wed,sat`), an IANA zone -> BusinessHours."""
     from zoneinfo import ZoneInfo
+
+    from synthdata.ops.security_patterns import BusinessHours
 
     try:
         start, end = (int(part) for part in hours.split("-"))
@@ -174,6 +177,8 @@ def security_report(
         dependency_audit=dependency_audit,
         keys=KeyPolicy(unused_days, rotate_days, max_admin_keys),
     )
+    from synthdata.service.core.db import utcnow
+
     settings = settings_from_env()
     now = utcnow()
     whole, sections = run(settings, _monitoring_dir(monitoring_dir), options, now)

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from synthdata.engine.columns import Encoded
+from synthdata.engine.errors import InputError
 from synthdata.engine.marginals import QuantileMarginal
 
 _EDGE = 1e-9
@@ -166,3 +167,51 @@ class TokenCodec:
             arrays.get(f"{prefix}rare"),
             bool(params["has_null"]),
         )
+
+
+def tokenize(codec: TokenCodec, enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokens and in-bin places of given values (the known cells of seed rows).
+
+    Returns (tokens, within, known): `known` is false where the cell is null (to be
+    filled in); a level the real table never held is an `InputError`.
+    """
+    n = len(enc.present)
+    tokens = np.zeros(n, dtype=np.int32)
+    within = np.full(n, 0.5)
+    known = enc.present.copy()
+    if codec.grid is None:
+        rank = {_level_key(v): i for i, v in enumerate(codec.levels or [])}
+        given = [_level_key(v) for v in (enc.levels or [])]
+        if enc.levels is None:  # numbers given for a column of few numeric levels
+            given = [_level_key(v) for v in np.unique(enc.values)]
+            codes = np.searchsorted(np.unique(enc.values), enc.values)
+        else:
+            codes = enc.values
+        unknown = [v for v in given if v not in rank]
+        if unknown:
+            raise InputError(
+                f"seed rows: {unknown[0]!r} never occurs in column {codec.name!r} of the real table"
+            )
+        lookup = np.array([rank[v] for v in given], dtype=np.int64)
+        ranks = lookup[codes] if len(lookup) else np.zeros(len(codes), dtype=np.int64)
+        tokens[known] = np.minimum(ranks, codec.bins - 1)
+        return tokens, within, known
+    if enc.levels is not None:
+        numbers = np.asarray(enc.levels, dtype=np.float64)[enc.values]
+    else:
+        numbers = np.asarray(enc.values, dtype=np.float64)
+    marginal = QuantileMarginal(codec.grid)
+    position = ndtr(marginal.to_normal(numbers, np.random.default_rng(0)))
+    codes = np.minimum((position * codec.bins).astype(np.int32), codec.bins - 1)
+    tokens[known] = codes
+    within[known] = np.clip(position * codec.bins - codes, 0.0, 1.0 - _EDGE)
+    return tokens, within, known
+
+
+def _level_key(value: Any) -> Any:
+    """Levels compare as numbers when they are numbers (1 == 1.0), else as themselves."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    return value

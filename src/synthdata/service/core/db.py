@@ -128,3 +128,14 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def database_location(url: str) -> str:
+    """The database as a person should read it: a SQLite file's absolute path, otherwise
+    the URL with its password hidden."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return parsed.render_as_string(hide_password=True)
+    if not parsed.database or parsed.database == ":memory:":
+        return "SQLite in memory"
+    return str(Path(parsed.database).absolute())

@@ -1,21 +1,50 @@
 """Service settings, read once from `SYNTHDATA_*` environment variables.
 
-The defaults run everything on one machine with zero setup (SQLite under ./var/,
-the job queue in a SQLite file consumed inside `synthdata serve`). Outside
-development the settings refuse placeholder credentials in connection URLs.
+The defaults run everything on one machine with zero setup: SQLite and the files
+under one home directory (`SYNTHDATA_HOME`, default `~/.local/share/synthdata`), the
+job queue in a SQLite file consumed inside `synthdata serve`. The home does not
+depend on the current directory, so `synthdata admin ...` run from anywhere finds
+the server's database. Clients (`synthdata ops`, `synthdata monitoring up`,
+`synthdata.Client`) reach the API at `SYNTHDATA_API_URL`, by default the server's
+own `SYNTHDATA_HOST`/`SYNTHDATA_PORT`. Outside development the settings refuse
+placeholder credentials in connection URLs.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDER_PASSWORDS = {"changeme", "change-me", "password", "secret", "example", "xxx"}
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def default_home() -> Path:
+    """`$XDG_DATA_HOME/synthdata`, else `~/.local/share/synthdata` (the XDG default)."""
+    base = os.environ.get("XDG_DATA_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".local" / "share")
+        except RuntimeError:  # no home directory known (a bare container user)
+            return Path("var").absolute()
+    return Path(base) / "synthdata"
+
+
+def local_api_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for `synthdata serve --host HOST --port PORT`."""
+    if host in _WILDCARD_HOSTS:
+        host = DEFAULT_HOST
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 class Settings(BaseSettings):
@@ -24,8 +53,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SYNTHDATA_", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite:///./var/synthdata.db"
-    data_dir: Path = Path("./var/data")
+    # Where the embedded default keeps everything; the two below default to inside it.
+    home: Path = Field(default_factory=default_home, validate_default=True)
+    database_url: str = Field(
+        default_factory=lambda data: f"sqlite:///{data['home'] / 'synthdata.db'}"
+    )
+    data_dir: Path = Field(default_factory=lambda data: data["home"] / "data")
+    # Where `synthdata serve` listens, and the URL its clients use (by default the same).
+    host: str = DEFAULT_HOST
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    api_url: str = Field(default_factory=lambda data: local_api_url(data["host"], data["port"]))
     redis_url: str | None = None
     queue: Literal["local", "redis"] = "local"
     queue_name: str = "synthdata"
@@ -93,6 +130,12 @@ class Settings(BaseSettings):
     escalation_check_seconds: float = Field(default=30.0, gt=0)
     # Test-only: `X-Synthdata-Fault: 500` answers with that 5xx (service/core/faults.py).
     fault_injection: bool = False
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        # Resolved once, so every path derived from it is absolute whatever the cwd.
+        return home.expanduser().absolute()
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

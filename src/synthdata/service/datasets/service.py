@@ -14,15 +14,16 @@ SCHEMA_SAMPLE_ROWS = 100_000
 """Rows read to infer the schema at upload (the model is fitted on the whole table)."""
 
 
-def inspect_table(path: Path, fmt: str) -> tuple[int, TableSchema]:
+def inspect_table(path: Path, fmt: str, *, name: str | None = None) -> tuple[int, TableSchema]:
     """Count the rows of a stored table and infer its schema from the first rows.
 
-    Streams the file, so memory stays bounded whatever its size.
+    Streams the file, so memory stays bounded whatever its size. Errors name the
+    table as `name`: the customer's file name, not the stored one.
     """
     kept: list[pa.RecordBatch] = []
     sampled = 0
     rows = 0
-    for batch in iter_batches(path, fmt=fmt, max_bytes=None):
+    for batch in iter_batches(path, fmt=fmt, max_bytes=None, name=name):
         rows += batch.num_rows
         if sampled < SCHEMA_SAMPLE_ROWS and batch.num_rows:
             take = batch.slice(0, SCHEMA_SAMPLE_ROWS - sampled)

@@ -77,7 +77,7 @@ async def upload_dataset(
             raise InputError("the uploaded file is empty")
         final = storage.dataset_file(owner, dataset_id, fmt)
         os.replace(incoming, final)
-        rows, schema = await run_in_threadpool(inspect_table, final, fmt)
+        rows, schema = await run_in_threadpool(inspect_table, final, fmt, name=upload.filename)
     except BaseException:
         storage.remove_tree(folder)
         raise

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.models import Job, JobKind, JobState
+from synthdata.service.models.models import CONSTRAINTS_DESCRIPTION, ConstraintValue
 
 MAX_SEED = 2**63 - 1
 
@@ -52,11 +53,16 @@ class JobCreate(BaseModel):
         description="What every row must meet, by column: a value, a list of values (any "
         'of them), {"min": ..., "max": ...} for numbers and dates, or null.',
     )
+    constraints: list[ConstraintValue] | None = Field(
+        default=None, max_length=100, description=CONSTRAINTS_DESCRIPTION + " With dataset_id."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> JobCreate:
         if (self.dataset_id is None) == (self.model_id is None):
             raise ValueError("give exactly one of dataset_id or model_id")
+        if self.constraints and self.model_id is not None:
+            raise ValueError("constraints are fitted into a model: give them with dataset_id")
         return self
 
 
@@ -74,6 +80,7 @@ class JobOut(BaseModel):
     format: str
     seed: int
     conditions: dict[str, Any] | None
+    constraints: list[Any] | None = None
     idempotency_key: str | None
     rows_done: int
     progress: float = Field(description="0..1")

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from synthdata.engine.base import list_synthesizers, synthesizer_class
 from synthdata.engine.conditions import conditions_from_json
+from synthdata.engine.constraints import derived_columns, parse_constraint
 from synthdata.engine.errors import InputError
+from synthdata.engine.schema import TableSchema
 from synthdata.jobs import telemetry
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
 from synthdata.jobs.queue import JobQueue
@@ -47,12 +49,26 @@ def ensure_breaker_closed(session: Session, settings: Settings) -> None:
 
 
 def check_synthesizer(name: str) -> str:
-    """422 for a synthesizer name the engine does not know."""
+    """422 for a synthesizer the engine does not know, or whose models cannot be saved.
+
+    Every job saves its fitted model (a trained model, or the one a generation job's
+    chunks sample from), so a synthesizer without `supports_save` would fit for
+    minutes and then fail: it is refused before any work.
+    """
     known = list_synthesizers()
     if name not in known:
         raise Problem(
             422,
             f"unknown synthesizer {name!r} (available: {', '.join(known)})",
+            kind="invalid-input",
+        )
+    if not synthesizer_class(name).supports_save:
+        usable = [n for n in known if synthesizer_class(n).supports_save]
+        raise Problem(
+            422,
+            f"the {name} synthesizer cannot be used by the service: its models cannot be "
+            f"saved in the model format that jobs run from (use one of: {', '.join(usable)}; "
+            "or `synthdata generate` on your machine)",
             kind="invalid-input",
         )
     return name
@@ -77,6 +93,19 @@ def check_conditions(
     for column in conditions:
         if names and column not in names:
             raise Problem(422, f"condition on unknown column {column!r}", kind="invalid-input")
+
+
+def check_constraints(constraints: list[Any], schema: dict[str, Any] | None) -> None:
+    """422 naming the column or the piece of a rule for constraints that cannot apply to
+    the dataset; whether the real rows meet them is measured when the model is fitted."""
+    try:
+        parsed = [parse_constraint(item) for item in constraints]
+        if schema:
+            table = TableSchema.from_dict(schema)
+            for constraint in parsed:
+                constraint.check(table)
+    except InputError as exc:
+        raise Problem(422, str(exc), kind="invalid-input") from None
 
 
 def request_hash(body: JobCreate) -> str:
@@ -138,9 +167,22 @@ def create_generation_job(
             raise not_found("dataset", body.dataset_id)
         check_synthesizer(synthesizer)
         schema = dataset.schema_json
-    conditions = body.model_dump(mode="json")["conditions"] or None
+    request = body.model_dump(mode="json")
+    conditions = request["conditions"] or None
     if conditions:
         check_conditions(conditions, synthesizer, schema)
+    constraints = request["constraints"] or None
+    if constraints:
+        check_constraints(constraints, schema)
+        derived = derived_columns(parse_constraint(c) for c in constraints)
+        for column in conditions or {}:
+            if column in derived:
+                raise Problem(
+                    422,
+                    f"condition on column {column!r}: it is derived by the constraint "
+                    f"{derived[column].describe()}; condition on its parts instead",
+                    kind="invalid-input",
+                )
     job = Job(
         customer_id=customer_id,
         kind=JobKind.GENERATE.value,
@@ -151,6 +193,7 @@ def create_generation_job(
         format=body.format,
         seed=body.seed if body.seed is not None else secrets.randbits(_RANDOM_SEED_BITS),
         conditions=conditions,
+        constraints=constraints,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         enqueued_at=utcnow(),

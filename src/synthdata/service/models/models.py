@@ -46,6 +46,15 @@ class SynthModel(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+ConstraintValue = dict[str, Any] | str
+"""A constraint as `engine.constraints` declares it: a mapping with a `type`, or a rule."""
+CONSTRAINTS_DESCRIPTION = (
+    "Constraints every row meets, fitted into the model: mappings such as "
+    '{"type": "inequality", "low": "start", "high": "end"} or rules such as '
+    '"age >= 18" (docs/engine.md lists the types).'
+)
+
+
 class ModelCreate(BaseModel):
     """Train a model on a dataset."""
 
@@ -54,6 +63,9 @@ class ModelCreate(BaseModel):
     dataset_id: str = Field(min_length=1, max_length=40)
     synthesizer: str = Field(default=DEFAULT_SYNTHESIZER, min_length=1, max_length=40)
     name: str = Field(default="", max_length=200)
+    constraints: list[ConstraintValue] | None = Field(
+        default=None, max_length=100, description=CONSTRAINTS_DESCRIPTION
+    )
 
 
 class ModelOut(BaseModel):

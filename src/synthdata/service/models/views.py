@@ -46,6 +46,8 @@ def train_model(
     if dataset is None or dataset.customer_id != owner:
         raise not_found("dataset", body.dataset_id)
     jobs.check_synthesizer(body.synthesizer)
+    if body.constraints:
+        jobs.check_constraints(body.constraints, dataset.schema_json)
     model = SynthModel(
         customer_id=owner,
         dataset_id=dataset.id,
@@ -62,6 +64,7 @@ def train_model(
         rows=0,
         synthesizer=body.synthesizer,
         seed=0,
+        constraints=body.constraints or None,
         enqueued_at=utcnow(),
         **telemetry.origin(request_id_of(request)),
     )

@@ -1,0 +1,77 @@
+"""The synthesizers by name: which ones exist, what each is, and where its class lives.
+
+This module imports nothing heavy, so the command line can list the synthesizers in its
+help (and check a name) without loading NumPy, pandas or scikit-learn. A class is
+imported the first time it is asked for by name (`synthesizer_class`); importing its
+module registers it (`register`, the class decorator).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from synthdata.engine.errors import InputError
+
+if TYPE_CHECKING:
+    from synthdata.engine.base import Synthesizer
+
+DEFAULT_SYNTHESIZER = "chain"
+"""The synthesizer used when none is named (see docs/engine.md for when to choose another)."""
+
+
+@dataclass(frozen=True)
+class BuiltinSynthesizer:
+    """A synthesizer that ships with the package: the module that defines it, in a line."""
+
+    module: str
+    summary: str
+
+
+BUILTIN_SYNTHESIZERS: dict[str, BuiltinSynthesizer] = {
+    "chain": BuiltinSynthesizer(
+        "synthdata.engine.chain", "a chain of trees over the columns, takes conditions"
+    ),
+    "copula": BuiltinSynthesizer("synthdata.engine.copula", "a stratified Gaussian copula"),
+    # SDV is imported only when one of these is fitted: naming them costs nothing.
+    "sdv_copula": BuiltinSynthesizer(
+        "synthdata.engine.sdv_adapter", "SDV's Gaussian copula, needs the sdv extra"
+    ),
+    "sdv_ctgan": BuiltinSynthesizer(
+        "synthdata.engine.sdv_adapter", "SDV's CTGAN, needs the sdv extra"
+    ),
+    "sdv_tvae": BuiltinSynthesizer(
+        "synthdata.engine.sdv_adapter", "SDV's TVAE, needs the sdv extra"
+    ),
+}
+
+_REGISTRY: dict[str, type[Synthesizer]] = {}
+
+
+def register(cls: type[Synthesizer]) -> type[Synthesizer]:
+    """Class decorator: make a synthesizer available by its `name`."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def synthesizer_class(name: str) -> type[Synthesizer]:
+    """The class registered as `name` (to ask about it without creating one)."""
+    builtin = BUILTIN_SYNTHESIZERS.get(name)
+    if name not in _REGISTRY and builtin is not None:
+        importlib.import_module(builtin.module)  # registers the class
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(list_synthesizers())
+        raise InputError(f"unknown synthesizer {name!r} (available: {known})") from None
+
+
+def list_synthesizers() -> list[str]:
+    """Names accepted by `create_synthesizer` (without importing any of them)."""
+    return sorted({*BUILTIN_SYNTHESIZERS, *_REGISTRY})
+
+
+def describe_synthesizers() -> str:
+    """The built-in synthesizers, each with what it is, in one line for help texts."""
+    return "; ".join(f"{name} ({entry.summary})" for name, entry in BUILTIN_SYNTHESIZERS.items())

@@ -1,0 +1,1 @@
+"""The API docs page (Swagger UI served from the installed package) and the front page."""
