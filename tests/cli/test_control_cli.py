@@ -97,7 +97,7 @@ def test_auto_constraints_are_saved_and_seed_rows_are_filled(orders: Path, tmp_p
         (["-n", "5", "--constraints", "{missing}"], "constraints file not found"),
         (["-n", "5", "--constraints", "{bad}"], "unknown column 'height'"),
         (["-n", "5", "--constraints", "{unsafe}"], "is not allowed"),
-        (["-n", "5", "--constraints", "{sums}", "-c", "total=1..3"], "derived by the constraint"),
+        (["-n", "5", "--constraints", "{sums}", "-c", "total=1..3"], "zero probability"),
     ],
 )
 def test_bad_control_options_exit_2(

@@ -93,8 +93,28 @@ def test_conditions_and_constraints_together() -> None:
     assert set(fake["country"]) == {"de"} and set(fake["city"]) <= {"berlin", "bonn"}
     assert fake["quantity"].between(5, 8).all()
     assert unmet(fake, model.schema, model.constraints).sum() == 0
-    with pytest.raises(InputError, match=r"'gross'.*derived"):
-        model.sample(10, seed=1, conditions={"gross": (0, 10)})
+    # A condition on a derived total holds after the total is derived from its parts.
+    rich = model.sample(300, seed=1, conditions={"gross": (150, 200)})
+    assert rich["gross"].between(150, 200).all()
+    assert (rich["gross"] - rich["net"] - rich["tax"]).abs().max() < 0.006
+    with pytest.raises(InputError, match=r"seed rows give column 'gross'.*give the parts"):
+        model.fill(pd.DataFrame({"gross": [10.0]}))
+
+
+def test_chain_derives_exact_sums_of_the_real_rows_by_default() -> None:
+    real = orders().drop(columns=["gross"])
+    real["margin"] = (real["net"] - real["tax"]).round(2)  # an exact difference
+    # An integer total cannot hold the sum of numbers with decimals: not derived.
+    real["odd"] = real["quantity"] + 0.5 * (real["is_web"] - real["is_store"])
+    model = synthdata.fit(real)
+    assert [c.describe() for c in model.constraints] == ["margin + tax == net"]
+    fake = model.sample(2_000, seed=5)
+    assert (fake["net"] - fake["margin"] - fake["tax"]).abs().max() < 0.006
+    assert synthdata.fit(real, derive_sums=False).constraints == []
+    declared = synthdata.fit(
+        real, constraints=[{"type": "sum", "columns": ["margin", "tax"], "total": "net"}]
+    )
+    assert len(declared.constraints) == 1  # a declared sum is not found a second time
 
 
 def test_an_impossible_constraint_fails_fast_naming_it() -> None:

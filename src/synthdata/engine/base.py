@@ -28,6 +28,7 @@ import pandas as pd
 
 from synthdata.engine._constraints.sampling import constrained_chunk
 from synthdata.engine.constraints import (
+    ConditionCheck,
     Constraint,
     derive,
     derived_columns,
@@ -179,7 +180,13 @@ class Synthesizer(ABC):
         if unknown:
             raise InputError(f"seed rows: unknown column {unknown[0]!r}")
         derived = derived_columns(self.constraints)
-        given = [n for n in partial.columns if n not in derived and partial[n].notna().any()]
+        given = [n for n in partial.columns if partial[n].notna().any()]
+        for name in given:
+            if name in derived:
+                raise InputError(
+                    f"seed rows give column {name!r}, which is derived from its parts by "
+                    f"the constraint {derived[name].describe()}: give the parts instead"
+                )
         rng = np.random.default_rng(seed)
         frame = self._fill(partial, rng)
         todo = np.arange(len(partial))
@@ -236,13 +243,15 @@ class Synthesizer(ABC):
                 "(the chain synthesizer can)"
             )
         extra = {"conditions": conditions} if conditions else {}
+        # A condition on a derived total conditions the model's own draw of it (so its
+        # parts fit), and is checked again once the total is derived from them.
         derived = derived_columns(self.constraints)
-        for name in conditions or {}:
-            if name in derived:
-                raise InputError(
-                    f"condition on column {name!r}: it is derived by the constraint "
-                    f"{derived[name].describe()}; condition on its parts instead"
-                )
+        checks = [
+            ConditionCheck(name, condition)
+            for name, condition in (conditions or {}).items()
+            if name in derived
+        ]
+        constraints = self.constraints + checks
         entropy = np.random.SeedSequence(seed).entropy
         plan = []
         position, end = start_row, start_row + num_rows
@@ -253,14 +262,14 @@ class Synthesizer(ABC):
             position += take
 
         def make(block: int, offset: int, take: int) -> pd.DataFrame:
-            if self.constraints:
+            if constraints:
                 frame = constrained_chunk(
                     lambda rows, rng: self._sample_chunk(rows, rng, block, **extra),
                     offset + take,
                     entropy,
                     block,
                     schema,
-                    self.constraints,
+                    constraints,
                     block * CHUNK_ROWS,
                 )
             else:

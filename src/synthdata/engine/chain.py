@@ -27,6 +27,7 @@ from synthdata.engine._chain.sampling import sample_conditioned, sample_free
 from synthdata.engine._chain.seeding import fill_rows
 from synthdata.engine._chain.tokens import TokenCodec, tokenize
 from synthdata.engine._chain.trees import LeafTree
+from synthdata.engine._constraints.detect import exact_sums
 from synthdata.engine.base import CHUNK_ROWS, Synthesizer, is_modelled, register
 from synthdata.engine.columns import decode, encode
 from synthdata.engine.errors import InputError
@@ -62,12 +63,15 @@ class ChainSynthesizer(Synthesizer):
         min_leaf_rows: int | None = None,
         max_parents: int = 24,
         smoothing: float = 10.0,
+        derive_sums: bool = True,
         fit_seed: int = 0,
     ) -> None:
         """`bins`: equal-probability bins per number; `max_levels`: categories kept apart;
         `min_leaf_rows`: real rows behind every leaf (default: more for bigger tables);
         `max_parents`: earlier columns a column may depend on; `smoothing`: rows' worth of
-        the parent node's distribution mixed into each leaf; `fit_seed`: fitting's seed.
+        the parent node's distribution mixed into each leaf; `derive_sums`: a number that
+        is the sum or difference of two others in every real row is computed from them
+        (a `sum` constraint), not drawn; `fit_seed`: fitting's seed.
         """
         super().__init__(
             bins=bins,
@@ -75,6 +79,7 @@ class ChainSynthesizer(Synthesizer):
             min_leaf_rows=min_leaf_rows,
             max_parents=max_parents,
             smoothing=smoothing,
+            derive_sums=derive_sums,
             fit_seed=fit_seed,
         )
         self._model = _Model()
@@ -82,6 +87,8 @@ class ChainSynthesizer(Synthesizer):
     # -- fitting --------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: TableSchema) -> None:
         options = self.options
+        if options["derive_sums"]:
+            self.constraints += exact_sums(data, schema, self.constraints)
         rng = np.random.default_rng(int(options["fit_seed"]))
         modelled = [spec for spec in schema.columns if is_modelled(spec.kind)]
         codecs, columns, places = [], [], []

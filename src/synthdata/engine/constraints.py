@@ -385,6 +385,56 @@ class Expression(Constraint):
         return {"type": self.kind, "rule": self.rule}
 
 
+@dataclass
+class ConditionCheck(Constraint):
+    """A condition on a derived number, checked after derivation (not declared by users:
+    `sample` adds one per such condition, see `Synthesizer.iter_chunks`)."""
+
+    kind: ClassVar[str] = "condition"
+    column: str
+    condition: Any
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.column]
+
+    def describe(self) -> str:
+        return f"condition on {self.column} = {self.condition!r}"
+
+    def holds(self, view: View) -> np.ndarray:
+        values = view(self.column)
+        condition = self.condition
+        if isinstance(condition, tuple) and len(condition) == 2:
+            met = values.notna()
+            low, high = (None if end is None else _number(end, self) for end in condition)
+            if low is not None:
+                met &= values >= low - 1e-9 * abs(low)
+            if high is not None:
+                met &= values <= high + 1e-9 * abs(high)
+            return met.to_numpy(bool)
+        items = list(condition) if isinstance(condition, list | set | frozenset) else [condition]
+        met = np.zeros(len(view), dtype=bool)
+        present = values.notna().to_numpy()
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        for item in items:
+            if item is None:
+                met |= ~present
+            else:
+                target = _number(item, self)
+                met |= present & (np.abs(numbers - target) <= 1e-9 * (1.0 + abs(target)))
+        return met
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.kind, "column": self.column, "condition": self.condition}
+
+
+def _number(value: Any, constraint: Constraint) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{constraint.describe()}: {value!r} is not a number") from None
+
+
 TYPES: dict[str, type[Constraint]] = {
     c.kind: c for c in (Inequality, Bounds, FixedCombinations, OneHot, Sum, Expression)
 }

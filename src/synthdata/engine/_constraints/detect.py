@@ -33,7 +33,7 @@ from synthdata.engine.constraints import (
     Sum,
     View,
 )
-from synthdata.engine.schema import ColumnKind, TableSchema
+from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema
 
 MAX_ORDERED = 200  # columns compared pairwise for inequalities and sums
 MAX_LEVELS = 1_000  # categorical columns beyond this are not checked for combinations
@@ -157,7 +157,18 @@ def _verified(view: View, names: Sequence[str], i: int, j: int, t: int, sign: fl
     values = [view(n) for n in candidate.columns]
     if any(v.nunique() < 2 for v in values):
         return None
+    # The total is written with its own decimals: it must hold those of its parts.
+    precision = [_decimals(view.schema[n]) for n in candidate.columns]
+    if precision[-1] < max(precision[:-1]):
+        return None
     return candidate if candidate.holds(view).all() else None
+
+
+def _decimals(spec: ColumnSpec) -> float:
+    """Decimals a number column is written with (integers 0; unrounded: no limit)."""
+    if spec.kind == ColumnKind.INTEGER:
+        return 0
+    return float("inf") if spec.decimals is None else spec.decimals
 
 
 def _binary(values: pd.Series) -> bool:
@@ -214,3 +225,20 @@ def _combinations(view: View, schema: TableSchema) -> list[Constraint]:
             constraint.learn(view)
             out.append(constraint)
     return out
+
+
+def exact_sums(
+    data: pd.DataFrame, schema: TableSchema, declared: Sequence[Constraint]
+) -> list[Constraint]:
+    """The `sum` constraints of `propose`, leaving out columns a declared sum names (a
+    synthesizer derives these totals instead of drawing them)."""
+    taken = {name for c in declared if isinstance(c, Sum) for name in c.columns}
+    numbers = [
+        s.name
+        for s in schema.columns
+        if s.kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER) and s.name not in taken
+    ][:MAX_ORDERED]
+    found: list[Constraint] = list(_sums(View(data, schema), numbers))
+    for constraint in found:
+        constraint.real_share = 1.0
+    return found

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from synthdata.engine.base import list_synthesizers, synthesizer_class
 from synthdata.engine.conditions import conditions_from_json
-from synthdata.engine.constraints import derived_columns, parse_constraint
+from synthdata.engine.constraints import parse_constraint
 from synthdata.engine.errors import InputError
 from synthdata.engine.schema import TableSchema
 from synthdata.jobs import telemetry
@@ -174,15 +174,6 @@ def create_generation_job(
     constraints = request["constraints"] or None
     if constraints:
         check_constraints(constraints, schema)
-        derived = derived_columns(parse_constraint(c) for c in constraints)
-        for column in conditions or {}:
-            if column in derived:
-                raise Problem(
-                    422,
-                    f"condition on column {column!r}: it is derived by the constraint "
-                    f"{derived[column].describe()}; condition on its parts instead",
-                    kind="invalid-input",
-                )
     job = Job(
         customer_id=customer_id,
         kind=JobKind.GENERATE.value,
