@@ -1,4 +1,8 @@
-"""A scratch PostgreSQL database on the machine's server, dropped afterwards."""
+"""A scratch PostgreSQL database, dropped afterwards, on the server `SYNTHDATA_TEST_PG` names.
+
+The default is the machine's server; `make test` points the variable at a scratch cluster
+of its own when that one does not answer (tools/services.sh).
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from synthdata.engine.fidelity import (
     scored_kinds,
     tv_complement,
 )
-from synthdata.engine.schema import TableSchema, infer_schema
+from synthdata.engine.schema import ColumnKind, TableSchema, infer_schema
 
 ROWS = 2000
 
@@ -221,3 +221,16 @@ def test_dcr_share_counts_ties_as_half() -> None:
     same = pd.DataFrame({"a": ["x", "y"] * 50})
     # Every synthetic row is as near the training rows as the holdout rows: 0.5, not 0 or 1.
     assert privacy.dcr_share(same, same, same, kinds)["dcr_share"] == 0.5
+
+
+def test_a_column_empty_on_both_sides_is_left_out_of_detection() -> None:
+    from synthdata.engine._fidelity.detection import detection
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"a": rng.normal(size=300), "empty": [np.nan] * 300})
+    fake = pd.DataFrame({"a": rng.normal(size=300) + 3.0, "empty": [np.nan] * 300})
+    kinds = {"a": ColumnKind.CONTINUOUS, "empty": ColumnKind.CONTINUOUS}
+    result = detection(real, fake, kinds)
+    assert result["score"] is not None and result["score"] < 0.2  # `a` alone tells them apart
+    only_empty = detection(real[["empty"]], fake[["empty"]], {"empty": ColumnKind.CONTINUOUS})
+    assert only_empty["score"] is None

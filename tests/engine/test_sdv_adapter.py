@@ -83,6 +83,7 @@ def test_metadata_maps_every_kind() -> None:
     assert "country" not in table["columns"]  # constant: rebuilt by us, not learnt by SDV
 
 
+@pytest.mark.sdv
 def test_sdv_copula_fits_and_samples_the_real_forms() -> None:
     real = _mixed_table(300)
     model = create_synthesizer("sdv_copula").fit(real)
@@ -105,6 +106,7 @@ def test_sdv_copula_fits_and_samples_the_real_forms() -> None:
     assert (fake["country"] == "NL").all()
 
 
+@pytest.mark.sdv
 def test_sdv_copula_same_seed_same_rows() -> None:
     model = create_synthesizer("sdv_copula").fit(_mixed_table(300, seed=2))
     first = model.sample(250, seed=5)
@@ -114,6 +116,7 @@ def test_sdv_copula_same_seed_same_rows() -> None:
     assert not first.equals(other)
 
 
+@pytest.mark.sdv
 def test_sdv_ctgan_passes_options_through() -> None:
     model = create_synthesizer("sdv_ctgan", epochs=1, batch_size=50).fit(_mixed_table(200))
     assert model._model.epochs == 1  # the option reached SDV's synthesizer
@@ -123,6 +126,7 @@ def test_sdv_ctgan_passes_options_through() -> None:
     assert set(fake["region"]) <= {"north", "south", "east"}
 
 
+@pytest.mark.sdv
 def test_sdv_models_refuse_the_safe_format() -> None:
     model = create_synthesizer("sdv_copula").fit(_mixed_table(100))
     with pytest.raises(SynthDataError, match="cannot be saved"):

@@ -9,6 +9,7 @@ is logged with the address the test gives it. Prometheus scrapes the service as 
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.slow
 stack = live_stack.stack
 
 CLIENT, ATTACKER, SPRAYER, SCANNER = "192.0.2.10", "203.0.113.66", "198.51.100.20", "192.0.2.30"
-REDIS = "redis://127.0.0.1:6379/0"
+REDIS = os.environ.get("SYNTHDATA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def _deploy(stack: LiveStack, **extra: str) -> tuple[dict[str, str], str, str, Prometheus]:

@@ -55,6 +55,8 @@ def detection(
         [subsample(real, rows, seed), subsample(synthetic, rows, seed + 1)], ignore_index=True
     )
     features = TreeFeatures.learn(both, kinds)
+    if not features.names:
+        return {"score": None, "auc": None, "auc_folds": [], "rows": rows}
     matrix = features.matrix(both)
     labels = np.repeat([0, 1], rows)
     model = HistGradientBoostingClassifier(

@@ -40,13 +40,18 @@ class TreeFeatures:
 
     @classmethod
     def learn(cls, reference: pd.DataFrame, kinds: dict[str, ColumnKind]) -> TreeFeatures:
-        """Keep the `MAX_CODES` most frequent levels of each category in `reference`."""
+        """Keep the `MAX_CODES` most frequent levels of each category in `reference`.
+
+        A column null in every row of `reference` tells the rows nothing (and gradient
+        boosting cannot bin it): it is left out.
+        """
+        kept = {name: kind for name, kind in kinds.items() if reference[name].notna().any()}
         levels = {
             name: pd.Index(reference[name].dropna().astype(str).value_counts().index[:MAX_CODES])
-            for name, kind in kinds.items()
+            for name, kind in kept.items()
             if kind not in NUMERIC_KINDS
         }
-        return cls(names=tuple(kinds), levels=levels)
+        return cls(names=tuple(kept), levels=levels)
 
     @property
     def categorical_mask(self) -> np.ndarray:
