@@ -212,3 +212,60 @@ def test_constraints_the_real_rows_meet_always_hold(
     fake = model.sample(300, seed=seed)
     assert len(fake) == 300
     assert unmet(fake, model.schema, model.constraints).sum() == 0
+
+
+def test_found_in_review_and_kept_fixed() -> None:
+    rng = np.random.default_rng(0)
+    # A sum whose part is sometimes null: the total stays present where it was.
+    n = 2_000
+    net = rng.integers(10, 100, n).astype(float)
+    tax = rng.integers(0, 20, n).astype(float)
+    frame = pd.DataFrame({"net": net, "tax": tax, "gross": net + tax})
+    frame.loc[rng.random(n) < 0.3, "tax"] = np.nan
+    declared = [{"type": "sum", "columns": ["net", "tax"], "total": "gross"}]
+    for model in (synthdata.fit(frame), synthdata.fit(frame, constraints=declared)):
+        assert model.sample(2_000, seed=1)["gross"].notna().all()
+    # Fixed combinations of numbers kept as written (0.1 * 3 is 0.30000000000000004).
+    combos = pd.DataFrame({"grp": rng.choice(["a", "b"], n), "price": rng.integers(0, 4, n) * 0.1})
+    fixed = synthdata.fit(
+        combos, constraints=[{"type": "fixed_combinations", "columns": ["grp", "price"]}]
+    )
+    assert {0.3} <= set(fixed.sample(2_000, seed=1)["price"].round(1))
+    # Rules that would crash or blow up are clear errors.
+    for rule, message in [
+        ("1 / 0 < net", "cannot be evaluated"),
+        ("'x' * 99999999999 == grp", "text can only be joined"),
+        ("not " * 5_000 + "net > 0", "longer than|nested|pieces"),
+        ("+".join(["net"] * 300) + " > 0", "pieces"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            synthdata.fit(frame, constraints=[rule])
+    # Integer column names; a date-time difference counts seconds.
+    numbered = pd.DataFrame({0: rng.normal(size=500), 1: rng.normal(size=500) + 10})
+    assert synthdata.fit(numbered, constraints=[{"type": "inequality", "low": 0, "high": 1}])
+    start = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 100, 500), "D")
+    spans = pd.DataFrame(
+        {"start": start, "end": start + pd.to_timedelta(rng.integers(0, 9, 500), "D")}
+    )
+    model = synthdata.fit(spans, constraints=["end - start <= 7 * 86400"])
+    fake = model.sample(1_000, seed=2)
+    assert ((fake["end"] - fake["start"]).dt.days <= 7).all()
+
+
+def test_a_date_bound_is_read_in_the_column_zone() -> None:
+    rng = np.random.default_rng(1)
+    local = pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 60, 800), "D")
+    frame = pd.DataFrame({"at": local.tz_localize("Europe/Paris")})
+    model = synthdata.fit(
+        frame, constraints=[{"type": "bounds", "column": "at", "min": "2021-03-01"}]
+    )
+    assert model.constraints[0].real_share == 1.0  # midnight, 1 March in Paris, is in
+
+
+def test_one_seed_row_is_filled_for_its_own_value() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(50, 10, 2_000)
+    model = synthdata.fit(pd.DataFrame({"a": a, "b": a + rng.normal(0, 1, 2_000)}))
+    filled = [model.fill(pd.DataFrame({"a": [75.0]}), seed=k)["b"][0] for k in range(20)]
+    assert np.median(filled) > 65  # the median b is about 50: the known a must count
+    assert model.fill(pd.DataFrame({"a": []}), seed=1).empty

@@ -45,6 +45,7 @@ from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema
 _NUMERIC = (ColumnKind.CONTINUOUS, ColumnKind.INTEGER)
 _ORDERED = (*_NUMERIC, ColumnKind.DATETIME)
 _NULL_KEY = "\x00null"
+_TRUE = ("1", "1.0", "true", "t", "yes", "y")  # how a set flag is written
 
 
 class ConstraintWarning(UserWarning):
@@ -204,7 +205,7 @@ class Bounds(Constraint):
         for bound, below in ((self.min, False), (self.max, True)):
             if bound is None:
                 continue
-            limit = _bound_value(bound, values, self)
+            limit = _bound_value(bound, values, self, view.schema[self.column])
             if below:
                 met &= (values < limit) if self.strict else (values <= limit)
             else:
@@ -221,7 +222,7 @@ class Bounds(Constraint):
         }
 
 
-def _bound_value(bound: Any, values: pd.Series, constraint: Constraint) -> Any:
+def _bound_value(bound: Any, values: pd.Series, constraint: Constraint, spec: ColumnSpec) -> Any:
     if pd.api.types.is_datetime64_any_dtype(values):
         try:
             stamp = pd.Timestamp(bound)
@@ -229,10 +230,10 @@ def _bound_value(bound: Any, values: pd.Series, constraint: Constraint) -> Any:
             raise InputError(
                 f"constraint {constraint.describe()}: {bound!r} is not a date"
             ) from None
-        tz = getattr(values.dt, "tz", None)
-        if tz is not None and stamp.tzinfo is None:
-            stamp = stamp.tz_localize(tz)
-        return stamp
+        if stamp.tzinfo is None:  # a bound without offset is in the column's own zone
+            zone = dates.tzinfo(spec.timezone) if spec.timezone else "UTC"
+            stamp = stamp.tz_localize(zone)
+        return stamp.tz_convert("UTC")
     try:
         return float(bound)
     except (TypeError, ValueError):
@@ -279,7 +280,14 @@ def _keys(view: View, names: list[str]) -> pd.DataFrame:
     out = {}
     for name in names:
         values = view(name)
-        text = values.astype(object).map(str)
+        spec = view.schema[name]
+        if spec.kind in _NUMERIC:
+            # As written (0.1 * 3 is 0.30000000000000004 in memory, "0.3" in the file).
+            digits = 0 if spec.kind == ColumnKind.INTEGER else spec.decimals
+            numbers = values.round(9 if digits is None else digits)
+            text = numbers.map(lambda v: f"{v:.12g}")
+        else:
+            text = values.astype(object).map(str)
         out[name] = text.where(values.notna(), _NULL_KEY)
     return pd.DataFrame(out)
 
@@ -307,7 +315,7 @@ class OneHot(Constraint):
         ones = np.zeros(len(view), dtype=np.int64)
         for name in self.names:
             text = view(name).astype(object).map(lambda v: str(v).strip().lower())
-            ones += text.isin(("1", "1.0", "true")).to_numpy()
+            ones += text.isin(_TRUE).to_numpy()
         return (ones == 1) | _any_null(view, self.names)
 
     def to_dict(self) -> dict[str, Any]:
@@ -322,6 +330,7 @@ class Sum(Constraint):
     method: ClassVar[str] = "derived"
     names: list[str]
     total: str
+    found: bool = False  # found in the real rows by the synthesizer, not declared
 
     @property
     def columns(self) -> list[str]:
@@ -352,7 +361,8 @@ class Sum(Constraint):
         return met.fillna(False).to_numpy(bool) | _any_null(view, self.columns)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.kind, "columns": self.names, "total": self.total}
+        found = {"found": True} if self.found else {}
+        return {"type": self.kind, "columns": self.names, "total": self.total, **found}
 
 
 @dataclass
@@ -378,7 +388,7 @@ class Expression(Constraint):
             return self._parsed.evaluate(view, len(view))
         except InputError:
             raise
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise InputError(f"rule {self.rule!r} cannot be evaluated: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
@@ -460,6 +470,12 @@ def parse_constraint(item: Constraint | str | Mapping[str, Any]) -> Constraint:
         raise InputError(f"unknown constraint type {kind!r} (known: {known})")
     if "columns" in spec and kind != "expression":
         spec["names"] = spec.pop("columns")
+    # Column names are text in the model (a table's 0, 1... become "0", "1"...).
+    for key in ("low", "high", "column", "total"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            spec[key] = str(spec[key])
+    if isinstance(spec.get("names"), list):
+        spec["names"] = [str(name) for name in spec["names"]]
     try:
         constraint = TYPES[kind](**spec)
     except TypeError as exc:
@@ -526,20 +542,27 @@ def propose_constraints(data: pd.DataFrame, schema: TableSchema) -> list[Constra
     return propose(data, schema)
 
 
-def derived_columns(constraints: Iterable[Constraint]) -> dict[str, Constraint]:
+def derived_columns(constraints: Iterable[Constraint]) -> dict[str, Sum]:
     """Columns computed from others after sampling, by name."""
     return {c.total: c for c in constraints if isinstance(c, Sum)}
 
 
 def derive(frame: pd.DataFrame, schema: TableSchema, constraints: Iterable[Constraint]) -> None:
-    """Compute derived columns of `frame` in place, in their written form."""
+    """Compute derived columns of `frame` in place, in their written form.
+
+    Where a part is null the sum says nothing (the constraint holds there), so the
+    total drawn by the model is kept: a total present in the real rows stays present.
+    """
     for constraint in constraints:
         if not isinstance(constraint, Sum):
             continue
         view = View(frame, schema)
         total = constraint.parts(view)
-        present = total.notna().to_numpy()
-        values = total.fillna(0.0).to_numpy(float)
+        parts_present = total.notna().to_numpy()
+        drawn = view(constraint.total).to_numpy(dtype=float, na_value=np.nan)
+        values = np.where(parts_present, total.fillna(0.0).to_numpy(float), drawn)
+        present = ~np.isnan(values)
+        values = np.where(present, values, 0.0)
         frame[constraint.total] = decode(values, present, schema[constraint.total], None)
 
 

@@ -57,6 +57,13 @@ class QuantileMarginal:
         million values, and mid-ranks keep heavy ties (e.g. many zeros) from inventing
         correlations with the row order.
         """
+        u = self.cdf(values)
+        floor = 0.5 / max(len(values), 1)
+        return ndtri(np.clip(u, floor, 1 - floor))
+
+    def cdf(self, values: np.ndarray) -> np.ndarray:
+        """Each value's place in [0, 1] through the grid (mid-rank when tied), whatever
+        the number of values (`to_normal` then keeps its scores off the extremes)."""
         grid = self.grid
         step = 1.0 / (len(grid) - 1)
         hi = np.searchsorted(grid, values, side="right")
@@ -67,9 +74,7 @@ class QuantileMarginal:
         left, right = grid[inner - 1], grid[inner]
         span = np.where(right > left, right - left, 1.0)
         u = (inner - 1 + np.clip((values - left) / span, 0.0, 1.0)) * step
-        u = np.where(tied, (lo + hi - 1) * 0.5 * step, u)
-        floor = 0.5 / max(len(values), 1)
-        return ndtri(np.clip(u, floor, 1 - floor))
+        return np.where(tied, (lo + hi - 1) * 0.5 * step, u)
 
     def from_normal(self, z: np.ndarray) -> np.ndarray:
         # The grid is evenly spaced in probability: index arithmetic, no search needed.

@@ -200,8 +200,9 @@ def tokenize(codec: TokenCodec, enc: Encoded) -> tuple[np.ndarray, np.ndarray, n
         numbers = np.asarray(enc.levels, dtype=np.float64)[enc.values]
     else:
         numbers = np.asarray(enc.values, dtype=np.float64)
-    marginal = QuantileMarginal(codec.grid)
-    position = ndtr(marginal.to_normal(numbers, np.random.default_rng(0)))
+    # The value's own place, whatever the number of seed rows (not `to_normal`, whose
+    # clipping depends on how many values it is given).
+    position = np.clip(QuantileMarginal(codec.grid).cdf(numbers), 0.0, 1.0 - _EDGE)
     codes = np.minimum((position * codec.bins).astype(np.int32), codec.bins - 1)
     tokens[known] = codes
     within[known] = np.clip(position * codec.bins - codes, 0.0, 1.0 - _EDGE)

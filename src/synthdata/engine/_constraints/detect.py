@@ -157,6 +157,10 @@ def _verified(view: View, names: Sequence[str], i: int, j: int, t: int, sign: fl
     values = [view(n) for n in candidate.columns]
     if any(v.nunique() < 2 for v in values):
         return None
+    # Derived, the total is null exactly where a part is: so must it be in the real rows.
+    part_missing = np.logical_or.reduce([v.isna().to_numpy() for v in values[:-1]])
+    if not np.array_equal(part_missing, values[-1].isna().to_numpy()):
+        return None
     # The total is written with its own decimals: it must hold those of its parts.
     precision = [_decimals(view.schema[n]) for n in candidate.columns]
     if precision[-1] < max(precision[:-1]):
@@ -238,7 +242,9 @@ def exact_sums(
         for s in schema.columns
         if s.kind in (ColumnKind.CONTINUOUS, ColumnKind.INTEGER) and s.name not in taken
     ][:MAX_ORDERED]
-    found: list[Constraint] = list(_sums(View(data, schema), numbers))
-    for constraint in found:
+    found: list[Constraint] = []
+    for constraint in _sums(View(data, schema), numbers):
         constraint.real_share = 1.0
+        constraint.found = True
+        found.append(constraint)
     return found

@@ -1,7 +1,8 @@
 """A small, safe rule language for constraints that have no dedicated type.
 
     age >= 18 or segment != 'minor'
-    `end date` - `start date` <= 90 * 86400        (backticks: names with spaces)
+    `end date` - `start date` <= 90 * 86400        (backticks: names with spaces;
+                                                    date-time differences in seconds)
     discount <= 0.5 * price and channel in ('web', 'store')
     isnull(cancelled_at) or cancelled_at >= created_at
 
@@ -28,6 +29,8 @@ import pandas as pd
 from synthdata.engine.errors import InputError
 
 _BACKTICK = re.compile(r"`([^`]*)`")
+MAX_CHARS = 2_000  # a rule longer than this is refused before it is parsed
+MAX_NODES = 500  # nor may it have more pieces than this (bounds parse and evaluation)
 _ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -61,11 +64,17 @@ class Rule:
             names[alias] = match.group(1)
             return alias
 
+        if len(text) > MAX_CHARS:
+            raise InputError(f"rule {text[:40]!r}... is longer than {MAX_CHARS:,} characters")
         source = _BACKTICK.sub(hold, text)
         try:
             tree = ast.parse(source.strip(), mode="eval")
         except SyntaxError as exc:
             raise InputError(f"rule {text!r} cannot be read: {exc.msg}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise InputError(f"rule {text[:40]!r}... is nested too deeply to read") from None
+        if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+            raise InputError(f"rule {text[:40]!r}... has more than {MAX_NODES} pieces")
         self._aliases = names
         self._tree = tree.body
         self._null_checked: set[str] = set()  # named inside isnull/notnull: nulls decide
@@ -102,6 +111,12 @@ class Rule:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub | ast.UAdd):
             return self._check(node.operand)
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            text = [
+                isinstance(s, ast.Constant) and isinstance(s.value, str)
+                for s in (node.left, node.right)
+            ]
+            if any(text) and not isinstance(node.op, ast.Add):
+                raise InputError(f"rule {self.text!r}: text can only be joined with +")
             return self._check(node.left) | self._check(node.right)
         if isinstance(node, ast.Compare):
             for op, right in zip(node.ops, node.comparators, strict=True):
@@ -156,7 +171,12 @@ class Rule:
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp):
             left, right = self._eval(node.left, column), self._eval(node.right, column)
-            return _ARITHMETIC[type(node.op)](left, right)
+            if not isinstance(node.op, ast.Add) and (_is_text(left) or _is_text(right)):
+                raise InputError(f"rule {self.text!r}: text can only be joined with +")
+            result = _ARITHMETIC[type(node.op)](left, right)
+            if isinstance(result, pd.Series) and pd.api.types.is_timedelta64_dtype(result):
+                return result.dt.total_seconds()  # date-time differences count seconds
+            return result
         if isinstance(node, ast.Compare):
             return self._compare(node, column)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -180,6 +200,12 @@ class Rule:
             result = step if result is True else _truth(result) & _truth(step)
             left = right
         return result
+
+
+def _is_text(value: Any) -> bool:
+    if isinstance(value, pd.Series):
+        return value.dtype == object or isinstance(value.dtype, pd.StringDtype)
+    return isinstance(value, str)
 
 
 def _truth(value: Any) -> Any:
