@@ -25,7 +25,7 @@ from synthdata.service.core.db import make_engine, utcnow
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.customers.models import ApiKey, Customer
 from synthdata.service.usage.models import Charge
-from tests.databases import scratch_postgres
+from tests.databases import PG_SERVER, scratch_postgres
 
 runner = CliRunner()
 CUSTOMERS = 50
@@ -146,7 +146,8 @@ def test_a_dropped_index_shows_as_a_sequential_scan(filled: str, tmp_path: Path)
 
 
 def test_an_unreachable_database_exits_3(tmp_path: Path) -> None:
-    url = "postgresql+psycopg://postgres@127.0.0.1:5432/synthdata_no_such_database"
+    # The test server answers, but the database does not exist: the error names it.
+    url = f"{PG_SERVER}/synthdata_no_such_database"
     env = {"SYNTHDATA_DATABASE_URL": url, "SYNTHDATA_DATA_DIR": str(tmp_path)}
     result = runner.invoke(app, ["ops", "optimize-queries", "--json"], env=env)
     assert result.exit_code == 3, result.output

@@ -10,12 +10,14 @@ runs, so that `synthdata --help` and the engine commands stay quick to start.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
@@ -90,7 +92,10 @@ def list_incidents(
     if as_json:
         _print_json([row.model_dump(mode="json") for row in rows])
         return
-    console.print(incident_table(rows, wide=console.width >= WIDE_LIST))
+    # The terminal's width now (COLUMNS first), not the one the shared console saw at
+    # start (rich caps a print's width at that one, so this table gets its own console).
+    width = shutil.get_terminal_size(fallback=(console.width, 24)).columns
+    Console(width=width).print(incident_table(rows, wide=width >= WIDE_LIST))
 
 
 # From this many columns, `incident list` also shows the response clock and who acted.
