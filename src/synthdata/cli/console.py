@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.text import Text
+
+if TYPE_CHECKING:  # rich.progress is loaded by the commands that show progress only
+    from rich.progress import Progress, Task, TaskID
 
 # Rich resolves sys.stdout / sys.stderr when it writes, not when it is created, so these
 # module-level consoles follow redirections (pipes, test runners).
@@ -60,24 +54,35 @@ def error(message: str, *, prefix: str = "error") -> None:
     err_console.print(text, soft_wrap=True)
 
 
-class _CountColumn(ProgressColumn):
+def _count(task: Task) -> Text:
     """`done/total unit`, or nothing while the total is unknown (the spinner says enough)."""
-
-    def render(self, task: Task) -> Text:
-        if task.total is None:
-            return Text("")
-        unit = task.fields.get("unit", "")
-        return Text(f"{int(task.completed):,}/{int(task.total):,} {unit}".rstrip())
+    if task.total is None:
+        return Text("")
+    unit = task.fields.get("unit", "")
+    return Text(f"{int(task.completed):,}/{int(task.total):,} {unit}".rstrip())
 
 
 @contextmanager
 def progress() -> Iterator[Progress]:
     """A rich progress display on stderr, disabled when quiet."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    class CountColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return _count(task)
+
     display = Progress(
         SpinnerColumn(finished_text="[green]done[/]"),
         TextColumn("{task.description}"),
         BarColumn(),
-        _CountColumn(),
+        CountColumn(),
         TimeElapsedColumn(),
         console=err_console,
         disable=_settings.quiet,
