@@ -281,6 +281,14 @@ def test_constraints_that_cannot_apply_are_422(client, alice, upload):
     )
     assert kind.status_code == 422
     assert "'city' is categorical" in kind.json()["detail"]
+    # Types are checked before any fit: text against a number, a bound that is no number.
+    for bad, message in [
+        ("city > 3", "not supported between"),
+        ({"type": "bounds", "column": "age", "min": "abc"}, "'abc' is not a number"),
+    ]:
+        typed = _post_job(client, alice, {**base, "constraints": [bad]})
+        assert typed.status_code == 422
+        assert message in typed.json()["detail"]
     model_job = _post_job(
         client, alice, {"model_id": "mdl_x", "rows": 1, "constraints": ["age > 1"]}
     )

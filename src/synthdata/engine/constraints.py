@@ -123,6 +123,17 @@ class Constraint:
         raise NotImplementedError
 
 
+def _probe(schema: TableSchema) -> pd.DataFrame:
+    """One row with a value of each column's kind, to type-check a constraint early."""
+    sample: dict[ColumnKind, Any] = {
+        ColumnKind.CONTINUOUS: 1.5,
+        ColumnKind.INTEGER: 1,
+        ColumnKind.BOOLEAN: True,
+        ColumnKind.DATETIME: pd.Timestamp("2000-01-01"),
+    }
+    return pd.DataFrame({s.name: [sample.get(s.kind, "x")] for s in schema.columns})
+
+
 def _any_null(view: View, names: Iterable[str]) -> np.ndarray:
     missing = np.zeros(len(view), dtype=bool)
     for name in names:
@@ -198,6 +209,7 @@ class Bounds(Constraint):
         _require_kind(self, schema[self.column], _ORDERED)
         if self.min is None and self.max is None:
             raise InputError(f"constraint bounds on {self.column!r}: give min, max or both")
+        self.holds(View(_probe(schema), schema))  # a bound of the wrong type fails here
 
     def holds(self, view: View) -> np.ndarray:
         values = view(self.column)
@@ -382,6 +394,11 @@ class Expression(Constraint):
 
     def describe(self) -> str:
         return self.rule
+
+    def check(self, schema: TableSchema) -> None:
+        super().check(schema)
+        # On one made-up row of the right types: `city > 3` fails here, before any fit.
+        self.holds(View(_probe(schema), schema))
 
     def holds(self, view: View) -> np.ndarray:
         try:
