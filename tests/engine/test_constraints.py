@@ -269,3 +269,21 @@ def test_one_seed_row_is_filled_for_its_own_value() -> None:
     filled = [model.fill(pd.DataFrame({"a": [75.0]}), seed=k)["b"][0] for k in range(20)]
     assert np.median(filled) > 65  # the median b is about 50: the known a must count
     assert model.fill(pd.DataFrame({"a": []}), seed=1).empty
+
+
+def test_proposals_are_what_every_row_meets_and_more_than_the_ranges_say() -> None:
+    from synthdata.engine.constraints import propose_constraints
+    from synthdata.engine.schema import infer_schema
+
+    real = orders()
+    real["big"] = real["net"] + 1_000  # always above net, but the ranges alone say so
+    found = {c.describe() for c in propose_constraints(real, infer_schema(real))}
+    assert "net + tax == gross" in found
+    assert "ordered_at <= shipped_at" in found
+    assert "exactly one of is_web, is_store, is_phone" in found
+    assert "fixed combinations of country, city" in found
+    assert not any("big" in text for text in found)
+    broken = real.copy()
+    broken.loc[0, "shipped_at"] = broken.loc[0, "ordered_at"] - pd.Timedelta(days=1)
+    found = {c.describe() for c in propose_constraints(broken, infer_schema(broken))}
+    assert "ordered_at <= shipped_at" not in found  # one real row breaks it

@@ -326,7 +326,7 @@ class OneHot(Constraint):
     def holds(self, view: View) -> np.ndarray:
         ones = np.zeros(len(view), dtype=np.int64)
         for name in self.names:
-            text = view(name).astype(object).map(lambda v: str(v).strip().lower())
+            text = view(name).astype(str).str.strip().str.lower()
             ones += text.isin(_TRUE).to_numpy()
         return (ones == 1) | _any_null(view, self.names)
 

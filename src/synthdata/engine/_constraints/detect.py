@@ -12,7 +12,8 @@ columns' own ranges (which both synthesizers keep anyway):
 - `one_hot`: two or more 0/1 columns with one set in every row, among columns
   that share a name prefix (`channel_web`, `channel_store`) or all such columns;
 - `fixed_combinations`: two categorical columns where one decides the other (each
-  city in one region), which a model can break through rare levels.
+  city in one region), which a model can break through rare levels (among the
+  first 100 categorical columns, compared pairwise on integer codes).
 
 Bounds are not proposed: every synthesizer stays inside each column's real range.
 """
@@ -37,6 +38,7 @@ from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema
 
 MAX_ORDERED = 200  # columns compared pairwise for inequalities and sums
 MAX_LEVELS = 1_000  # categorical columns beyond this are not checked for combinations
+MAX_CATEGORICAL = 100  # categorical columns compared pairwise (the first ones, in order)
 _PROBE = 64  # rows behind each sum fingerprint
 _MIN_ROWS = 10  # rows a proposal must rest on
 IMPLIED_SHARE = 0.99  # an order that random pairs of rows keep this often is not proposed
@@ -176,8 +178,11 @@ def _decimals(spec: ColumnSpec) -> float:
 
 
 def _binary(values: pd.Series) -> bool:
-    text = set(values.dropna().astype(str).str.strip().str.lower())
-    return bool(text) and text <= {"0", "1", "1.0", "0.0", "true", "false"}
+    distinct = values.dropna().unique()
+    if len(distinct) > 2:
+        return False
+    text = {str(v).strip().lower() for v in distinct}
+    return bool(text) and text <= {"0", "1", "1.0", "0.0", "true", "false", "yes", "no"}
 
 
 def _one_hots(view: View, schema: TableSchema) -> list[Constraint]:
@@ -209,22 +214,27 @@ def _any_null(view: View, names: Sequence[str]) -> bool:
 
 
 def _combinations(view: View, schema: TableSchema) -> list[Constraint]:
-    levels = {
-        s.name: view(s.name).nunique()
-        for s in schema.columns
-        if s.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
-    }
-    names = [n for n, count in levels.items() if 2 <= count <= MAX_LEVELS]
-    out: list[Constraint] = []
-    for a, b in itertools.combinations(names, 2):
-        pairs = pd.DataFrame({"a": view(a).astype(object), "b": view(b).astype(object)})
-        pairs = pairs.dropna()
-        if len(pairs) < _MIN_ROWS:
+    codes: dict[str, np.ndarray] = {}
+    for spec in schema.columns:
+        if spec.kind not in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
             continue
-        combos = len(pairs.drop_duplicates())
+        factorized, uniques = pd.factorize(view(spec.name).astype(object))
+        if 2 <= len(uniques) <= MAX_LEVELS:
+            codes[spec.name] = factorized.astype(np.int64)  # -1 for nulls
+        if len(codes) == MAX_CATEGORICAL:
+            break
+    out: list[Constraint] = []
+    for a, b in itertools.combinations(codes, 2):
+        both = (codes[a] >= 0) & (codes[b] >= 0)
+        if both.sum() < _MIN_ROWS:
+            continue
+        first, second = codes[a][both], codes[b][both]
+        levels_a, levels_b = int(first.max()) + 1, int(second.max()) + 1
+        combos = len(np.unique(first * levels_b + second))
+        seen_a, seen_b = len(np.unique(first)), len(np.unique(second))
         # One decides the other (each city in one region), and not trivially unique.
-        decides = combos in (pairs["a"].nunique(), pairs["b"].nunique())
-        if decides and combos < len(pairs) and combos < levels[a] * levels[b]:
+        decides = combos in (seen_a, seen_b)
+        if decides and combos < len(first) and combos < levels_a * levels_b:
             constraint = FixedCombinations([a, b])
             constraint.learn(view)
             out.append(constraint)
