@@ -43,8 +43,10 @@ class WithinCoupling:
         return cls(positions, np.linalg.cholesky(corr))
 
     def couple(self, uniform: np.ndarray) -> np.ndarray:
-        """Turn independent uniforms (rows x numeric columns) into coupled in-bin places."""
+        """Turn independent uniforms (... x numeric columns: rows, or rows x candidates)
+        into coupled in-bin places."""
         if len(self.columns) < 2:
             return uniform
-        scores = ndtri(np.clip(uniform, _EDGE, 1 - _EDGE)) @ self.chol.T
-        return np.clip(ndtr(scores), 0.0, 1.0 - 1e-12)
+        flat = uniform.reshape(-1, uniform.shape[-1])
+        scores = ndtri(np.clip(flat, _EDGE, 1 - _EDGE)) @ self.chol.T
+        return np.clip(ndtr(scores), 0.0, 1.0 - 1e-12).reshape(uniform.shape)

@@ -74,6 +74,13 @@ def sample_conditioned(
     for start in range(0, num_rows, _BLOCK):
         rows = min(_BLOCK, num_rows - start)
         parts.append(_block(codecs, trees, coupling, rows, extra, rng, allowed, restricted))
+    return join_blocks(codecs, parts, extra)
+
+
+def join_blocks(
+    codecs: Sequence[TokenCodec], parts: list[tuple[Decoded, np.ndarray]], extra: int
+) -> tuple[Decoded, np.ndarray]:
+    """The blocks' decoded columns and extra uniforms, one after the other."""
     decoded: Decoded = {}
     for codec in codecs:
         values = [part[0][codec.name] for part in parts]
@@ -101,9 +108,7 @@ def _block(
     last = max(allowed)
     width = PARTICLES  # candidates per row until the last conditioned column, then one
     places = uniform[:, :, 1 : 2 * k : 2].copy()
-    shape = places[:, :, coupling.columns].shape
-    coupled = coupling.couple(places[:, :, coupling.columns].reshape(-1, shape[-1]))
-    places[:, :, coupling.columns] = coupled.reshape(shape)
+    places[:, :, coupling.columns] = coupling.couple(places[:, :, coupling.columns])
     tokens = np.zeros((rows * width, k), dtype=np.int32)
     within = np.zeros((rows * width, k))
     features = np.zeros((rows * width, k))

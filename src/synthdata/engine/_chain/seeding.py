@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthdata.engine._chain.coupling import WithinCoupling
-from synthdata.engine._chain.sampling import PARTICLES, Decoded
+from synthdata.engine._chain.sampling import PARTICLES, Decoded, join_blocks
 from synthdata.engine._chain.tokens import TokenCodec
 from synthdata.engine._chain.trees import LeafTree
 
@@ -47,15 +47,7 @@ def fill_rows(
             j: (t[start:stop], w[start:stop], k[start:stop]) for j, (t, w, k) in known.items()
         }
         parts.append(_block(codecs, trees, coupling, window, stop - start, extra, rng))
-    decoded: Decoded = {}
-    for codec in codecs:
-        values = [part[0][codec.name] for part in parts]
-        decoded[codec.name] = (
-            np.concatenate([v for v, _ in values]),
-            np.concatenate([p for _, p in values]),
-        )
-    extras = np.concatenate([part[1] for part in parts]) if parts else np.zeros((0, extra))
-    return decoded, extras
+    return join_blocks(codecs, parts, extra)
 
 
 def _block(
@@ -70,9 +62,7 @@ def _block(
     k = len(codecs)
     uniform = rng.random((rows, PARTICLES, 2 * k + k + extra))
     places = uniform[:, :, 1 : 2 * k : 2].copy()
-    shape = places[:, :, coupling.columns].shape
-    coupled = coupling.couple(places[:, :, coupling.columns].reshape(-1, shape[-1]))
-    places[:, :, coupling.columns] = coupled.reshape(shape)
+    places[:, :, coupling.columns] = coupling.couple(places[:, :, coupling.columns])
     total = rows * PARTICLES
     tokens = np.zeros((total, k), dtype=np.int32)
     within = np.zeros((total, k))
