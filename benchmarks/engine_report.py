@@ -26,12 +26,7 @@ PACKAGES = (
 
 def machine_info() -> dict[str, Any]:
     """CPU, cores, memory, OS, Python and the versions of the packages that matter."""
-    versions: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = {name: package_version(name) for name in PACKAGES}
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -41,6 +36,26 @@ def machine_info() -> dict[str, Any]:
         "load_average": _load_average(),
         "packages": versions,
     }
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of a distribution, or None where it is not installed."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine_lines(results: dict[str, Any]) -> list[str]:
+    """The "Machine:" and "Packages:" lines every benchmark page starts with."""
+    m = results["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    return [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_bytes'] / 2**30:.1f} GiB RAM,"
+        f" {m['os']}, Python {m['python']}; load average (1/5/15 min) at start"
+        f" {_load(m.get('load_average'))}, at end {_load(results.get('load_average_end'))}.",
+        f"Packages: {packages}.",
+    ]
 
 
 def _load_average() -> list[float] | None:
@@ -145,8 +160,6 @@ def _num(value: float | None) -> str:
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The human-readable page: machine, targets, speed, quality and the big file."""
-    m = results["machine"]
-    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
     data = results["dataset"]
     settings = results["settings"]
     command = (
@@ -160,10 +173,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"Date: {results['date']}. Command: `{command}`",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_bytes'] / 2**30:.1f} GiB RAM,"
-        f" {m['os']}, Python {m['python']}; load average (1/5/15 min) at start"
-        f" {_load(m.get('load_average'))}, at end {_load(results.get('load_average_end'))}.",
-        f"Packages: {packages}.",
+        *machine_lines(results),
         "",
         f"Table: {data['rows']:,} rows x {data['columns']} mixed columns"
         f" ({data['csv_bytes'] / 1e6:.0f} MB CSV, `benchmarks.datasets`, seed"

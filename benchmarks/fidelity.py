@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from benchmarks.engine_benchmark import run_child
-from benchmarks.engine_report import machine_info
+from benchmarks.engine_report import machine_info, package_version
 from benchmarks.fidelity_report import render_markdown, write_charts
 from benchmarks.fidelity_tables import BY_NAME, MIXED, SPLIT_SEED, TABLES, BenchTable, load, split
 from benchmarks.fidelity_targets import check_targets
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     machine = machine_info()
     for name in EXTRA_PACKAGES:
-        machine["packages"][name] = _version(name)
+        machine["packages"][name] = package_version(name)
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine,
@@ -213,15 +213,6 @@ def _registered() -> list[str]:
     from synthdata.engine.base import list_synthesizers
 
     return list_synthesizers()
-
-
-def _version(name: str) -> str | None:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def _say(text: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.engine_report import machine_lines
 from benchmarks.fidelity_targets import engine_rows
 
 GB = 1e9
@@ -25,8 +26,7 @@ ZOOMED = ("pair_trend", "alpha_precision", "beta_recall")
 
 def render_markdown(results: dict[str, Any], charts: dict[str, str]) -> str:
     """The human-readable page: context, targets, one table per measure, charts."""
-    m, s = results["machine"], results["settings"]
-    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    s = results["settings"]
     engines = s["engines"]
     lines = [
         "# Fidelity benchmark",
@@ -34,10 +34,7 @@ def render_markdown(results: dict[str, Any], charts: dict[str, str]) -> str:
         f"Date: {results['date']}. Command: `{s['command']}`. Whole run: "
         f"{results['duration_s'] / 60:.1f} min.",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_bytes'] / 2**30:.1f} GiB RAM,"
-        f" {m['os']}, Python {m['python']}; load average (1/5/15 min) at start"
-        f" {_load(m.get('load_average'))}, at end {_load(results.get('load_average_end'))}.",
-        f"Packages: {packages}.",
+        *machine_lines(results),
         "",
         f"Each table is split 70/30 (seed {s['split_seed']}) into training rows and a holdout."
         " Every engine fits the training rows in a process of its own and samples as many"
@@ -215,7 +212,3 @@ def _pct(value: float | None) -> str:
 
 def _gb(value: float | None) -> str:
     return "-" if value is None else f"{value / GB:.2f} GB"
-
-
-def _load(value: list[float] | None) -> str:
-    return "-" if not value else "/".join(f"{x:.2f}" for x in value)
