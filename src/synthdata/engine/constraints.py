@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthdata.engine._constraints.detect import propose
 from synthdata.engine._constraints.types import (
     Bounds,
     ConditionCheck,
@@ -167,8 +168,6 @@ def fit_constraints(
 def propose_constraints(data: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
     """Constraints every real row meets and that say more than the columns' ranges
     (see `_constraints.detect`), each with `real_share` 1.0."""
-    from synthdata.engine._constraints.detect import propose
-
     return propose(data, schema)
 
 

@@ -26,14 +26,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from synthdata.engine.constraints import (
+from synthdata.engine._constraints.types import (
     Constraint,
     FixedCombinations,
     Inequality,
     OneHot,
     Sum,
-    View,
 )
+from synthdata.engine._constraints.view import View
 from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema
 
 MAX_ORDERED = 200  # columns compared pairwise for inequalities and sums
