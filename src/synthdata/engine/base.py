@@ -30,10 +30,10 @@ from synthdata.engine._constraints.sampling import constrained_chunk
 from synthdata.engine.constraints import (
     ConditionCheck,
     Constraint,
-    Sum,
+    declared_totals,
     derive,
-    derived_columns,
     fit_constraints,
+    kept_for,
     propose_constraints,
     unmet,
 )
@@ -180,18 +180,15 @@ class Synthesizer(ABC):
         unknown = [name for name in partial.columns if name not in schema.names]
         if unknown:
             raise InputError(f"seed rows: unknown column {unknown[0]!r}")
-        derived = derived_columns(self.constraints)
+        declared = declared_totals(self.constraints)
         given = [n for n in partial.columns if partial[n].notna().any()]
         for name in given:
-            if name in derived and not derived[name].found:
+            if name in declared:
                 raise InputError(
                     f"seed rows give column {name!r}, which is derived from its parts by "
-                    f"the constraint {derived[name].describe()}: give the parts instead"
+                    f"the constraint {declared[name].describe()}: give the parts instead"
                 )
-        # A sum found by the synthesizer itself gives way to a total the rows give.
-        kept = [
-            c for c in self.constraints if not (isinstance(c, Sum) and c.found and c.total in given)
-        ]
+        kept = kept_for(self.constraints, given)
         if partial.empty:
             return self._empty_frame()
         rng = np.random.default_rng(seed)
@@ -251,21 +248,13 @@ class Synthesizer(ABC):
             )
         extra = {"conditions": conditions} if conditions else {}
         # A condition on a declared total conditions the model's own draw of it (so its
-        # parts fit) and is checked again once the total is derived from them. A sum the
-        # synthesizer found by itself (`derive_sums`) is not derived under a condition on
-        # its total: the model's draw meets the condition at once, where an exact total
-        # would cost many rejected rows (48x the time for an integer total).
-        derived = derived_columns(self.constraints)
-        wanted = set(conditions or {})
-        constraints = [
-            c
-            for c in self.constraints
-            if not (isinstance(c, Sum) and c.found and c.total in wanted)
-        ]
+        # parts fit) and is checked again once the total is derived from them.
+        declared = declared_totals(self.constraints)
+        constraints = kept_for(self.constraints, conditions or {})
         constraints += [
             ConditionCheck(name, condition)
             for name, condition in (conditions or {}).items()
-            if name in derived and not derived[name].found
+            if name in declared
         ]
         entropy = np.random.SeedSequence(seed).entropy
         plan = []

