@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 from fastapi.testclient import TestClient
-from tests.service.conftest import clocked_key_cache
+from tests.fixtures.service import clocked_key_cache
 from typer.testing import CliRunner
 
 from synthdata.cli.service import admin_app

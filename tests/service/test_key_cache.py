@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-from tests.service.conftest import FakeClock, clocked_key_cache
+from tests.fixtures.service import FakeClock, clocked_key_cache
 
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.customers.keycache import KeyCache
