@@ -116,11 +116,11 @@ class ChainSynthesizer(Synthesizer):
             [codec.feature(tokens[:, j], within[:, j]) for j, codec in enumerate(codecs)]
         )
         numeric = [j for j, codec in enumerate(codecs) if codec.grid is not None]
-        coupling = WithinCoupling.fit(within, numeric)
         leaf_rows = options["min_leaf_rows"] or _default_leaf_rows(len(tokens))
         parents = choose_parents(
             tokens, [c.n_tokens for c in codecs], int(options["max_parents"]), rng
         )
+        coupling = WithinCoupling.fit(within, numeric, parents)
         trees = [
             LeafTree.fit(
                 features[:, parents[j]],
@@ -224,6 +224,8 @@ class ChainSynthesizer(Synthesizer):
             arrays.update(tree.to_arrays(f"t{j}_"))
         arrays["coupling_columns"] = self._model.coupling.columns
         arrays["coupling_chol"] = self._model.coupling.chol
+        if self._model.coupling.sizes is not None:  # wide tables: coupled in blocks
+            arrays["coupling_sizes"] = self._model.coupling.sizes
         return {"columns": params}, arrays
 
     def load_state(self, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -231,7 +233,9 @@ class ChainSynthesizer(Synthesizer):
         self._model = _Model(
             [TokenCodec.from_state(item, arrays, f"c{j}_") for j, item in enumerate(columns)],
             [LeafTree.from_arrays(arrays, f"t{j}_") for j in range(len(columns))],
-            WithinCoupling(arrays["coupling_columns"], arrays["coupling_chol"]),
+            WithinCoupling(
+                arrays["coupling_columns"], arrays["coupling_chol"], arrays.get("coupling_sizes")
+            ),
         )
 
 

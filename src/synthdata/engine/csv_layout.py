@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from synthdata.engine.errors import InputError
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1024**2  # the head of a CSV that decides its delimiter and text columns
@@ -79,3 +85,68 @@ def _keeps_text(value: str) -> bool:
     if _TIME_TEXT.fullmatch(value):
         return not _ARROW_TIME.fullmatch(value)
     return bool(_DATETIME_TEXT.fullmatch(value)) and not _ARROW_DATETIME.fullmatch(value)
+
+
+# Appended after the file's end when looking for an unterminated quote: it lands inside
+# the last value only if a quote is still open there. Private-use characters, so no
+# real table contains it.
+_END_MARK = "\ue000synthdata-end-of-file\ue000"
+
+
+def swallowed_tail(last_batch: pa.RecordBatch, file: Path) -> bool:
+    """Whether the end of a CSV file may sit inside an unterminated quoted value.
+
+    Arrow accepts a quote left open at the end of the file, and the value then runs
+    to the end: every later line becomes part of one value of the last row. Read
+    without `newlines_in_values`, a line break in a value of the last row is the
+    sign of it, as is an odd number of quotes on the file's last line. Either only
+    makes the file suspect: `unterminated_quote_line` decides.
+    """
+    if _last_line(file).count(b'"') % 2:
+        return True
+    if not last_batch.num_rows:
+        return False
+    for column in last_batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            value = column[-1].as_py()
+            if value and ("\n" in value or "\r" in value):
+                return True
+    return False
+
+
+def refuse_open_quote(file: Path, delimiter: str, label: str) -> None:
+    """Raise `InputError` naming the line where a never-closed quoted value starts."""
+    line = unterminated_quote_line(file, delimiter)
+    if line is not None:
+        raise InputError(
+            f"cannot read {label}: the quoted value that starts on line {line} is never "
+            "closed (a missing closing quote)"
+        )
+
+
+def unterminated_quote_line(path: Path, delimiter: str) -> int | None:
+    """The line on which a quoted value starts that no quote closes, or None.
+
+    Reads the file with Python's CSV reader (the same quoting rules as Arrow's:
+    a quote opens a value only at its start, a doubled quote stands for one), which
+    tells where each row starts; a few seconds per gigabyte, so only for suspect files.
+    """
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(itertools.chain(handle, ["\n", _END_MARK]), delimiter=delimiter)
+        start = 1
+        try:
+            for row in reader:
+                if row and row != [_END_MARK] and row[-1].endswith(_END_MARK):
+                    return start
+                start = reader.line_num + 1
+        except csv.Error:  # a value past the reader's field size limit: a quote left open
+            return start
+    return None
+
+
+def _last_line(file: Path) -> bytes:
+    """The file's last line without its line break (at most its last 64 KiB)."""
+    with file.open("rb") as handle:
+        handle.seek(max(0, file.stat().st_size - 64 * 1024))
+        tail = handle.read().rstrip(b"\r\n")
+    return tail[tail.rfind(b"\n") + 1 :]

@@ -24,9 +24,10 @@ import pyarrow.parquet as pq
 from synthdata.engine.atomic import atomic_path as atomic_path
 from synthdata.engine.atomic import check_output_path as check_output_path
 from synthdata.engine.atomic import create_beside as create_beside
-from synthdata.engine.csv_layout import SNIFF_BYTES, csv_layout
+from synthdata.engine.csv_layout import SNIFF_BYTES, csv_layout, refuse_open_quote, swallowed_tail
 from synthdata.engine.defaults import DEFAULT_MAX_INPUT_BYTES as DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.errors import InputError
+from synthdata.engine.table_limits import TableLimits, parquet_batches
 from synthdata.engine.threads import encoder_threads, overlap_stages
 
 FORMATS = ("csv", "parquet")
@@ -70,23 +71,30 @@ def iter_batches(
     batch_bytes: int = 16 * 1024**2,
     text_columns: Collection[str] = (),
     name: str | None = None,
+    max_columns: int | None = None,
+    max_rows: int | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream a CSV or Parquet file as Arrow record batches (bounded memory).
 
     CSV columns named in `text_columns` are read as text, not parsed as numbers or
-    date-times (Parquet columns keep their stored types). Errors name the file as
-    `name` (e.g. the name it was uploaded under), by default its own file name.
+    date-times (Parquet columns keep their stored types). A table wider than
+    `max_columns` is refused before any row is read; one longer than `max_rows` before
+    reading (Parquet: its footer says) or as soon as the count passes (CSV). Errors
+    name the file as `name` (e.g. the name it was uploaded under), by default its own.
     """
     file = check_input_file(path, max_bytes)
     kind = detect_format(file, fmt)
     label = name or file.name
+    limits = TableLimits(label, max_columns, max_rows)
+    delimiter = ","
     try:
         if kind == "parquet":
-            parquet = pq.ParquetFile(file)
-            yield from parquet.iter_batches(batch_size=65_536)
+            yield from parquet_batches(file, batch_bytes, limits)
             return
         head = _check_text(file, label)
         layout = csv_layout(head, text_columns=text_columns)
+        delimiter = layout.delimiter
+        limits.check_columns(len(layout.header))
         reader = pacsv.open_csv(
             file,
             read_options=pacsv.ReadOptions(block_size=batch_bytes),
@@ -96,10 +104,20 @@ def iter_batches(
                 column_types={name: pa.string() for name in layout.text_columns},
             ),
         )
-        yield from reader
+        limits.check_columns(len(reader.schema))
+        last = pa.RecordBatch.from_pylist([], schema=reader.schema)
+        for batch in reader:
+            limits.count_rows(batch.num_rows)
+            last = batch
+            yield batch
+        if swallowed_tail(last, file):
+            refuse_open_quote(file, delimiter, label)
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
+        if kind == "csv" and "out of sync with chunker" in str(exc):
+            # A value with line breaks in a large file: most often a quote left open.
+            refuse_open_quote(file, delimiter, label)
         raise InputError(f"cannot read {label}: {_first_line(exc)}") from None
 
 

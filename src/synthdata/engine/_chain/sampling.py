@@ -43,17 +43,23 @@ def sample_free(
 ) -> tuple[Decoded, np.ndarray]:
     """Rows without conditions: (decoded columns, `extra` uniforms per row)."""
     k = len(codecs)
+    # Column-major: the loop below reads and writes one column at a time, and on wide
+    # tables row-major columns are strided (a cache miss per value).
     uniform = rng.random((num_rows, 2 * k + extra))
     within = uniform[:, 1 : 2 * k : 2].copy()
     within[:, coupling.columns] = coupling.couple(within[:, coupling.columns])
-    tokens = np.zeros((num_rows, k), dtype=np.int32)
-    features = np.zeros((num_rows, k))
+    within = np.asfortranarray(within)
+    draws = np.asfortranarray(uniform[:, 0 : 2 * k : 2])
+    rest = uniform[:, 2 * k :].copy()
+    del uniform  # the draws are split out: hold each value once
+    tokens = np.zeros((num_rows, k), dtype=np.int32, order="F")
+    features = np.zeros((num_rows, k), order="F")
     decoded: Decoded = {}
     for j, (codec, tree) in enumerate(zip(codecs, trees, strict=True)):
-        tokens[:, j] = tree.sample(features[:, tree.parents], uniform[:, 2 * j])
+        tokens[:, j] = tree.sample(features[:, tree.parents], draws[:, j])
         features[:, j] = codec.feature(tokens[:, j], within[:, j])
         decoded[codec.name] = codec.decode(tokens[:, j], within[:, j])
-    return decoded, uniform[:, 2 * k :]
+    return decoded, rest
 
 
 def sample_conditioned(
