@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, MutableMapping
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 import structlog
@@ -32,47 +31,42 @@ def wants_console(stream: Any) -> bool:
         return False
 
 
-def open_log_file(path: Path) -> BinaryIO:
-    """The log file, for appending whole lines (one `write` each)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("ab", buffering=0)
-
-
 class ConsoleLines:
     """The last processor of console mode: a line for the terminal, JSON for the file.
 
     `to_record` turns structlog's event into the JSON object the JSON mode writes
-    (the same field names), for the log file.
+    (the same field names), for the log file; `write_file` writes whole lines to that
+    file (a `LineWriter`'s `write_lines`).
     """
 
     def __init__(
         self,
         to_record: Callable[[MutableMapping[str, Any]], MutableMapping[str, Any]],
-        log_file: BinaryIO | None,
+        write_file: Callable[[bytes], None] | None,
         colors: bool,
     ) -> None:
         self._to_record = to_record
-        self._file = log_file
+        self._write_file = write_file
         # Plain tracebacks: rich's would print local variables, and they may hold data.
         self._render = structlog.dev.ConsoleRenderer(
             colors=colors, exception_formatter=structlog.dev.plain_traceback
         )
 
     def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> str:
-        if self._file is not None:
+        if self._write_file is not None:
             record = self._to_record(dict(event))
-            self._file.write(orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE))
+            self._write_file(orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE))
         return str(self._render(logger, name, event))
 
-    def access_writer(self, write_text: Callable[[str], None]) -> Callable[[bytes], None]:
+    def access_writer(self, write_terminal: Callable[[bytes], None]) -> Callable[[bytes], None]:
         """Where access lines (already JSON) go: the file as they are, the terminal as
         one readable line each, e.g. `GET /api/v1/jobs 401 1.2 ms`."""
 
         def write(data: bytes) -> None:
-            if self._file is not None:
-                self._file.write(data)
+            if self._write_file is not None:
+                self._write_file(data)
             lines = [self._access_line(line) for line in data.splitlines() if line.strip()]
-            write_text("".join(f"{line}\n" for line in lines))
+            write_terminal("".join(f"{line}\n" for line in lines).encode(errors="replace"))
 
         return write
 

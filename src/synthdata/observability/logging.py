@@ -4,14 +4,15 @@ Fields (docs/metrics.md, "Logs"): `@timestamp`, `log.level`, `level` (upper case
 what the runbook's error query matches), `message`, `service.name`, `trace.id`,
 `span.id`, `request_id`, and for requests `http.request.method`, `url.path`,
 `http.response.status_code`, `response_time` (ms), `customer_id`, `source.ip`.
-Secrets are scrubbed from every line before it is written.
+Secrets are scrubbed from every line before it is written. Every line reaches the
+stream (and the log file) whole, in one write, however many threads and processes
+share them (see `line_writer`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import io
 import logging
 import re
 import sys
@@ -23,6 +24,7 @@ from typing import Any
 import orjson
 import structlog
 
+from synthdata.observability.line_writer import LineWriter
 from synthdata.observability.tracing import is_configured
 
 SERVICE_NAME = "synthdata"
@@ -92,60 +94,49 @@ def _dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
-class _Tee:
-    """A text stream that writes to the console stream and appends to a log file.
+class _LineLogger:
+    """structlog's logger: each rendered line goes out with its newline in one write."""
 
-    Each line reaches the file in one `write` on a file opened for appending, so
-    lines from several processes (API workers, job workers) interleave whole, never
-    torn.
-    """
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self._write = write
 
-    def __init__(self, stream: Any, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._stream = stream
-        self._file = path.open("ab", buffering=0)
-        self._console = _byte_writer(stream)
+    def msg(self, message: str) -> None:
+        self._write(_line_bytes(message))
 
-    def write(self, text: str) -> int:
-        self._file.write(text.encode())
-        return int(self._stream.write(text))
-
-    def write_bytes(self, data: bytes) -> None:
-        self._file.write(data)
-        self._console(data)
-
-    def flush(self) -> None:
-        self._stream.flush()
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
-def _byte_writer(stream: Any) -> Callable[[bytes], None]:
-    """Write finished UTF-8 lines to `stream` without a text layer in between.
+class _LineHandler(logging.Handler):
+    """The handler for standard-library logging: one whole line per record, like structlog's."""
 
-    Every writer of these streams (structlog, the logging handler, access lines)
-    flushes after each line, so nothing waits in the text layer to be overtaken.
-    """
-    if isinstance(stream, _Tee):
-        return stream.write_bytes
-    buffer = getattr(stream, "buffer", None)
-    if isinstance(stream, io.TextIOWrapper) and buffer is not None:
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._write = write
 
-        def write(data: bytes) -> None:
-            buffer.write(data)
-            buffer.flush()
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._write(_line_bytes(self.format(record)))
+        except Exception:
+            self.handleError(record)
 
-        return write
 
-    def write_text(data: bytes) -> None:
-        stream.write(data.decode())
-        stream.flush()
+def _line_bytes(text: str) -> bytes:
+    return (text + "\n").encode(errors="backslashreplace")
 
-    return write_text
+
+def _to_both(first: LineWriter, second: LineWriter) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        first.write_lines(data)
+        second.write_lines(data)
+
+    return write
 
 
 class _AccessSink:
     """Where access lines go, and from which level: set by `configure_logging`."""
 
-    write: Callable[[bytes], None] = _byte_writer(sys.stdout)
+    write: Callable[[bytes], None] = LineWriter(sys.stdout).write_lines
     level: int = logging.INFO
     batched: bool = False
 
@@ -184,7 +175,7 @@ def access_json(level: str, event: dict[str, Any]) -> bytes | None:
 
 
 def write_access_lines(lines: list[bytes]) -> None:
-    """Write finished access lines in one system call."""
+    """Write finished access lines together (in as few whole-line writes as may be)."""
     if lines:
         _AccessSink.write(b"".join(lines))
 
@@ -246,18 +237,21 @@ def configure_logging(
         _redact,
     ]
     renderer: Any
+    console_stream = LineWriter(stream)
+    log_writer = LineWriter.append_to(log_file) if log_file is not None else None
+    write: Callable[[bytes], None] = console_stream.write_lines
     if console:
         lines = console_log.ConsoleLines(
             lambda event: _rename(None, "", event),
-            console_log.open_log_file(log_file) if log_file is not None else None,
+            log_writer.write_lines if log_writer is not None else None,
             colors=bool(getattr(stream, "isatty", lambda: False)()),
         )
         renderer = lines
-        _AccessSink.write = lines.access_writer(_text_writer(stream))
+        _AccessSink.write = lines.access_writer(console_stream.write_lines)
     else:
-        if log_file is not None:
-            stream = _Tee(stream, log_file)
-        _AccessSink.write = _byte_writer(stream)
+        if log_writer is not None:
+            write = _to_both(log_writer, console_stream)
+        _AccessSink.write = write
         chain.insert(-1, _rename)  # the JSON field names, before scrubbing
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)
     structlog.configure(
@@ -268,11 +262,11 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=lambda *_: _LineLogger(write),
         cache_logger_on_first_use=False,
     )
     # Libraries that log through `logging` (uvicorn, sqlalchemy, huey) join the same stream.
-    handler = logging.StreamHandler(stream)
+    handler = _LineHandler(write)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
@@ -284,14 +278,6 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-
-
-def _text_writer(stream: Any) -> Callable[[str], None]:
-    def write(text: str) -> None:
-        stream.write(text)
-        stream.flush()
-
-    return write
 
 
 def get_logger(name: str | None = None) -> Any:
