@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobState
+from synthdata.jobs.orphans import sweep_orphans
 from synthdata.jobs.queue import JobQueue
 from synthdata.service.core.db import session_scope, utcnow
 from synthdata.service.core.settings import Settings
+from synthdata.service.core.storage import Storage
 
 log = logging.getLogger("synthdata.jobs")
 
@@ -137,7 +141,8 @@ def reap(sessions: sessionmaker[Session], queue: JobQueue, settings: Settings) -
 
 
 class Reaper:
-    """Runs `reap` now and then every `reaper_interval_seconds` in a daemon thread."""
+    """Runs `reap` now and then every `reaper_interval_seconds` in a daemon thread, and
+    the orphan sweep (`jobs/orphans.py`) now and then every `orphan_sweep_interval_seconds`."""
 
     def __init__(
         self, sessions: sessionmaker[Session], queue: JobQueue, settings: Settings
@@ -145,6 +150,8 @@ class Reaper:
         self._sessions = sessions
         self._queue = queue
         self._settings = settings
+        self._storage = Storage(settings.data_dir)
+        self._next_sweep = 0.0  # monotonic time of the next orphan sweep: at start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="job-reaper", daemon=True)
 
@@ -161,7 +168,38 @@ class Reaper:
         while True:
             try:
                 reap(self._sessions, self._queue, self._settings)
-            except Exception:  # the database may be briefly down; try again next pass
+            except DBAPIError as exc:  # the database is down: one line, try next pass
+                log.warning("job reaper pass failed: %s", first_line(exc))
+            except Exception:
                 log.exception("job reaper pass failed")
+            if time.monotonic() >= self._next_sweep:
+                self._sweep()
             if self._stop.wait(interval):
                 return
+
+    def _sweep(self) -> None:
+        settings = self._settings
+        # Scheduled first: a sweep that fails (the database is down) waits a whole
+        # interval too, rather than adding a traceback to every reaper pass.
+        self._next_sweep = time.monotonic() + settings.orphan_sweep_interval_seconds
+        try:
+            sweep = sweep_orphans(self._sessions, self._storage, settings.orphan_grace_seconds)
+        except Exception as exc:
+            log.warning(
+                "orphan sweep failed (next in %.0f s): %s",
+                settings.orphan_sweep_interval_seconds,
+                exc,
+            )
+            return
+        if sweep.removed:
+            log.warning(
+                "removed %d orphaned file(s), %d bytes, from the data directory",
+                len(sweep.removed),
+                sweep.removed_bytes,
+            )
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error: a driver's message without the statement it ran."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"

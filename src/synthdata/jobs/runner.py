@@ -22,6 +22,7 @@ from synthdata.engine.io import write_frames
 from synthdata.jobs import leases, model_cache, signals, telemetry
 from synthdata.jobs.chunking import join_parts, plan_chunks
 from synthdata.jobs.leases import Heartbeat, LeaseLost
+from synthdata.jobs.leftovers import discard_quietly
 from synthdata.jobs.models import Job, JobChunk, JobKind
 from synthdata.jobs.queue import JobQueue
 from synthdata.jobs.training import fit_to_file
@@ -104,6 +105,8 @@ class JobRunner:
         except Exception:
             log.exception("job %s: prepare failed", job_id)
             self._retry_job(job_id, token)
+        finally:
+            self._discard_if_ended(job_id)
 
     def _train(self, job: Job, token: str, beat: Heartbeat) -> None:
         model = self._tx(lambda s: s.get(SynthModel, job.model_id) if job.model_id else None)
@@ -193,21 +196,22 @@ class JobRunner:
         token = self._tx(lambda s: leases.claim_chunk(s, job_id, index, lease))
         if token is None:
             return
+        done: str | None = None
         try:
             work = self._tx(lambda s: self._chunk_work(s, job_id, index))
             done = self._write_chunk(job_id, index, token, work)
         except LeaseLost:
             log.info("job %s chunk %d: lease lost", job_id, index)
-            return
         except (SynthDataError, UserFacingError) as exc:
             self.fail(job_id, str(exc))
-            return
         except Exception:
             log.exception("job %s chunk %d failed", job_id, index)
             self._retry_chunk(job_id, index, token)
-            return
         if done is not None:
             self._finalize_claimed(job_id, done)
+        else:
+            # The part may have been written after a cancel or failure removed the rest.
+            self._discard_if_ended(job_id)
 
     def _chunk_work(self, session: Session, job_id: str, index: int) -> _ChunkWork:
         job = session.get_one(Job, job_id)
@@ -304,6 +308,7 @@ class JobRunner:
                 signals.generation_succeeded(job, self._tx(record))
         except LeaseLost:
             log.info("job %s: lease lost while finalizing", job_id)
+            self._discard_if_ended(job_id)
             return
         except UserFacingError as exc:
             self.fail(job_id, str(exc))
@@ -317,9 +322,14 @@ class JobRunner:
 
     # -- failures -----------------------------------------------------------------------
     def fail(self, job_id: str, message: str) -> None:
-        """Mark an active job failed (and its model, for a training job)."""
+        """Mark an active job failed (and its model, for a training job); drop its files."""
         log.info("job %s failed: %s", job_id, message)
         self._tx(lambda s: mark_failed(s, job_id, message))
+        self._discard_if_ended(job_id)
+
+    def _discard_if_ended(self, job_id: str) -> None:
+        """Remove the job's files if it failed or was cancelled (see jobs/leftovers.py)."""
+        discard_quietly(self.sessions, self.storage, job_id)
 
     def _retry_job(self, job_id: str, token: str, *, finalize: bool = False) -> None:
         job = self._tx(lambda s: s.get_one(Job, job_id))

@@ -40,6 +40,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from synthdata.jobs.models import Job, JobChunk, JobState
@@ -150,8 +151,13 @@ def job_phase(
     traced = is_configured()
     try:
         state, carrier = _load(sessions, job_id, index if traced else None)
-    except Exception:  # telemetry must never stop a job; the runner meets the error itself
-        log.warning("could not read the job's origin", job_id=job_id, exc_info=True)
+    except Exception as exc:  # telemetry must never stop a job; the runner meets the error
+        # A database outage is logged once by the service; a traceback here adds nothing.
+        log.warning(
+            "could not read the job's origin",
+            job_id=job_id,
+            exc_info=not isinstance(exc, DBAPIError),
+        )
         state, carrier = _Phase(job_id), None
     binds: dict[str, Any] = {"job_id": job_id, "request_id": state.request_id}
     if index is not None:
@@ -233,8 +239,8 @@ def _job_over(sessions: sessionmaker[Session], job_id: str) -> None:
         if job is None or job.state not in FINAL_STATES:
             return  # the transaction that ended it did not commit
         record_execution(job)
-    except Exception:
-        log.warning("could not record the job's end", exc_info=True)
+    except Exception as exc:
+        log.warning("could not record the job's end", exc_info=not isinstance(exc, DBAPIError))
 
 
 def record_execution(job: Job) -> None:

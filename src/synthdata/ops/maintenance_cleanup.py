@@ -1,4 +1,10 @@
-"""`cleanup-metrics`: delete every sample older than a cutoff through Prometheus' admin API.
+"""`cleanup-metrics` and `cleanup-storage`: delete what is past keeping.
+
+`cleanup-storage` runs the orphan sweep of `jobs/orphans.py` once: files under
+`<data_dir>/customers` that no row references and that are older than a grace
+period (every worker also runs it each `orphan_sweep_interval_seconds`).
+
+`cleanup-metrics` deletes every sample older than a cutoff through Prometheus' admin API.
 
 Steps: read the retention (`/api/v1/status/flags`; when it is no longer than the
 cutoff the cleanup is moot, and we say so); count the series and samples older than
@@ -21,6 +27,7 @@ from synthdata.ops.live_api import ApiError, LiveApi, Unreachable
 from synthdata.ops.report import Report
 from synthdata.ops.timeparse import duration_text, parse_duration
 from synthdata.service.core.db import utcnow
+from synthdata.service.core.settings import Settings
 
 EVERYTHING = '{__name__=~".+"}'
 PROBE = '{__name__="synthdata_cleanup_probe_matches_nothing"}'
@@ -167,3 +174,61 @@ def _delete(
             f"{gone} deleted, tombstones cleaned; nothing left before the cutoff",
             deleted_samples=before.samples if before else None,
         )
+
+
+_LISTED = 20  # orphans named in the report; the rest are counted
+
+
+def cleanup_storage(settings: Settings, older_than: timedelta, *, dry_run: bool = False) -> Report:
+    """Remove (or with `dry_run`, only list) orphaned files older than `older_than`."""
+    from sqlalchemy.exc import OperationalError
+
+    from synthdata.jobs.orphans import sweep_orphans
+    from synthdata.service.core.db import make_engine, make_session_factory
+    from synthdata.service.core.storage import Storage
+
+    label = duration_text(older_than)
+    report = Report(f"cleanup-storage (older than {label}{', dry run' if dry_run else ''})")
+    storage = Storage(settings.data_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        sweep = sweep_orphans(
+            make_session_factory(engine), storage, older_than.total_seconds(), dry_run=dry_run
+        )
+    except OperationalError as exc:
+        # Without the references every file would look orphaned: delete nothing.
+        report.add("database", "unreachable", str(exc.orig).strip().splitlines()[0][:200])
+        return report
+    finally:
+        engine.dispose()
+    report.add(
+        "data directory",
+        "info",
+        f"{sweep.scanned} files under {storage.customers}",
+        path=str(storage.customers),
+        files=sweep.scanned,
+    )
+    count, size = len(sweep.removed), sweep.removed_bytes
+    if not count:
+        detail = f"no unreferenced file older than {label}"
+    elif dry_run:
+        detail = f"{count} unreferenced files ({size} bytes) would be removed"
+    else:
+        detail = f"removed {count} unreferenced files ({size} bytes)"
+    report.add(
+        "orphans",
+        "info" if dry_run and count else "ok",
+        detail,
+        files=count,
+        bytes=size,
+        paths=sweep.removed[:_LISTED],
+    )
+    if sweep.young:
+        report.add(
+            "recent",
+            "info",
+            f"{sweep.young} unreferenced files younger than {label} kept "
+            "(an upload or a job may still be recording them)",
+            files=sweep.young,
+        )
+    return report

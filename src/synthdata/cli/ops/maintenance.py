@@ -1,4 +1,5 @@
-"""`synthdata ops`: cleanup-metrics, backup-monitoring-config, monitoring-maintenance."""
+"""`synthdata ops`: cleanup-metrics, cleanup-storage, backup-monitoring-config,
+monitoring-maintenance."""
 
 from __future__ import annotations
 
@@ -46,6 +47,35 @@ def cleanup_metrics(
         settings.prometheus_url, window_option(older_than, "--older-than"), dry_run=dry_run
     )
     raise typer.Exit(emit(report, as_json=json_flag))
+
+
+@ops_app.command("cleanup-storage")
+def cleanup_storage(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            help="Grace period: keep unreferenced files younger than this "
+            "(default: SYNTHDATA_ORPHAN_GRACE_SECONDS, 6h)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would go; delete nothing.")
+    ] = False,
+    json_flag: JsonOption = False,
+) -> None:
+    """Remove files under the data directory that no dataset, model or job references
+    (the sweep every worker runs each SYNTHDATA_ORPHAN_SWEEP_INTERVAL_SECONDS)."""
+    from datetime import timedelta
+
+    from synthdata.ops.maintenance_cleanup import cleanup_storage as run
+
+    settings = settings_from_env()
+    grace = (
+        window_option(older_than, "--older-than")
+        if older_than is not None
+        else timedelta(seconds=settings.orphan_grace_seconds)
+    )
+    raise typer.Exit(emit(run(settings, grace, dry_run=dry_run), as_json=json_flag))
 
 
 @ops_app.command("backup-monitoring-config")
