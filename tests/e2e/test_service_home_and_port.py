@@ -111,21 +111,21 @@ def test_create_key_as_docs_api_md_shows_it(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    platform_admin, acme_customer, acme_admin = done.stdout.split()
+    platform_admin, acme_customer, ops_admin = done.stdout.split()
     who = {
         name: me(server, key).json()
         for name, key in [
             ("platform admin", platform_admin),
             ("customer", acme_customer),
-            ("admin of Acme", acme_admin),
+            ("ops admin", ops_admin),
         ]
     }
     assert who["platform admin"]["role"] == "admin"
     assert who["platform admin"]["customer"] is None
     assert who["customer"]["role"] == "customer"
     assert who["customer"]["customer"]["name"] == "Acme"
-    assert who["admin of Acme"]["role"] == "admin"
-    assert who["admin of Acme"]["customer"]["name"] == "Acme"
+    assert who["ops admin"]["role"] == "admin"
+    assert who["ops admin"]["customer"] is None  # admin keys are platform-wide
 
 
 def test_create_key_help_matches_what_it_accepts(tmp_path: Path, env: dict[str, str]) -> None:

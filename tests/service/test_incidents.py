@@ -13,8 +13,8 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
+from tests.fixtures.service import Caller
 from tests.service.alertmanager_payloads import alert, group_key, notification
-from tests.service.conftest import Caller
 
 from synthdata.observability import metrics
 from synthdata.service import observe
@@ -435,17 +435,23 @@ def test_list_filters_and_pages(api: TestClient, admin: Caller) -> None:
 def test_open_incidents_gauge_is_read_at_scrape_time(
     settings_for: Callable[..., Settings], admin: Caller
 ) -> None:
-    settings = settings_for(alert_webhook_token=TOKEN, escalation_check_seconds=3600)
+    settings = settings_for(
+        alert_webhook_token=TOKEN,
+        escalation_check_seconds=3600,
+        metrics_token=TOKEN,  # the test client is no loopback peer
+        metrics_cache_seconds=0,  # each scrape renders again
+    )
+    scrape = {"Authorization": f"Bearer {TOKEN}"}
     try:
         with TestClient(create_app(settings, workers=0, hooks=[observe.install])) as api:
-            before = api.get("/metrics").text
+            before = api.get("/metrics", headers=scrape).text
             for severity in ("SEV-1", "SEV-2", "SEV-3", "SEV-4"):
                 assert f'incidents_open{{severity="{severity}"}} 0.0' in before
             _hook(api, notification("{}:a", alert("APIDown", "critical")))
             _hook(api, notification("{}:b", alert("HighCPU", "warning")))
             resolved = _hook(api, notification("{}:c", alert("HighDisk", "warning")))
             api.post(f"/api/v1/incidents/{resolved['incident_id']}/resolve", headers=admin.headers)
-            exposition = api.get("/metrics")
+            exposition = api.get("/metrics", headers=scrape)
             text = exposition.text
             assert 'incidents_open{severity="SEV-1"} 1.0' in text
             assert 'incidents_open{severity="SEV-3"} 1.0' in text

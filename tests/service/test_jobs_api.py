@@ -157,14 +157,15 @@ def test_training_failure_marks_job_and_model_failed(client, alice, upload, wait
     from synthdata.service.app import create_app
 
     dataset = upload(alice)
+    # The stored table disappears before the model is asked for (the request checks
+    # the dataset's row, not its file), so no worker can read it first.
+    for stored in settings.data_dir.rglob("data.csv"):
+        stored.unlink()
     with TestClient(create_app(settings, workers=0)) as idle:
         model = idle.post(
             "/api/v1/models", headers=alice.headers, json={"dataset_id": dataset["id"]}
         )
     assert model.status_code == 202
-    # The stored table disappears before a worker gets to it.
-    for stored in settings.data_dir.rglob("data.csv"):
-        stored.unlink()
     job = wait_job(alice, model.json()["job_id"])
     assert job["state"] == "failed" and "not found" in job["error"]
     state = client.get(f"/api/v1/models/{model.json()['id']}", headers=alice.headers).json()
@@ -172,7 +173,9 @@ def test_training_failure_marks_job_and_model_failed(client, alice, upload, wait
     generate = client.post(
         "/api/v1/jobs", headers=alice.headers, json={"model_id": state["id"], "rows": 5}
     )
-    assert generate.status_code == 422
+    # The model's state is at fault, not the request: 409.
+    assert generate.status_code == 409
+    assert generate.json()["type"] == "urn:synthdata:problem:model-failed"
 
 
 def test_delete_model(client, alice, upload, wait_job, settings):

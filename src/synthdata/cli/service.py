@@ -119,12 +119,18 @@ def serve(
         ),
     ] = None,
     forwarded_allow_ips: Annotated[
-        str, typer.Option(help="Proxies trusted for X-Forwarded-For (comma-separated).")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(
+            help="Proxies trusted for X-Forwarded-For: addresses or CIDRs, comma-separated "
+            "(default: SYNTHDATA_TRUSTED_PROXIES, else loopback). '*' is refused."
+        ),
+    ] = None,
 ) -> None:
     """Run the REST API (and, with the local queue, the job workers) until interrupted."""
     from synthdata.service.serving import run_server
 
+    if forwarded_allow_ips is not None:  # read by the app factory in every server process
+        os.environ["SYNTHDATA_TRUSTED_PROXIES"] = forwarded_allow_ips
     settings = settings_from_env()
     host = settings.host if host is None else host
     port = settings.port if port is None else port
@@ -142,8 +148,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # The app itself believes X-Forwarded-For, from SYNTHDATA_TRUSTED_PROXIES only
+        # (service/core/proxies.py); uvicorn's copy would apply its own list first.
+        proxy_headers=False,
         log_config=None,  # the app logs JSON lines itself
         access_log=False,  # one access-log line per request comes from the app
     )
@@ -228,16 +235,17 @@ def create_key(
         str | None,
         typer.Argument(
             metavar="CUSTOMER_ID",
-            help="The customer the key acts for (cus_...). Leave it out with --admin "
-            "for a platform admin key.",
+            help="The customer the key acts for (cus_...). Not with --admin: an admin "
+            "key acts for every customer.",
         ),
     ] = None,
     admin: Annotated[
         bool,
         typer.Option(
             "--admin",
-            help="An admin key: of CUSTOMER_ID when given, otherwise a platform admin key "
-            "that belongs to no customer.",
+            help="A platform admin key: it may do everything, for every customer "
+            "(customers, keys, circuit breaker, audit log, incidents). It belongs to no "
+            "customer, so it takes no CUSTOMER_ID.",
         ),
     ] = False,
     role: Annotated[
@@ -247,9 +255,9 @@ def create_key(
 ) -> None:
     """Create an API key and print its secret (shown only this once).
 
-    synthdata admin create-key CUSTOMER_ID            a customer key
-    synthdata admin create-key --admin                a platform admin key
-    synthdata admin create-key CUSTOMER_ID --admin    an admin key of that customer
+    create-key CUSTOMER_ID   a customer key (that customer's data only)
+
+    create-key --admin       a platform admin key (every customer's data)
     """
     from synthdata.service.admin.service import audit
     from synthdata.service.customers.models import Customer, KeyCreate, Role
@@ -261,6 +269,15 @@ def create_key(
     chosen = Role.ADMIN if admin or role == "admin" else Role.CUSTOMER
     if customer_id is None and chosen != Role.ADMIN:
         error("give CUSTOMER_ID for a customer key, or --admin for a platform admin key")
+        raise typer.Exit(2)
+    if customer_id is not None and chosen == Role.ADMIN:
+        # There is no admin "of" one customer: an admin key acts for every customer, so
+        # naming one would promise a limit that does not exist.
+        error(
+            "an admin key is platform-wide (it acts for every customer), so it takes no "
+            "CUSTOMER_ID: run `synthdata admin create-key --admin`; for a key limited to "
+            f"{customer_id}, leave out --admin"
+        )
         raise typer.Exit(2)
 
     def action(session: Session) -> str:

@@ -62,6 +62,7 @@ __all__ = [
     "OneHot",
     "Sum",
     "View",
+    "constraint_types",
     "declared_totals",
     "derive",
     "fit_constraints",
@@ -81,6 +82,11 @@ TYPES: dict[str, type[Constraint]] = {
     c.kind: c for c in (Inequality, Bounds, FixedCombinations, OneHot, Sum, Expression)
 }
 _SHORTHANDS = {"positive": True, "nonnegative": False}
+
+
+def constraint_types() -> list[str]:
+    """The `type` values a declared constraint mapping may have."""
+    return [*TYPES, *_SHORTHANDS]
 
 
 def parse_constraint(item: Constraint | str | Mapping[str, Any]) -> Constraint:

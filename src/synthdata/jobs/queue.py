@@ -22,17 +22,30 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("synthdata.jobs")
 
+_READ_TIMEOUT = 1
+"""Seconds a worker's blocking pop waits for a message before polling again."""
+
 
 def make_huey(settings: Settings) -> Huey:
     """The Huey instance the settings call for (same name = same queue everywhere)."""
     if settings.queue == "redis":
         assert settings.redis_url is not None  # checked by Settings
+        from redis import ConnectionPool
+
+        # Bounded socket waits: a stalled Redis must not hang a request sending a job
+        # message. A blocking pop waits `read_timeout` by design, so reads get that long
+        # plus the short Redis timeout.
+        pool = ConnectionPool.from_url(
+            settings.redis_url,
+            socket_timeout=_READ_TIMEOUT + settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        )
         return RedisHuey(
             settings.queue_name,
-            url=settings.redis_url,
+            connection_pool=pool,
             results=False,
             blocking=True,
-            read_timeout=1,
+            read_timeout=_READ_TIMEOUT,
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(

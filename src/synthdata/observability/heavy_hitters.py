@@ -6,7 +6,8 @@ cardinality. Instead we keep approximate counts for a fixed number of addresses
 recycled) and label a request with its address only while that address is a heavy
 hitter; everything else is `other`. The set of labels ever emitted is capped too,
 so the number of series is bounded for the life of the process. Full per-address
-detail stays in the access log (`source.ip`).
+detail stays in the access log (`source.ip`). The same structure caps the
+per-customer series (`request_tally.customer_series`).
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ import atexit
 import contextvars
 import os
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Response, params
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
@@ -39,7 +40,13 @@ from synthdata.observability.logging import (
     trace_fields,
     write_access_lines,
 )
-from synthdata.observability.request_tally import RequestTally, fold_all
+from synthdata.observability.render_cache import RenderCache
+from synthdata.observability.request_tally import (
+    DEFAULT_CUSTOMER_SERIES,
+    RequestTally,
+    customer_series,
+    fold_all,
+)
 
 log = get_logger("synthdata.observability")
 
@@ -64,9 +71,12 @@ class RequestRecorder:
     """
 
     def __init__(
-        self, talkers: HeavyHitters | None = None, quiet_routes: frozenset[str] = frozenset()
+        self,
+        talkers: HeavyHitters | None = None,
+        quiet_routes: frozenset[str] = frozenset(),
+        customers: HeavyHitters | None = None,
     ) -> None:
-        self.tally = RequestTally(talkers)
+        self.tally = RequestTally(talkers, customers)
         self.quiet_routes = quiet_routes
         self._finished: list[Finished] = []  # of the current loop pass
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -191,6 +201,11 @@ _local = LocalExposition(metrics.SERIES_METRICS, _rest)
 def metrics_payload() -> bytes:
     """The exposition text: every process's series when running multi-process."""
     _record_all_pending()  # requests answered in this event-loop pass, before the scrape
+    return render_payload()
+
+
+def render_payload() -> bytes:
+    """The exposition text, from any thread (requests still queued on a loop excepted)."""
     fold_all()  # this process's pending request counts
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
@@ -200,15 +215,30 @@ def metrics_payload() -> bytes:
     return _local.render()
 
 
-def install_observability(app: FastAPI, quiet_routes: frozenset[str] = frozenset()) -> None:
+def install_observability(
+    app: FastAPI,
+    quiet_routes: frozenset[str] = frozenset(),
+    *,
+    max_customers: int = DEFAULT_CUSTOMER_SERIES,
+    cache_seconds: float = 1.0,
+    dependencies: Sequence[params.Depends] = (),
+) -> None:
     """Middleware hook: request metrics and access log, plus `GET /metrics`.
 
     The recorder is called by the request-id middleware that `install_middleware`
-    adds around everything else.
+    adds around everything else. `dependencies` guard `/metrics` (who may scrape);
+    renders are shared between scrapes for `cache_seconds` (observability/render_cache.py),
+    and at most `max_customers` customers get series of their own.
     """
+    renders = RenderCache(render_payload, cache_seconds)
 
     async def metrics_endpoint() -> Response:
-        return Response(metrics_payload(), media_type=CONTENT_TYPE_LATEST)
+        _record_all_pending()  # on the loop that queued them; the render runs on a thread
+        return Response(await renders.get_async(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.state.request_observer = RequestRecorder(quiet_routes=quiet_routes)
+    app.add_api_route(
+        "/metrics", metrics_endpoint, include_in_schema=False, dependencies=list(dependencies)
+    )
+    app.state.request_observer = RequestRecorder(
+        quiet_routes=quiet_routes, customers=customer_series(max_customers)
+    )

@@ -93,7 +93,8 @@ data_processed_bytes_total = Counter(
 )
 api_requests_total = Counter(
     "synthdata_api_requests",
-    "Authenticated API requests, by customer.",
+    "Authenticated API requests, by customer: the busiest customers each have a series, "
+    'the others are counted as customer_id="other".',
     ["customer_id"],
 )
 revenue_generated_total = Counter(

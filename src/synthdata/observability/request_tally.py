@@ -35,15 +35,32 @@ MAX_PENDING = 10_000
 Request = tuple[str, str, int, float, str, str | None]
 
 
+DEFAULT_CUSTOMER_SERIES = 100
+
+
+def customer_series(limit: int) -> HeavyHitters:
+    """The busiest `limit` customers by requests, each with its own series; the rest `other`.
+
+    One series per customer made `/metrics` grow with the customer base (430 KB with
+    a few thousand) and listed every customer to whoever could read it. The labels
+    ever given out are capped at `limit` too, so the series stay bounded for the life
+    of the process (per process: `serve --workers N` may show up to N x `limit`).
+    """
+    return HeavyHitters(slots=max(64, 4 * limit), top=limit, max_labels=limit, min_count=1)
+
+
 class RequestTally:
     """Finished requests waiting to be counted, and the series they are counted in."""
 
-    def __init__(self, talkers: HeavyHitters | None = None) -> None:
+    def __init__(
+        self, talkers: HeavyHitters | None = None, customers: HeavyHitters | None = None
+    ) -> None:
         self.talkers = talkers or HeavyHitters()
+        self.customers = customers or customer_series(DEFAULT_CUSTOMER_SERIES)
         self._pending: deque[Request] = deque()  # append/popleft are thread-safe
         self._fold_lock = threading.Lock()
         # Labelled children, kept: `labels()` validates and locks on every call. All
-        # keys are bounded (route templates, statuses, heavy hitters, customers).
+        # keys are bounded (route templates, statuses, heavy-hitter sources and customers).
         self._children: dict[tuple[str, ...], Any] = {}
         _tallies.add(self)
         _start_folding()
@@ -66,7 +83,7 @@ class RequestTally:
                 key = ("src", self.talkers.observe(source))
                 counts[key] = counts.get(key, 0) + 1
                 if customer:
-                    key = ("cus", customer)
+                    key = ("cus", self.customers.observe(customer))
                     counts[key] = counts.get(key, 0) + 1
             for key, count in counts.items():
                 self._child(key).inc(count)

@@ -99,6 +99,15 @@ def flush_traces_soon() -> None:
     threading.Thread(target=flush, name="synthdata-trace-flush", daemon=True).start()
 
 
+def record_exception(exc: BaseException) -> None:
+    """Mark the current span failed by `exc`: for an exception answered, not re-raised
+    (the instrumentation records only those that pass through it)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.record_exception(exc)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+
+
 def tracer(name: str = "synthdata") -> trace.Tracer:
     return trace.get_tracer(name)
 

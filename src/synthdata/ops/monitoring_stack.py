@@ -306,9 +306,13 @@ def read_components(state_dir: Path) -> list[Component]:
     return found
 
 
-def local_prometheus_config(options: StackOptions, monitoring_dir: Path) -> dict[str, Any]:
+def local_prometheus_config(
+    options: StackOptions, monitoring_dir: Path, metrics_token_file: Path | None = None
+) -> dict[str, Any]:
     """prometheus.yml for the local stack: shipped rules (absolute paths), shipped jobs,
-    targets pointed at this stack's ports and at the given API and worker."""
+    targets pointed at this stack's ports and at the given API and worker; with
+    `metrics_token_file`, the API is scraped with that bearer token
+    (`SYNTHDATA_METRICS_TOKEN`: without one the API answers /metrics to loopback only)."""
     config = yaml.safe_load((monitoring_dir / "prometheus" / "prometheus.yml").read_text())
     config["rule_files"] = [str(path) for path in rule_files(monitoring_dir)]
     if options.scrape_interval:
@@ -328,6 +332,8 @@ def local_prometheus_config(options: StackOptions, monitoring_dir: Path) -> dict
         if job["job_name"] in targets:
             for static in job["static_configs"]:
                 static["targets"] = [targets[job["job_name"]]]
+        if job["job_name"] == "synthdata-api" and metrics_token_file is not None:
+            job["authorization"] = {"type": "Bearer", "credentials_file": str(metrics_token_file)}
     return config
 
 
@@ -496,7 +502,12 @@ def up(options: StackOptions, log: Callable[[str], None] = lambda _: None) -> li
     prom_dir = state_dir / "prometheus"
     (prom_dir / "data").mkdir(parents=True, exist_ok=True)
     prom_config = prom_dir / "prometheus.yml"
-    prom_config.write_text(dump_yaml(local_prometheus_config(options, monitoring_dir)))
+    token_file = None
+    if os.environ.get("SYNTHDATA_METRICS_TOKEN", "").strip():  # the API wants it on /metrics
+        token_file = secret_dir / "metrics-token"
+        token_file.write_text(os.environ["SYNTHDATA_METRICS_TOKEN"].strip() + "\n")
+        token_file.chmod(0o600)
+    prom_config.write_text(dump_yaml(local_prometheus_config(options, monitoring_dir, token_file)))
     launch(
         "prometheus",
         [

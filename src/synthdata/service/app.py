@@ -10,12 +10,17 @@ from fastapi import FastAPI
 from synthdata.observability.instrumentation import instrument_app
 from synthdata.observability.tracing import configure_tracing
 from synthdata.service.admin.views import router as admin_router
+from synthdata.service.apidocs.contract import install_contract
 from synthdata.service.apidocs.views import install_api_docs
+from synthdata.service.core.availability import install_database_errors
+from synthdata.service.core.body_limit import install_body_limit
 from synthdata.service.core.middleware import MiddlewareHook, install_middleware
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.problems import install_problem_handlers
+from synthdata.service.core.proxies import install_trusted_proxies
 from synthdata.service.core.settings import Settings, get_settings
 from synthdata.service.customers.views import router as customers_router
+from synthdata.service.datasets.upload import OVERHEAD as UPLOAD_OVERHEAD
 from synthdata.service.datasets.views import router as datasets_router
 from synthdata.service.deployments.service import record_process_start
 from synthdata.service.health.views import router as health_router
@@ -82,7 +87,14 @@ def create_app(
     )
     app.state.platform = platform
     install_problem_handlers(app)
+    install_database_errors(app, platform.database)  # unreachable database: 503, not 500
+    install_body_limit(  # inside the request id: a 413 carries it too
+        app,
+        settings.max_request_body_bytes,
+        {("POST", f"{API_PREFIX}/datasets"): settings.max_upload_bytes + UPLOAD_OVERHEAD},
+    )
     install_middleware(app, [*(hooks or []), instrument_app])
+    install_trusted_proxies(app, settings)  # outermost: every layer sees the real caller
     # The probes first: routes are tried in order, and probes come often.
     app.include_router(health_router)
     # Each router is mounted on the app itself (no enclosing /api/v1 router): every
@@ -100,4 +112,5 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(status_router)
     install_api_docs(app, api_prefix=API_PREFIX)  # /api/v1/docs, /docs and the front page /
+    install_contract(app, settings)  # the settings' limits in the OpenAPI document
     return app

@@ -22,10 +22,12 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from synthdata.observability.metrics import auth_failures_total
+from synthdata.service.core.availability import database_unavailable
 from synthdata.service.core.platform import Platform
 from synthdata.service.core.problems import Problem, not_found
 from synthdata.service.core.ratelimit import Decision
 from synthdata.service.core.settings import Settings
+from synthdata.service.customers.models import Customer
 from synthdata.service.customers.service import Principal, authenticate_with_reason, hash_secret
 
 T = TypeVar("T")
@@ -57,7 +59,10 @@ async def get_session(request: Request, platform: PlatformDep) -> AsyncIterator[
 
     Requests with a safe method get a read-only session (no write lock on SQLite).
     Opening a session does no I/O; closing it only gives the connection back.
+    While the database is known to be down, 503 at once (no thread waits on it).
     """
+    if not platform.database.available:
+        raise database_unavailable()
     factory = platform.read_sessions if request.method in READ_METHODS else platform.sessions
     session = factory()
     try:
@@ -90,20 +95,46 @@ async def _limit(platform: Platform, check: Callable[[str], Decision], subject: 
     return await run_in_threadpool(check, subject)
 
 
-async def get_principal(
-    request: Request,
-    platform: PlatformDep,
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The authenticated caller, or 401/429 as a problem document."""
+async def limit_source(request: Request, platform: PlatformDep) -> str:
+    """The caller's address, once it passed its per-source rate limit and lockout (else 429).
+
+    Every route an anonymous client can reach with work behind it (`/readyz`,
+    `/status`, `/metrics`, the alert webhook, and every authenticated route) runs
+    this first, so one address cannot flood them or keep guessing secrets.
+    """
     source = source_address(request)
-    limiter = platform.limiter
-    decision = await _limit(platform, limiter.check_source, source)
+    decision = await _limit(platform, platform.limiter.check_source, source)
     if not decision.allowed:
         if decision.locked_out:
             auth_failures_total.labels("locked_out").inc()
         raise _too_many(decision.retry_after, "too many requests from this address")
+    return source
+
+
+SourceDep = Annotated[str, Depends(limit_source)]
+
+
+async def refuse_credential(platform: Platform, source: str, reason: str) -> None:
+    """Count a wrong secret from `source`: 429 once it has sent too many, else return.
+
+    API keys, the alert webhook token and the metrics scrape token share one count
+    per address, so guessing any of them leads to the same lockout.
+    """
+    auth_failures_total.labels(reason).inc()
+    limiter = platform.limiter
+    if not (await _limit(platform, limiter.record_failure, source)).allowed:
+        raise _too_many(limiter.lockout_seconds, "too many invalid credentials from this address")
+
+
+async def get_principal(
+    request: Request,
+    platform: PlatformDep,
+    source: SourceDep,
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The authenticated caller, or 401/429 as a problem document."""
+    limiter = platform.limiter
     secret = api_key or (bearer.credentials if bearer else None)
     if not secret:
         auth_failures_total.labels("missing").inc()
@@ -120,9 +151,7 @@ async def get_principal(
         platform.key_cache.put(digest, verdict)
     principal, reason = verdict
     if principal is None:
-        auth_failures_total.labels(reason).inc()
-        if not (await _limit(platform, limiter.record_failure, source)).allowed:
-            raise _too_many(limiter.lockout_seconds, "too many invalid API keys from this address")
+        await refuse_credential(platform, source, reason)
         raise Problem(
             401,
             "invalid or revoked API key",
@@ -152,10 +181,36 @@ async def get_admin(principal: PrincipalDep) -> Principal:
 
 AdminDep = Annotated[Principal, Depends(get_admin)]
 
-CustomerFilter = Annotated[
-    str | None,
-    Query(max_length=40, description="Admins: act for / filter by this customer."),
-]
+CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+"""The shape of a customer id (`cus_...`): it names a storage folder, so no dots or slashes."""
+
+
+async def get_customer_filter(
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    customer_id: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            pattern=CUSTOMER_ID_PATTERN,
+            description="Admins: act for / filter by this customer (404 if there is none).",
+        ),
+    ] = None,
+) -> str | None:
+    """`?customer_id=`, checked by shape (422) and, for admins, by existence (404).
+
+    Customer keys may only name their own customer (`acting_customer` answers 403
+    otherwise), so they learn nothing here about which other ids exist.
+    """
+    if customer_id is None or not principal.is_admin or customer_id == principal.customer_id:
+        return customer_id
+    exists = await platform.read(lambda session: session.get(Customer, customer_id) is not None)
+    if not exists:
+        raise not_found("customer", customer_id)
+    return customer_id
+
+
+CustomerFilter = Annotated[str | None, Depends(get_customer_filter)]
 
 
 def acting_customer(principal: Principal, customer_id: str | None) -> str:
@@ -167,8 +222,12 @@ def acting_customer(principal: Principal, customer_id: str | None) -> str:
         return principal.customer_id
     chosen = customer_id or principal.customer_id
     if chosen is None:
+        # The request is well formed (the schema cannot know the caller): it is this key,
+        # which belongs to no customer, that may not own objects. Hence 403, not 422.
         raise Problem(
-            422, "admin keys without a customer must pass customer_id", kind="validation-error"
+            403,
+            "a platform admin key belongs to no customer: pass customer_id to act for one",
+            kind="customer-required",
         )
     return chosen
 

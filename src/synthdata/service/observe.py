@@ -9,7 +9,7 @@ from the database).
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import select
 
 from synthdata.engine.base import list_synthesizers
@@ -20,6 +20,7 @@ from synthdata.service.core.db import session_scope
 from synthdata.service.core.platform import Platform
 from synthdata.service.customers.models import Customer
 from synthdata.service.incidents.service import open_counts
+from synthdata.service.metrics_access import require_scrape_access
 
 # Every action written to the audit log (see admin/service.py `audit` callers).
 PRIVILEGED_OPERATIONS = (
@@ -62,5 +63,12 @@ def _open_incidents(platform: Platform) -> dict[str, float]:
 def install(app: FastAPI) -> None:
     """App-factory hook: metrics, access log and `/metrics` for this app's platform."""
     platform: Platform = app.state.platform
-    install_observability(app, platform.settings.access_log_quiet_route_set)
+    settings = platform.settings
+    install_observability(
+        app,
+        settings.access_log_quiet_route_set,
+        max_customers=settings.metrics_max_customers,
+        cache_seconds=settings.metrics_cache_seconds,
+        dependencies=[Depends(require_scrape_access)],  # token, or this machine only
+    )
     bind_platform(platform)

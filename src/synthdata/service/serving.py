@@ -14,6 +14,8 @@ from typing import Any
 from synthdata.engine.errors import SynthDataError
 
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app fails to start
+# uvicorn's httptools protocol with a bound on request heads (431 above it).
+HTTP_PROTOCOL = "synthdata.service.core.header_limit:HeaderLimitProtocol"
 
 
 class CannotListen(SynthDataError):
@@ -43,6 +45,8 @@ def run_server(app: str, *, host: str, port: int, workers: int, **options: Any) 
     Raises `CannotListen` before anything starts when the port cannot be bound.
     """
     import uvicorn
+
+    options.setdefault("http", HTTP_PROTOCOL)  # by name: worker processes import it
 
     sock = bind_listener(host, port)
     if workers > 1:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from synthdata.service.core.db import Base, UTCDateTime, utcnow
+from synthdata.service.core.inputs import INTEGRAL, RequestModel
 
 SERVICES = ("synthdata-api",)
 """Services that have a circuit breaker."""
@@ -51,14 +52,12 @@ class BreakerState(BaseModel):
     updated_by: str = ""
 
 
-class BreakerChange(BaseModel):
+class BreakerChange(RequestModel):
     """Turn a circuit breaker on or off."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool
     reason: str = Field(default="", max_length=500)
-    retry_after: int | None = Field(default=None, ge=1, le=86_400)
+    retry_after: Annotated[int, Field(ge=1, le=86_400), INTEGRAL] | None = None
 
 
 class AuditOut(BaseModel):

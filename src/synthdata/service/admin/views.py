@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
 
 from synthdata.service.admin import service
-from synthdata.service.admin.models import AuditOut, BreakerChange, BreakerState
+from synthdata.service.admin.models import SERVICES, AuditOut, BreakerChange, BreakerState
 from synthdata.service.core.problems import PROBLEM_RESPONSES
 from synthdata.service.deps import AdminDep, SessionDep, SettingsDep, source_address
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=PROBLEM_RESPONSES)
 
+# The schema lists the services that have a breaker, so it describes what is accepted.
+ServiceName = Annotated[
+    str, Path(pattern=f"^({'|'.join(map(re.escape, SERVICES))})$", examples=list(SERVICES))
+]
+
 
 @router.get("/circuit-breakers/{service_name}", response_model=BreakerState)
 def get_circuit_breaker(
-    service_name: str, _: AdminDep, session: SessionDep, settings: SettingsDep
+    service_name: ServiceName, _: AdminDep, session: SessionDep, settings: SettingsDep
 ) -> BreakerState:
     """Whether the service currently refuses new jobs."""
     return service.get_breaker(session, service_name, settings.circuit_breaker_retry_after)
@@ -22,7 +30,7 @@ def get_circuit_breaker(
 
 @router.put("/circuit-breakers/{service_name}", response_model=BreakerState)
 def set_circuit_breaker(
-    service_name: str,
+    service_name: ServiceName,
     body: BreakerChange,
     admin: AdminDep,
     session: SessionDep,

@@ -2,6 +2,9 @@
 
 SQLite (the embedded default) is shared by the API process and the workers, so
 it runs in WAL mode with a generous busy timeout; PostgreSQL needs nothing special.
+With `timeouts`, no statement waits for ever: a connect timeout, the server's
+statement_timeout (SQLite: the busy timeout) and, for a server that stops answering
+at all, a client-side deadline (see `dbwatchdog`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from synthdata.observability.instrumentation import instrument_engine
+from synthdata.service.core.dbwatchdog import DatabaseTimeouts, watch_engine
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,22 +71,40 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(8)}"
 
 
-def make_engine(url: str, *, read_only: bool = False, **options: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    read_only: bool = False,
+    timeouts: DatabaseTimeouts | None = None,
+    **options: Any,
+) -> Engine:
     """Create an engine; for SQLite, create the file's folder and tune for concurrency.
 
     With tracing on, statements run inside a traced request or job get spans.
     `read_only` (SQLite): transactions take no write lock (a WAL reader never waits
     for writers) and any write fails loudly; for requests that only read.
+    `timeouts` bound connecting and every statement (the service's engines; the CLI's
+    maintenance commands may legitimately run long statements and pass none).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        if timeouts is not None and parsed.get_backend_name() == "postgresql":
+            options["connect_args"] = {
+                **timeouts.postgres_args(),
+                **options.get("connect_args", {}),
+            }
         engine = create_engine(url, pool_pre_ping=True, **options)
+        if timeouts is not None:
+            watch_engine(engine, timeouts.client_deadline)
         instrument_engine(engine)
         return engine
     database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **options)
+    busy_seconds = timeouts.statement if timeouts is not None else 30.0
+    engine = create_engine(
+        url, connect_args={"timeout": busy_seconds, "check_same_thread": False}, **options
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -91,7 +113,7 @@ def make_engine(url: str, *, read_only: bool = False, **options: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         if read_only:

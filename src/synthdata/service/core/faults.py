@@ -4,7 +4,9 @@ With `SYNTHDATA_FAULT_INJECTION=true` (refused at start-up when
 `SYNTHDATA_ENVIRONMENT=production`), a request carrying `X-Synthdata-Fault: 500`
 (or 502, 503, 504) is answered with that status as a problem document, without
 reaching the endpoint. End-to-end tests use it to produce an exact number of
-server errors and check that metrics and alerts count them.
+server errors and check that metrics and alerts count them. `X-Synthdata-Fault:
+exception` raises an exception instead, which the app's error path answers (500,
+logged with its traceback) exactly as it answers a bug.
 
 The middleware sits inside the observability middleware, so an injected fault is
 counted like a real one: under its status and under the route template the path
@@ -27,6 +29,11 @@ from synthdata.service.core.problems import problem_response
 
 HEADER = "x-synthdata-fault"
 STATUSES = frozenset({500, 502, 503, 504})
+EXCEPTION = "exception"
+
+
+class InjectedException(RuntimeError):
+    """Raised for `X-Synthdata-Fault: exception`, as a bug in an endpoint would raise."""
 
 
 @dataclass(frozen=True)
@@ -52,20 +59,26 @@ class FaultInjectionMiddleware:
         if wanted is None:
             await self.app(scope, receive, send)
             return
+        if wanted == EXCEPTION:
+            self._mark_route(scope)
+            raise InjectedException(f"exception injected on request ({HEADER}: {EXCEPTION})")
         if not wanted.isdigit() or int(wanted) not in STATUSES:
-            allowed = ", ".join(str(s) for s in sorted(STATUSES))
+            allowed = ", ".join([*(str(s) for s in sorted(STATUSES)), EXCEPTION])
             response = problem_response(
                 400, f"{HEADER}: expected one of {allowed}", kind="bad-fault"
             )
         else:
             status = int(wanted)
-            template = self._template(scope.get("path", ""))
-            if template is not None:
-                scope["route"] = InjectedRoute(template)
+            self._mark_route(scope)
             response = problem_response(
                 status, f"fault injected on request ({HEADER}: {status})", kind="injected-fault"
             )
         await response(scope, receive, send)
+
+    def _mark_route(self, scope: Scope) -> None:
+        template = self._template(scope.get("path", ""))
+        if template is not None:
+            scope["route"] = InjectedRoute(template)
 
     def _template(self, path: str) -> str | None:
         if self._templates is None:

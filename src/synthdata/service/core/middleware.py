@@ -17,6 +17,10 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from synthdata.observability.tracing import record_exception
+from synthdata.service.core.nul_guard import nul_refusal
+from synthdata.service.core.problems import internal_error_response
+
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -35,7 +39,9 @@ class RequestIdMiddleware:
     """Accept a caller's X-Request-ID (if sane) or make one; echo it on the response.
 
     With an `observer`, also time each request and report it when it ends (status
-    500 if the app failed before answering).
+    500 if the app failed before answering). Being outermost, it is also the edge:
+    a NUL character in the path or query is refused with 422 (`nul_guard`), and an
+    unhandled exception is answered 500 here, on a connection that stays open.
     """
 
     def __init__(self, app: ASGIApp, observer: RequestObserver | None = None) -> None:
@@ -54,23 +60,32 @@ class RequestIdMiddleware:
 
         id_header = (REQUEST_ID_HEADER.encode(), request_id.encode())
         status = 500
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, started = int(message["status"]), True
                 message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
-        observer = self.observer
-        if observer is None:
-            await self.app(scope, receive, send_with_id)
-            return
+        # A NUL in the path or query is refused here, before any route reads it.
+        refusal = nul_refusal(scope)
+        app: ASGIApp = self.app if refusal is None else refusal
         start = time.perf_counter()
         try:
-            await self.app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started:  # a response is under way: only closing the connection ends it
+                raise
+            record_exception(exc)
+            # Answered here, not re-raised: Starlette's error middleware would answer
+            # and re-raise, and uvicorn would then close the client's connection.
+            response = internal_error_response(scope.get("method", ""), scope.get("path", ""))
+            await response(scope, receive, send_with_id)
         finally:
-            observer(scope, status, time.perf_counter() - start)
+            if self.observer is not None:
+                self.observer(scope, status, time.perf_counter() - start)
 
 
 def request_id_of(request: Request) -> str | None:

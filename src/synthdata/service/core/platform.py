@@ -10,19 +10,29 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from huey.consumer import Consumer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from synthdata.jobs.queue import JobQueue
 from synthdata.jobs.reaper import Reaper
 from synthdata.jobs.runner import JobRunner
 from synthdata.service.core.activity import Activity
+from synthdata.service.core.availability import (
+    PROBE_SECONDS,
+    BoundedCheck,
+    DatabaseHealth,
+    database_unavailable,
+)
+from synthdata.service.core.circuit import RedisCircuit
 from synthdata.service.core.db import make_engine, make_session_factory
+from synthdata.service.core.dbwatchdog import DatabaseTimeouts
 from synthdata.service.core.migrate import upgrade_head
 from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter
 from synthdata.service.core.settings import Settings
@@ -53,6 +63,12 @@ class Platform:
     # Sessions for requests that only read (GET/HEAD): on SQLite they take no write
     # lock, so reads never queue behind writes or each other.
     read_sessions: sessionmaker[Session]
+    # Whether the database answers (probed once a second): while it does not, requests
+    # get 503 at once (`deps.get_session`, `read`) instead of waiting on it.
+    database: DatabaseHealth
+    # Skips Redis for a moment after it failed (shared with the rate limiter): job
+    # messages sent on the request path (`jobs.service.send_prepare`); None: local queue.
+    queue_circuit: RedisCircuit | None
     _read_engine: Engine | None = field(default=None, repr=False)
     _read_threads: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(READ_THREADS, thread_name_prefix="db-read"),
@@ -60,22 +76,37 @@ class Platform:
     )
     _consumer: Consumer | None = field(default=None, repr=False)
     _reaper: Reaper | None = field(default=None, repr=False)
+    _checks: dict[str, BoundedCheck] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._checks = {
+            "database": self.database.check,
+            "queue": BoundedCheck("queue", self.queue.ping),
+            "storage": BoundedCheck("storage", self.storage.check_writable),
+        }
 
     @classmethod
     def build(cls, settings: Settings, *, migrate: bool | None = None) -> Platform:
         """Connect everything; run migrations first unless told not to."""
         if migrate if migrate is not None else settings.migrate_on_start:
             upgrade_head(settings.database_url)
-        engine = make_engine(settings.database_url)
+        timeouts = DatabaseTimeouts(
+            settings.database_connect_timeout_seconds, settings.database_statement_timeout_seconds
+        )
+        engine = make_engine(settings.database_url, timeouts=timeouts)
         sessions = make_session_factory(engine)
         storage = Storage(settings.data_dir)
         storage.root.mkdir(parents=True, exist_ok=True)
         queue = JobQueue(settings)
         runner = JobRunner(settings, sessions, storage, queue)
         queue.bind(runner)
+        redis_circuit = RedisCircuit(settings.redis_circuit_seconds, settings.redis_timeout_seconds)
+        uses_redis = settings.uses_redis_rate_limits and settings.redis_url
         counter = (
-            RedisCounter(settings.redis_url, settings.rate_limit_prefix)
-            if settings.uses_redis_rate_limits and settings.redis_url
+            RedisCounter(
+                settings.redis_url, settings.rate_limit_prefix, settings.redis_timeout_seconds
+            )
+            if uses_redis and settings.redis_url
             else MemoryCounter()
         )
         limiter = RateLimiter(
@@ -86,11 +117,18 @@ class Platform:
             lockout_failures=settings.auth_lockout_failures,
             lockout_window=settings.auth_lockout_window_seconds,
             lockout_seconds=settings.auth_lockout_seconds,
+            circuit=redis_circuit if uses_redis else None,
         )
         read_engine = (
             # A connection for every thread that may read at once (anyio's pool of 40 for
             # plain endpoints, plus the read threads), so no read waits for a connection.
-            make_engine(settings.database_url, read_only=True, pool_size=50, max_overflow=0)
+            make_engine(
+                settings.database_url,
+                read_only=True,
+                timeouts=timeouts,
+                pool_size=50,
+                max_overflow=0,
+            )
             if engine.dialect.name == "sqlite"
             else None
         )
@@ -106,6 +144,12 @@ class Platform:
             Activity(sessions),
             KeyCache(settings.auth_cache_seconds),
             read_sessions,
+            # Its own connection per probe, not the pool's: a pool that requests have
+            # filled is a busy service, not an outage.
+            DatabaseHealth(
+                make_engine(settings.database_url, timeouts=timeouts, poolclass=NullPool)
+            ),
+            redis_circuit if settings.queue == "redis" else None,
             read_engine,
         )
 
@@ -122,6 +166,8 @@ class Platform:
         one statement (there is no enclosing transaction) and builds the response
         itself (loaded objects are detached afterwards).
         """
+        if not self.database.available:
+            raise database_unavailable()
 
         def run() -> T:
             # Autocommit: no BEGIN/ROLLBACK round trips around what is, on these
@@ -138,7 +184,8 @@ class Platform:
         return await loop.run_in_executor(self._read_threads, context.run, run)
 
     def start(self, *, workers: int) -> None:
-        """Start the reaper, and `workers` consumer threads when workers > 0."""
+        """Start the database monitor, the reaper, and `workers` consumer threads."""
+        self.database.start()
         self._reaper = Reaper(self.sessions, self.queue, self.settings)
         self._reaper.start()
         if workers > 0:
@@ -154,32 +201,46 @@ class Platform:
             self._reaper.stop()
             self._reaper = None
         self._read_threads.shutdown(wait=True)
+        self.database.stop()
+        for check in self._checks.values():
+            check.close()
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
 
     def readiness(self) -> dict[str, str]:
-        """Check database, queue and storage; map each part to "ok" or why it failed."""
-        checks: dict[str, str] = {}
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = _reason(exc)
-        try:
-            self.queue.ping()
-            checks["queue"] = "ok"
-        except Exception as exc:
-            checks["queue"] = _reason(exc)
-        try:
-            self.storage.check_writable()
-            checks["storage"] = "ok"
-        except Exception as exc:
-            checks["storage"] = _reason(exc)
-        return checks
+        """Database, queue and storage: "ok" or "unavailable" each, within `PROBE_SECONDS`.
 
+        Public (`/readyz`, `/status`), so it says which part fails and no more; why it
+        fails (driver errors name hosts and ports) goes to the log, once per change.
+        Each check runs on its own thread, one at a time, so a part that hangs makes
+        the answer "unavailable", never a hung probe.
+        """
+        running = self._start_checks()
+        wait_all(running.values(), timeout=PROBE_SECONDS)
+        return self._verdicts(running)
 
-def _reason(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:200]
+    async def readiness_async(self) -> dict[str, str]:
+        """`readiness` awaited on the event loop: no thread of the (maybe busy) pool waits."""
+        running = {name: check.start() for name, check in self._checks.items()}
+        await asyncio.wait(
+            [asyncio.wrap_future(f) for f in running.values()], timeout=PROBE_SECONDS
+        )
+        return self._verdicts(running)
+
+    def _start_checks(self) -> dict[str, Future[object]]:
+        # While the monitor knows the database is down, its probe is not waited for:
+        # during a stall it would only use up the time `/readyz` has.
+        return {
+            name: check.start()
+            for name, check in self._checks.items()
+            if name != "database" or self.database.available
+        }
+
+    def _verdicts(self, running: dict[str, Future[object]]) -> dict[str, str]:
+        failures = {name: self._checks[name].verdict(f, timeout=0) for name, f in running.items()}
+        failures.setdefault("database", "down (the monitor's last probe failed)")
+        return {
+            name: "ok" if failures[name] is None else "unavailable"
+            for name in ("database", "queue", "storage")
+        }

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from synthdata.engine.errors import InputError, ModelFormatError
 from synthdata.observability.logging import scrub
@@ -93,6 +94,44 @@ def problem_response(
     )
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Starlette's 405 names only the methods of the first route whose path matched, and
+    `GET /jobs` and `POST /jobs` are two routes: RFC 9110 wants all of them in `Allow`.
+    Each method is tried against the routes as routing itself would (FastAPI keeps
+    included routers as opaque route groups, so there is no list to read).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+
+
+def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
+    """422 with each error's `loc`, `msg` and `type`; the detail names the first one."""
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return problem_response(422, detail, kind="validation-error", extra={"errors": errors})
+
+
+def internal_error_response(method: str, path: str) -> JSONResponse:
+    """Log the exception being handled, with its traceback, and answer 500.
+
+    A bug: the answer says nothing about it, the log line says everything.
+    """
+    log.exception("unhandled error on %s %s", method, path)
+    return problem_response(500, "internal error; it has been logged", kind="internal-error")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error path of `app` answer with a problem document."""
 
@@ -103,20 +142,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(part) for part in first["loc"])
-        detail = f"{where}: {first['msg']}" if where else str(first["msg"])
-        return problem_response(422, detail, kind="validation-error", extra={"errors": errors})
+        return validation_response(
+            [
+                {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+                for e in exc.errors()
+            ]
+        )
 
     @app.exception_handler(InputError)
     async def _input(_: Request, exc: InputError) -> JSONResponse:
@@ -126,10 +166,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _model_format(_: Request, exc: ModelFormatError) -> JSONResponse:
         return problem_response(422, str(exc), kind="invalid-model")
 
+    # Unhandled exceptions are answered by the request-id middleware, which keeps the
+    # connection (Starlette's error middleware, where this handler runs, re-raises
+    # after answering, and uvicorn then closes the connection): this one is for a
+    # failure outside that middleware.
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "internal error; it has been logged", kind="internal-error")
+        return internal_error_response(request.method, request.url.path)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -3,6 +3,8 @@
 Fixed windows: simple, and with Redis exact across replicas (INCR + EXPIRE).
 In memory they are per process, which is right for the embedded single-process
 mode. If Redis fails, limits fail open: abuse protection must not take the API down.
+With Redis, one call waits at most the short Redis timeout, and after a failure the
+circuit (`circuit.py`) skips Redis for a few seconds: a stalled Redis costs one timeout.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from synthdata.service.core.circuit import RedisCircuit
 
 log = logging.getLogger("synthdata.service")
 
@@ -81,10 +85,15 @@ class MemoryCounter:
 class RedisCounter:
     """Counters shared by every replica through Redis, under a key prefix."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, timeout: float = 0.25) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        # No retries: a retry of a timed-out call is another timeout on every request.
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
         self._prefix = prefix
 
     def incr(self, key: str, window: int) -> tuple[int, int]:
@@ -118,8 +127,10 @@ class RateLimiter:
         lockout_failures: int,
         lockout_window: int,
         lockout_seconds: int,
+        circuit: RedisCircuit | None = None,
     ) -> None:
         self.counter = counter
+        self.circuit = circuit
         self.window = window
         self.per_key = per_key
         self.per_source = per_source
@@ -133,11 +144,20 @@ class RateLimiter:
         return isinstance(self.counter, MemoryCounter)
 
     def _safely(self, action: str, default: Decision, fn: Callable[[], Decision]) -> Decision:
+        circuit = self.circuit
+        if circuit is not None and not circuit.allows():
+            return default  # Redis failed a moment ago: allow without asking it
         try:
-            return fn()
-        except Exception:  # fail open: see the module docstring
-            log.warning("rate limiter unavailable during %s; allowing", action, exc_info=True)
+            decision = fn()
+        except Exception as exc:  # fail open: see the module docstring
+            if circuit is None:
+                log.warning("rate limiter unavailable during %s; allowing", action, exc_info=True)
+            else:
+                circuit.failed(f"rate limit {action}", exc)  # logs once per outage
             return default
+        if circuit is not None:
+            circuit.succeeded()
+        return decision
 
     def check_source(self, source: str) -> Decision:
         """Refuse a locked-out source, or one over its request rate."""

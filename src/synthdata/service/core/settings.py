@@ -12,6 +12,7 @@ placeholder credentials in connection URLs.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,14 @@ class Settings(BaseSettings):
     queue: Literal["local", "redis"] = "local"
     queue_name: str = "synthdata"
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    # The request line and header fields together; a larger head is answered 431
+    # (service/core/header_limit.py) before it is read on.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Uploads bounded by shape as well as bytes (a small Parquet file can hold billions
+    # of rows); other request bodies (JSON) by `max_request_body_bytes`. See docs/api.md.
+    max_dataset_columns: int = Field(default=2_000, gt=0)
+    max_dataset_rows: int = Field(default=100_000_000, gt=0)
+    max_request_body_bytes: int = Field(default=1024**2, gt=0)
 
     # Jobs: rows per chunk (the unit a worker runs), ceiling per job, leases.
     job_chunk_rows: int = Field(default=1_000_000, gt=0)
@@ -76,6 +85,11 @@ class Settings(BaseSettings):
     job_redeliver_seconds: float = Field(default=300.0, gt=0)
     job_max_attempts: int = Field(default=3, gt=0)
     reaper_interval_seconds: float = Field(default=15.0, gt=0)
+    # Files under data_dir/customers that no row references (left by a crash, a failed
+    # insert, a deleted customer) are removed once older than the grace: by every
+    # reaper each sweep interval, and by `synthdata ops cleanup-storage`.
+    orphan_grace_seconds: float = Field(default=6 * 3600.0, gt=0)
+    orphan_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
     queue_poll_max_seconds: float = Field(default=1.0, gt=0)
     serve_workers: int = Field(default=2, ge=0)
     # CPU threads one `synthdata worker` process may use (0: every core). Give each
@@ -83,6 +97,16 @@ class Settings(BaseSettings):
     # container CPU limit would: see engine/threads.py.
     worker_cpu_threads: int = Field(default=0, ge=0)
     migrate_on_start: bool = True
+    # How long connecting to the database and one statement may take (PostgreSQL:
+    # connect_timeout and statement_timeout; SQLite: the busy timeout). Past them a
+    # request answers 503 database-unavailable instead of waiting (core/dbwatchdog.py).
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Redis on the request path (rate limits, job messages): one call may take this
+    # long; after a failure Redis is skipped for `redis_circuit_seconds` (limits fail
+    # open, job messages are left to the reaper) instead of every request waiting.
+    redis_timeout_seconds: float = Field(default=0.25, gt=0)
+    redis_circuit_seconds: float = Field(default=5.0, gt=0)
 
     # Abuse protection: requests per window per API key and per source address.
     rate_limit_window_seconds: int = Field(default=60, gt=0)
@@ -112,6 +136,20 @@ class Settings(BaseSettings):
     # scrapes come every few seconds from machines and would bury the real lines.
     # They are still counted in the metrics, and a failing one (status >= 400) is logged.
     access_log_quiet_routes: str = "/healthz,/readyz,/metrics"
+    # Who may read /metrics on the API port: with a token, only callers that present
+    # `Authorization: Bearer <token>` (Prometheus' `authorization`); without one, only
+    # this machine (a loopback peer whose request no proxy relayed), so the embedded
+    # default needs no setup. Per-customer series are capped (the busiest customers
+    # get their own, the rest count as `other`), and one render serves every scrape
+    # for `metrics_cache_seconds`.
+    metrics_token: str = ""
+    metrics_max_customers: int = Field(default=100, ge=0)
+    metrics_cache_seconds: float = Field(default=1.0, ge=0)
+    # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated
+    # (e.g. the ingress controller's pod network). The caller is the right-most
+    # address not in this list; any other peer's header is ignored. "*" is refused:
+    # it would let every client choose its own address.
+    trusted_proxies: str = "127.0.0.1,::1"
 
     # Where the operations toolkit (`synthdata ops ...`) finds the monitoring stack.
     prometheus_url: str = "http://127.0.0.1:9090"
@@ -136,6 +174,25 @@ class Settings(BaseSettings):
     def _absolute_home(cls, home: Path) -> Path:
         # Resolved once, so every path derived from it is absolute whatever the cwd.
         return home.expanduser().absolute()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if not entry:
+                continue
+            if entry == "*":
+                raise ValueError(
+                    "SYNTHDATA_TRUSTED_PROXIES=* would trust X-Forwarded-For from anyone; "
+                    "list the proxies' addresses or CIDRs"
+                )
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SYNTHDATA_TRUSTED_PROXIES: {entry!r} is not an address or CIDR"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -169,6 +226,10 @@ class Settings(BaseSettings):
     @property
     def currency_list(self) -> list[str]:
         return [c.strip().upper() for c in self.currencies.split(",") if c.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
 
     @property
     def uses_redis_rate_limits(self) -> bool:

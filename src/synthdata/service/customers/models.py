@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
+from synthdata.service.core.inputs import PriceText, RequestModel
 
 
 class Role(StrEnum):
@@ -64,14 +66,18 @@ def decimal_to_micros(amount: Decimal) -> int:
 
 
 # -- API models -------------------------------------------------------------------------
-class CustomerCreate(BaseModel):
+class CustomerCreate(RequestModel):
     """A new customer."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     plan: str = Field(default="standard", min_length=1, max_length=40)
-    price_per_1k_rows: Decimal = Field(default=Decimal(0), ge=0, le=1_000_000, decimal_places=6)
+    price_per_1k_rows: PriceText = Field(
+        default=Decimal(0),
+        ge=0,
+        le=1_000_000,
+        decimal_places=6,
+        description='A decimal string, e.g. "0.50".',
+    )
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
@@ -97,13 +103,11 @@ class CustomerOut(BaseModel):
         )
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestModel):
     """A new API key for a customer."""
 
-    model_config = ConfigDict(extra="forbid")
-
     name: str = Field(default="", max_length=200)
-    role: Role = Role.CUSTOMER
+    role: Annotated[Role, Strict(False)] = Role.CUSTOMER
 
 
 class KeyOut(BaseModel):

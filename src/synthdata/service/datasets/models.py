@@ -32,8 +32,8 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DatasetOut(BaseModel):
-    """A dataset with its inferred schema."""
+class DatasetSummary(BaseModel):
+    """A dataset as lists show it: without its schema (up to thousands of columns)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -45,8 +45,13 @@ class DatasetOut(BaseModel):
     size_bytes: int
     rows: int
     columns: int
-    schema_: dict[str, Any] = Field(serialization_alias="schema")
     created_at: datetime
+
+
+class DatasetOut(DatasetSummary):
+    """A dataset with its inferred schema."""
+
+    schema_: dict[str, Any] = Field(serialization_alias="schema")
 
     @classmethod
     def of(cls, row: Dataset) -> DatasetOut:

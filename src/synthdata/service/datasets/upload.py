@@ -21,7 +21,11 @@ from synthdata.service.core.problems import Problem
 
 FILE_FIELD = "file"
 _MAX_TEXT_FIELD = 1024
-_OVERHEAD = 64 * 1024  # room for multipart headers and boundaries around the file
+# The form has two parts (`file`, `name`): room for clients that add a few. The
+# headers of each part are bounded by python-multipart (8 lines of at most 4 KiB).
+_MAX_PARTS = 8
+MAX_PARTS = _MAX_PARTS  # public: the upload's OpenAPI schema states it (views.py)
+OVERHEAD = 128 * 1024  # room for the other parts, headers and boundaries around the file
 
 
 @dataclass
@@ -45,10 +49,18 @@ class _Receiver:
         self._value = b""
         self._name = ""
         self._text = bytearray()
+        self._parts = 0
 
     # Callbacks, in the order python-multipart calls them.
     def part_begin(self) -> None:
         self._headers, self._name, self._text = {}, "", bytearray()
+        self._parts += 1
+        if self._parts > _MAX_PARTS:
+            # 422, not 413: the form breaks the documented schema (at most `file` and
+            # `name`), whatever its size; the body limit answers 413 for size.
+            raise Problem(
+                422, f"the form has more than {_MAX_PARTS} parts", kind="validation-error"
+            )
 
     def header_field(self, data: bytes, start: int, end: int) -> None:
         self._field += data[start:end]
@@ -66,6 +78,7 @@ class _Receiver:
         if self._name == FILE_FIELD and not self._seen_file:
             self._seen_file = True
             raw = options.get(b"filename", b"upload").decode("utf-8", "replace")
+            _refuse_nul(raw, "the file name")
             self.upload.filename = Path(raw.replace("\\", "/")).name[:255] or "upload"
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self.file = self.target.open("wb")
@@ -92,7 +105,9 @@ class _Receiver:
             self.file.close()
             self.file = None
         elif self._name and self._name not in self.upload.fields:
-            self.upload.fields[self._name] = self._text.decode("utf-8", "replace")
+            value = self._text.decode("utf-8", "replace")
+            _refuse_nul(value, f"form field {self._name!r}")
+            self.upload.fields[self._name] = value
 
 
 async def receive_upload(request: Request, target: Path, max_bytes: int) -> Upload:
@@ -102,7 +117,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
     if content_type != b"multipart/form-data" or not boundary:
         raise Problem(415, "send the table as multipart/form-data with a 'file' part")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + _OVERHEAD:
+    if declared and declared.isdigit() and int(declared) > max_bytes + OVERHEAD:
         raise Problem(
             413, f"the upload exceeds the limit of {max_bytes:,} bytes", kind="payload-too-large"
         )
@@ -139,9 +154,16 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
     return receiver.upload
 
 
+def _refuse_nul(value: str, what: str) -> None:
+    # PostgreSQL cannot store a NUL in text; refuse it here, not as a 500 at the insert.
+    if "\x00" in value:
+        raise Problem(422, f"{what} contains a NUL character", kind="validation-error")
+
+
 def _discard(receiver: _Receiver, target: Path) -> None:
     if receiver.file is not None:
-        receiver.file.close()
+        with contextlib.suppress(OSError):  # e.g. a full disk again, flushing the buffer
+            receiver.file.close()
         receiver.file = None
     with contextlib.suppress(FileNotFoundError):
         target.unlink()

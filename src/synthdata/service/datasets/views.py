@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from synthdata.engine.errors import InputError
 from synthdata.engine.io import detect_format
 from synthdata.service.core.db import new_id
 from synthdata.service.core.pagination import Page, paginate
-from synthdata.service.core.problems import PROBLEM_RESPONSES
-from synthdata.service.datasets.models import Dataset, DatasetOut
+from synthdata.service.core.problems import MEDIA_TYPE, PROBLEM_RESPONSES, Problem, ProblemDoc
+from synthdata.service.datasets.models import Dataset, DatasetOut, DatasetSummary
 from synthdata.service.datasets.service import inspect_table
-from synthdata.service.datasets.upload import FILE_FIELD, receive_upload
+from synthdata.service.datasets.upload import FILE_FIELD, MAX_PARTS, receive_upload
 from synthdata.service.deps import (
     Cursor,
     CustomerFilter,
@@ -32,6 +34,10 @@ from synthdata.service.deps import (
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
+# The errors of a write onto a full disk (or over a quota): 507, not a 500.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+_MAX_NAME = 200
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -40,9 +46,19 @@ _UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": [FILE_FIELD],
+                    # Other text parts are read and ignored (whatever their name), up to
+                    # the parts limit.
+                    "maxProperties": MAX_PARTS,
+                    "propertyNames": {},
+                    "additionalProperties": {"type": "string", "pattern": "^[^\\x00]*$"},
                     "properties": {
                         FILE_FIELD: {"type": "string", "format": "binary"},
-                        "name": {"type": "string", "maxLength": 200},
+                        # Longer names are refused, not cut; NUL is refused (upload.py).
+                        "name": {
+                            "type": "string",
+                            "maxLength": _MAX_NAME,
+                            "pattern": "^[^\\x00]*$",
+                        },
                     },
                 }
             }
@@ -56,6 +72,10 @@ _UPLOAD_BODY: dict[str, Any] = {
     response_model=DatasetOut,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_UPLOAD_BODY,
+    responses={
+        415: {"model": ProblemDoc, "content": {MEDIA_TYPE: {}}, "description": "Not multipart"},
+        507: {"model": ProblemDoc, "content": {MEDIA_TYPE: {}}, "description": "Disk full"},
+    },
 )
 async def upload_dataset(
     request: Request,
@@ -63,7 +83,7 @@ async def upload_dataset(
     principal: PrincipalDep,
     session: SessionDep,
     customer_id: CustomerFilter = None,
-) -> DatasetOut:
+) -> Response:
     """Upload a CSV or Parquet table (form field `file`); returns its inferred schema."""
     owner = acting_customer(principal, customer_id)
     dataset_id = new_id("ds")
@@ -72,19 +92,36 @@ async def upload_dataset(
     incoming = folder / "upload.part"
     try:
         upload = await receive_upload(request, incoming, platform.settings.max_upload_bytes)
+        name = upload.fields.get("name", "")
+        if len(name) > _MAX_NAME:  # as the schema says: refused, not cut short
+            raise Problem(422, f"name: at most {_MAX_NAME} characters", kind="validation-error")
         fmt = detect_format(incoming.with_name(upload.filename))
         if upload.size == 0:
             raise InputError("the uploaded file is empty")
         final = storage.dataset_file(owner, dataset_id, fmt)
         os.replace(incoming, final)
-        rows, schema = await run_in_threadpool(inspect_table, final, fmt, name=upload.filename)
-    except BaseException:
+        settings = platform.settings
+        rows, schema = await run_in_threadpool(
+            inspect_table,
+            final,
+            fmt,
+            name=upload.filename,
+            max_columns=settings.max_dataset_columns,
+            max_rows=settings.max_dataset_rows,
+        )
+    except BaseException as exc:
         storage.remove_tree(folder)
+        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            raise Problem(
+                507,
+                "no room left to store the upload; nothing was kept, try again later",
+                kind="insufficient-storage",
+            ) from None
         raise
     dataset = Dataset(
         id=dataset_id,
         customer_id=owner,
-        name=(upload.fields.get("name") or upload.filename)[:200],
+        name=name or upload.filename[:200],
         filename=upload.filename,
         format=fmt,
         path=storage.relative(final),
@@ -98,27 +135,38 @@ async def upload_dataset(
         session.add(dataset)
         session.commit()
 
-    await run_in_threadpool(save)
-    return DatasetOut.of(dataset)
+    try:
+        await run_in_threadpool(save)
+    except Exception:  # not a cancellation: the thread may have committed
+        # No row points to the file, so nothing could ever delete it: remove it now.
+        storage.remove_tree(folder)
+        raise
+    # The schema can be large (thousands of columns): encode it off the event loop.
+    body = await run_in_threadpool(_encode, dataset)
+    return Response(body, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
-@router.get("", response_model=Page[DatasetOut])
+@router.get("", response_model=Page[DatasetSummary])
 def list_datasets(
     principal: PrincipalDep,
     session: SessionDep,
     customer_id: CustomerFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[DatasetOut]:
+) -> Page[DatasetSummary]:
     """The caller's datasets (admins: everyone's, or one customer's), newest first."""
     query = scoped(select(Dataset), Dataset, list_scope(principal, customer_id))
-    return paginate(session, query, Dataset.id, limit=limit, cursor=cursor, render=DatasetOut.of)
+    query = query.options(defer(Dataset.schema_json))  # lists leave the schema out
+    return paginate(
+        session, query, Dataset.id, limit=limit, cursor=cursor, render=DatasetSummary.model_validate
+    )
 
 
 @router.get("/{dataset_id}", response_model=DatasetOut)
-def get_dataset(dataset_id: str, principal: PrincipalDep, session: SessionDep) -> DatasetOut:
+def get_dataset(dataset_id: str, principal: PrincipalDep, session: SessionDep) -> Response:
     """One dataset with its schema."""
-    return DatasetOut.of(owned(session, Dataset, dataset_id, principal, "dataset"))
+    dataset = owned(session, Dataset, dataset_id, principal, "dataset")
+    return Response(_encode(dataset), media_type="application/json")  # encoded in this thread
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -132,3 +180,7 @@ def delete_dataset(
     session.commit()
     platform.storage.remove_tree(folder)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _encode(dataset: Dataset) -> bytes:
+    return DatasetOut.of(dataset).model_dump_json(by_alias=True).encode()

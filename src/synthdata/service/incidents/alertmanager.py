@@ -9,11 +9,24 @@ read as None. NUL characters (which PostgreSQL cannot store in text) are refused
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+
+from synthdata.service.core.inputs import Integer, iso_8601_text
 
 _EPOCH_YEAR = 1970
+
+# RFC 3339 text, as Alertmanager sends it; a number is refused, not read as Unix time.
+Timestamp = Annotated[datetime | None, Strict(False), BeforeValidator(iso_8601_text)]
 
 
 def _unset_is_none(value: datetime | None) -> datetime | None:
@@ -44,13 +57,13 @@ def _no_nul(value: Any) -> Any:
 class WebhookAlert(BaseModel):
     """One alert of a notification."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
+    startsAt: Timestamp = None
+    endsAt: Timestamp = None
     generatorURL: str = ""
     fingerprint: str = Field(min_length=1, max_length=64)
 
@@ -64,11 +77,11 @@ class WebhookAlert(BaseModel):
 class AlertmanagerWebhook(BaseModel):
     """One notification of one alert group."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     version: Literal["4"]
     groupKey: str = Field(min_length=1, max_length=500)
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: Integer = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
     receiver: str = ""
     groupLabels: dict[str, str] = Field(default_factory=dict)

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
+from synthdata.service.core.inputs import RequestModel
 
 
 class Severity(StrEnum):
@@ -159,20 +160,22 @@ class IncidentDetail(IncidentOut):
     timeline: list[EventOut]
 
 
-class NoteIn(BaseModel):
+class NoteIn(RequestModel):
     """A note for the timeline."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The rule of `_printable`, as the schema states it: no NUL (PostgreSQL cannot store
+    # it in text), and one character other than a space, tab or line break.
+    message: str = Field(min_length=1, max_length=5000, pattern=r"^[^\x00]*[^\x00 \t\n\r][^\x00]*$")
 
-    message: str = Field(min_length=1, max_length=5000)
-
-    @field_validator("message")
+    @field_validator("message", mode="before")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL cannot store NUL in text
-            raise ValueError("the note must not contain NUL characters")
-        if not value.strip():
-            raise ValueError("the note is empty")
+    def _printable(cls, value: object) -> object:
+        """The pattern's two rules, each with a message that names it."""
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("the note must not contain NUL characters")
+            if not value.strip(" \t\n\r"):
+                raise ValueError("the note is empty")
         return value
 
 

@@ -10,7 +10,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import PROBLEM_RESPONSES, Problem
-from synthdata.service.deps import AdminDep, Cursor, Limit, SessionDep, SettingsDep, source_address
+from synthdata.service.deps import (
+    AdminDep,
+    Cursor,
+    Limit,
+    PlatformDep,
+    SessionDep,
+    SourceDep,
+    refuse_credential,
+    source_address,
+)
 from synthdata.service.incidents import service
 from synthdata.service.incidents.alertmanager import AlertmanagerWebhook
 from synthdata.service.incidents.intake import ingest
@@ -31,12 +40,17 @@ router = APIRouter(prefix="/incidents", tags=["incidents"], responses=PROBLEM_RE
 _webhook_bearer = HTTPBearer(auto_error=False, scheme_name="AlertWebhookToken")
 
 
-def check_webhook_token(
-    settings: SettingsDep,
+async def check_webhook_token(
+    platform: PlatformDep,
+    source: SourceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_webhook_bearer)],
 ) -> None:
-    """503 while no token is configured; 401 unless `Authorization: Bearer <token>` matches."""
-    expected = settings.alert_webhook_token
+    """503 while no token is configured; 401 unless `Authorization: Bearer <token>` matches.
+
+    The source's rate limit and lockout apply first, and a wrong token counts towards
+    the lockout like a wrong API key (429 once the source has sent too many).
+    """
+    expected = platform.settings.alert_webhook_token
     if not expected:
         raise Problem(
             503,
@@ -45,6 +59,7 @@ def check_webhook_token(
         )
     presented = credentials.credentials if credentials else ""
     if not hmac.compare_digest(presented.encode(), expected.encode()):
+        await refuse_credential(platform, source, "unknown" if presented else "missing")
         raise Problem(
             401,
             "a valid alert webhook token is required (Authorization: Bearer)",

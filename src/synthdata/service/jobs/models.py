@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.models import Job, JobKind, JobState
-from synthdata.service.models.models import CONSTRAINTS_DESCRIPTION, ConstraintValue
+from synthdata.service.core.inputs import INTEGRAL, Integer, RequestModel
+from synthdata.service.models.models import (
+    CONSTRAINTS_DESCRIPTION,
+    ConstraintValue,
+    list_usable_synthesizers,
+)
 
-MAX_SEED = 2**63 - 1
+# Exact as a JSON number everywhere (JavaScript, and fuzzers that read bounds as floats),
+# as the random seeds the service picks are (jobs/service.py).
+MAX_SEED = 2**53 - 1
 
 
 Scalar = str | float | bool | None
 
 
-class ConditionRange(BaseModel):
+class ConditionRange(RequestModel):
     """A range of numbers or date-times; a missing end is open."""
-
-    model_config = ConfigDict(extra="forbid")
 
     min: float | str | None = None
     max: float | str | None = None
@@ -28,24 +33,46 @@ class ConditionRange(BaseModel):
 
 ConditionValue = Scalar | list[Scalar] | ConditionRange
 
+# `_one_source` below, as JSON Schema: a client (or a fuzzer) reading the document
+# learns that exactly one of dataset_id and model_id is given, and constraints only
+# with a dataset.
+_ONE_SOURCE: dict[str, Any] = {
+    "oneOf": [
+        {
+            "required": ["dataset_id"],
+            "properties": {"dataset_id": {"type": "string"}, "model_id": {"type": "null"}},
+        },
+        {
+            "required": ["model_id"],
+            "properties": {
+                "model_id": {"type": "string"},
+                "dataset_id": {"type": "null"},
+                "constraints": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]},
+            },
+        },
+    ]
+}
 
-class JobCreate(BaseModel):
+
+class JobCreate(RequestModel):
     """Generate `rows` rows from a trained model, or from a dataset (fitted first)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(json_schema_extra=_ONE_SOURCE)
 
     dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
     model_id: str | None = Field(default=None, min_length=1, max_length=40)
-    rows: int = Field(ge=1, description="Rows to generate.")
+    rows: Integer = Field(ge=1, description="Rows to generate.")
     synthesizer: str = Field(
         default=DEFAULT_SYNTHESIZER,
         min_length=1,
         max_length=40,
         description="Used with dataset_id only.",
+        json_schema_extra=list_usable_synthesizers,
     )
     format: Literal["csv", "parquet"] = "csv"
-    seed: int | None = Field(
-        default=None, ge=0, le=MAX_SEED, description="Same seed, same rows (default: random)."
+    # Bounds inside the optional type, so the schema's `anyOf` carries them.
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), INTEGRAL] | None = Field(
+        default=None, description="Same seed, same rows (default: random)."
     )
     conditions: dict[str, ConditionValue] | None = Field(
         default=None,

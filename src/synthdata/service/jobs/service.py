@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ from synthdata.jobs import telemetry
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
 from synthdata.jobs.queue import JobQueue
 from synthdata.service.admin.service import get_breaker
+from synthdata.service.core.circuit import RedisCircuit
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.problems import Problem, not_found
 from synthdata.service.core.settings import Settings
@@ -29,6 +31,8 @@ from synthdata.service.jobs.models import JobCreate
 from synthdata.service.models.models import ModelState, SynthModel
 
 log = logging.getLogger("synthdata.service")
+_SENDS = ThreadPoolExecutor(4, thread_name_prefix="job-send")
+"""Sends job messages to a Redis queue, so a request waits for one only so long."""
 API_SERVICE = "synthdata-api"
 _RANDOM_SEED_BITS = 53  # random seeds stay exact in JavaScript clients
 
@@ -127,6 +131,16 @@ def _replay(session: Session, customer_id: str, key: str, fingerprint: str) -> J
     return job
 
 
+def find_replay(
+    session: Session, customer_id: str, idempotency_key: str | None, body: JobCreate
+) -> Job | None:
+    """The job this customer already created with `idempotency_key` (409 if the key was
+    used for a different request), or None."""
+    if not idempotency_key:
+        return None
+    return _replay(session, customer_id, idempotency_key, request_hash(body))
+
+
 def create_generation_job(
     session: Session,
     *,
@@ -157,7 +171,8 @@ def create_generation_job(
         if model is None or model.customer_id != customer_id:
             raise not_found("model", body.model_id)
         if model.state == ModelState.FAILED.value:
-            raise Problem(422, f"model {model.id!r} failed to train", kind="invalid-input")
+            # The model's state, not the request, is at fault: a conflict, as for a job.
+            raise Problem(409, f"model {model.id!r} failed to train", kind="model-failed")
         synthesizer = model.synthesizer
         schema = model.schema_json
     else:
@@ -203,12 +218,30 @@ def create_generation_job(
     return job, True
 
 
-def send_prepare(queue: JobQueue, job_id: str) -> None:
-    """Send the job's first message; if the queue is down, the reaper sends it later."""
+def send_prepare(queue: JobQueue, job_id: str, circuit: RedisCircuit | None = None) -> None:
+    """Send the job's first message; if the queue is down, the reaper sends it later.
+
+    With `circuit` (a Redis queue), a Redis that failed a moment ago is not asked again:
+    the job stays queued until the reaper re-sends it (`job_redeliver_seconds`).
+    """
+    if circuit is not None and not circuit.allows():
+        log.info("job %s not enqueued now (redis unavailable); the reaper will send it", job_id)
+        return
     try:
-        queue.send_prepare(job_id)
-    except Exception:
-        log.exception("could not enqueue job %s; the reaper will re-send it", job_id)
+        if circuit is None:
+            queue.send_prepare(job_id)
+        else:
+            # Waited for no longer than one short Redis call; a send that lands later
+            # anyway is harmless (the reaper's re-send and it both claim the row first).
+            _SENDS.submit(queue.send_prepare, job_id).result(timeout=circuit.call_seconds)
+    except Exception as exc:
+        if circuit is None:
+            log.exception("could not enqueue job %s; the reaper will re-send it", job_id)
+        else:
+            circuit.failed("job enqueue", exc)
+        return
+    if circuit is not None:
+        circuit.succeeded()
 
 
 def cancel_job(session: Session, job: Job) -> Job:

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from synthdata.jobs import telemetry
+from synthdata.jobs.leftovers import discard_if_ended
 from synthdata.jobs.models import Job, JobState
 from synthdata.observability.metrics import data_processed_bytes_total
 from synthdata.service.core.middleware import request_id_of
@@ -56,17 +57,23 @@ def create_job(
 ) -> JobOut:
     """Queue a generation job; poll `GET /jobs/{id}`, then download `/jobs/{id}/result`."""
     owner = acting_customer(principal, customer_id)
-    service.ensure_breaker_closed(session, platform.settings)
-    job, created = service.create_generation_job(
-        session,
-        customer_id=owner,
-        body=body,
-        idempotency_key=idempotency_key or None,
-        settings=platform.settings,
-        request_id=request_id_of(request),
-    )
+    # A retry of a job already accepted gets that job back even while the circuit
+    # breaker is on: the breaker refuses new work, and clients are told to retry so.
+    replayed = service.find_replay(session, owner, idempotency_key or None, body)
+    if replayed is not None:
+        job, created = replayed, False
+    else:
+        service.ensure_breaker_closed(session, platform.settings)
+        job, created = service.create_generation_job(
+            session,
+            customer_id=owner,
+            body=body,
+            idempotency_key=idempotency_key or None,
+            settings=platform.settings,
+            request_id=request_id_of(request),
+        )
     if created:
-        service.send_prepare(platform.queue, job.id)
+        service.send_prepare(platform.queue, job.id, platform.queue_circuit)
     else:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
@@ -98,10 +105,14 @@ async def get_job(job_id: str, principal: PrincipalDep, platform: PlatformDep) -
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
-def cancel_job(job_id: str, principal: PrincipalDep, session: SessionDep) -> JobOut:
-    """Cancel a queued or running job (409 if it already finished)."""
+def cancel_job(
+    job_id: str, platform: PlatformDep, principal: PrincipalDep, session: SessionDep
+) -> JobOut:
+    """Cancel a queued or running job (409 if it already finished); its files are removed."""
     job = service.cancel_job(session, owned(session, Job, job_id, principal, "job"))
     session.commit()
+    # A chunk still running removes what it writes when it notices (jobs/leftovers.py).
+    discard_if_ended(session, platform.storage, job.id)
     telemetry.record_execution(job)  # the job's trace ends here, not in a worker
     return JobOut.of(job)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from synthdata.engine.base import DEFAULT_SYNTHESIZER
+from synthdata.engine.base import DEFAULT_SYNTHESIZER, list_synthesizers, synthesizer_class
+from synthdata.engine.constraints import constraint_types
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
+from synthdata.service.core.inputs import RequestModel
 
 
 class ModelState(StrEnum):
@@ -46,7 +48,25 @@ class SynthModel(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-ConstraintValue = dict[str, Any] | str
+def usable_synthesizers() -> list[str]:
+    """The synthesizers a job can run: known, and their models can be saved."""
+    return [name for name in list_synthesizers() if synthesizer_class(name).supports_save]
+
+
+def list_usable_synthesizers(schema: dict[str, Any]) -> None:
+    """JSON Schema of a `synthesizer` field: the names the service accepts (built when
+    the OpenAPI document is, not at import: naming them imports their modules)."""
+    schema["enum"] = usable_synthesizers()
+
+
+def _constraint_mapping_schema(schema: dict[str, Any]) -> None:
+    schema.update(
+        required=["type"], properties={"type": {"type": "string", "enum": constraint_types()}}
+    )
+
+
+ConstraintMapping = Annotated[dict[str, Any], Field(json_schema_extra=_constraint_mapping_schema)]
+ConstraintValue = ConstraintMapping | str
 """A constraint as `engine.constraints` declares it: a mapping with a `type`, or a rule."""
 CONSTRAINTS_DESCRIPTION = (
     "Constraints every row meets, fitted into the model: mappings such as "
@@ -55,13 +75,16 @@ CONSTRAINTS_DESCRIPTION = (
 )
 
 
-class ModelCreate(BaseModel):
+class ModelCreate(RequestModel):
     """Train a model on a dataset."""
 
-    model_config = ConfigDict(extra="forbid")
-
     dataset_id: str = Field(min_length=1, max_length=40)
-    synthesizer: str = Field(default=DEFAULT_SYNTHESIZER, min_length=1, max_length=40)
+    synthesizer: str = Field(
+        default=DEFAULT_SYNTHESIZER,
+        min_length=1,
+        max_length=40,
+        json_schema_extra=list_usable_synthesizers,
+    )
     name: str = Field(default="", max_length=200)
     constraints: list[ConstraintValue] | None = Field(
         default=None, max_length=100, description=CONSTRAINTS_DESCRIPTION

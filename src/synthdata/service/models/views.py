@@ -70,7 +70,7 @@ def train_model(
     )
     session.add(job)
     session.commit()
-    jobs.send_prepare(platform.queue, job.id)
+    jobs.send_prepare(platform.queue, job.id, platform.queue_circuit)
     return ModelOut.of(model, job.id)
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import jinja2
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse
 
-from synthdata.service.deps import PlatformDep
+from synthdata.service.deps import PlatformDep, limit_source
 from synthdata.service.status.components import describe_duration
 from synthdata.service.status.models import ServiceStatus
 from synthdata.service.status.service import RESOLVED_WINDOW, build_status
 
-router = APIRouter(tags=["status"])
+# Per-source limit: every view reads incidents and component health from the database.
+router = APIRouter(tags=["status"], dependencies=[Depends(limit_source)])
 
 NO_CACHE = {"Cache-Control": "no-cache"}
 

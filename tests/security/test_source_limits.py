@@ -1,0 +1,96 @@
+"""Issue 13, item 7: per-source limits and lockout on the public routes with work behind them.
+
+`/status`, `/status.json`, `/readyz` and `/metrics` answer 429 (with Retry-After) once a
+source is over its request rate, and the alert webhook's token cannot be guessed
+without limit: wrong tokens lock the source out as wrong API keys do, for every
+route, while other sources go on unharmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from fastapi.testclient import TestClient
+
+from synthdata.service import observe
+from synthdata.service.app import create_app
+from synthdata.service.core.settings import Settings
+from tests.fixtures.service import Caller
+from tests.service.alertmanager_payloads import alert, group_key, notification
+
+TOKEN = "webhook-token-for-tests"
+WEBHOOK = "/api/v1/alerts/webhook"
+ATTACKER = ("203.0.113.66", 40000)
+BYSTANDER = ("198.51.100.7", 40000)
+NOTIFICATION = notification(group_key("HighCPU"), alert("HighCPU", "warning"))
+
+
+@contextmanager
+def api(settings: Settings, client: tuple[str, int]) -> Iterator[TestClient]:
+    app = create_app(settings, workers=0, hooks=[observe.install])
+    with TestClient(app, client=client) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("path", ["/status", "/status.json", "/readyz", "/metrics"])
+def test_public_routes_have_a_per_source_rate_limit(
+    settings_for: Callable[..., Settings], path: str
+) -> None:
+    settings = settings_for(rate_limit_per_source=5, metrics_token=TOKEN)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with api(settings, ATTACKER) as attacker:
+        statuses = [attacker.get(path, headers=headers).status_code for _ in range(8)]
+        assert statuses[:5] == [200] * 5, statuses
+        assert statuses[5:] == [429] * 3, statuses
+        refused = attacker.get(path, headers=headers)
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["type"].endswith("rate-limited")
+    with api(settings, BYSTANDER) as bystander:  # another address is not affected
+        assert bystander.get(path, headers=headers).status_code == 200
+
+
+def test_wrong_webhook_tokens_lock_the_source_out(
+    settings_for: Callable[..., Settings], alice: Caller
+) -> None:
+    settings = settings_for(
+        alert_webhook_token=TOKEN, auth_lockout_failures=5, escalation_check_seconds=3600
+    )
+    with api(settings, ATTACKER) as attacker:
+        guesses = [
+            attacker.post(
+                WEBHOOK, json=NOTIFICATION, headers={"Authorization": f"Bearer guess-{n}"}
+            ).status_code
+            for n in range(8)
+        ]
+        assert guesses[:4] == [401] * 4, guesses
+        assert set(guesses[4:]) == {429}, guesses
+        # Locked out: even the right token, and an API key, from that address.
+        right = attacker.post(
+            WEBHOOK, json=NOTIFICATION, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert right.status_code == 429 and int(right.headers["Retry-After"]) > 60
+        assert attacker.get("/api/v1/me", headers=alice.headers).status_code == 429
+        assert attacker.get("/status.json").status_code == 429
+    with api(settings, BYSTANDER) as alertmanager:
+        answer = alertmanager.post(
+            WEBHOOK, json=NOTIFICATION, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def test_wrong_scrape_tokens_lock_the_source_out(settings_for: Callable[..., Settings]) -> None:
+    settings = settings_for(metrics_token=TOKEN, auth_lockout_failures=3)
+    with api(settings, ATTACKER) as attacker:
+        guesses = [
+            attacker.get("/metrics", headers={"Authorization": f"Bearer guess-{n}"}).status_code
+            for n in range(5)
+        ]
+        assert guesses == [401, 401, 429, 429, 429], guesses
+        assert (
+            attacker.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+            == 429
+        )
+    with api(settings, BYSTANDER) as prometheus:
+        assert prometheus.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).is_success
