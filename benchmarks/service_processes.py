@@ -64,11 +64,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 def create_customer_key(env: dict[str, str], name: str = "benchmark") -> tuple[str, str]:
     """A customer and one customer API key, made with `synthdata admin`."""
     customer = cli(env, "admin", "create-customer", name, "--plan", "standard")
-    try:
-        key = cli(env, "admin", "create-key", customer)
-    except RuntimeError:  # older form of the command: the customer as an option
-        key = cli(env, "admin", "create-key", "--customer-id", customer)
-    return customer, key
+    return customer, cli(env, "admin", "create-key", customer)
 
 
 @dataclass
