@@ -17,8 +17,14 @@ def alert(
     instance: str = "api-0",
     summary: str = "",
     service: str = "synthdata-api",
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """One alert; its fingerprint is derived from its labels, as Alertmanager's is."""
+    """One alert; its fingerprint is derived from its labels, as Alertmanager's is.
+
+    It started 3 minutes ago unless `starts_at` says when; a resolved one ends now
+    unless `ends_at` says when.
+    """
     labels = {"alertname": name, "severity": severity, "service": service, "instance": instance}
     fingerprint = hashlib.sha256(repr(sorted(labels.items())).encode()).hexdigest()[:16]
     now = datetime.now(UTC)
@@ -26,8 +32,8 @@ def alert(
         "status": status,
         "labels": labels,
         "annotations": {"summary": summary or f"{name} summary"},
-        "startsAt": (now - timedelta(minutes=3)).isoformat(),
-        "endsAt": now.isoformat() if status == "resolved" else ZERO_TIME,
+        "startsAt": (starts_at or now - timedelta(minutes=3)).isoformat(),
+        "endsAt": (ends_at or now).isoformat() if status == "resolved" else ZERO_TIME,
         "generatorURL": "http://prometheus.test/graph",
         "fingerprint": fingerprint,
     }

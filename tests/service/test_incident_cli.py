@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +23,9 @@ from synthdata.service.core.settings import Settings
 from synthdata.service.incidents.alertmanager import AlertmanagerWebhook
 from synthdata.service.incidents.intake import ingest
 
+# The OS user the CLI runs as in these tests: getpass.getuser() reads LOGNAME first.
+OS_USER = "oncall-olga"
+
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Any:
@@ -29,6 +33,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Any:
     monkeypatch.setenv("SYNTHDATA_DATA_DIR", str(settings.data_dir))
     for name in ("PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "PAGERDUTY_EVENTS_URL"):
         monkeypatch.delenv(f"SYNTHDATA_{name}", raising=False)
+    monkeypatch.setenv("LOGNAME", OS_USER)
 
     def run(*args: str) -> Result:
         return CliRunner().invoke(app, ["incident", *args])
@@ -117,47 +122,56 @@ def test_list_fits_80_columns(
     monkeypatch.setenv("COLUMNS", "160")  # a wide terminal also shows the clock and who acked
     wide = cli("list").stdout
     assert "ack due" in wide and "DatabaseConnectionFailure: DatabaseConnectionFailure" in wide
-    assert [line.split()[7] for line in wide.splitlines() if line.startswith(acked)] == ["cli"]
+    assert [line.split()[7] for line in wide.splitlines() if line.startswith(acked)] == [OS_USER]
 
 
-def test_ack_note_tick_resolve_are_recorded_as_cli(cli: Any, settings: Settings) -> None:
+def _audit(settings: Settings, incident_id: str) -> list[tuple[str, str, str]]:
+    engine = make_engine(settings.database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.target == incident_id))
+        actions = sorted((a.action, a.actor, a.source) for a in audit)
+    engine.dispose()
+    return actions
+
+
+def test_ack_note_tick_resolve_record_the_operator(cli: Any, settings: Settings) -> None:
     incident_id = _open(settings, "DatabaseConnectionFailure", "critical")
-    assert cli("ack", incident_id).exit_code == 0
-    assert cli("ack", incident_id).exit_code == 0  # nothing to do, still fine
-    noted = cli("note", incident_id, "restarted the primary")
+    acked = cli("ack", incident_id)  # no --by: the OS user
+    assert acked.exit_code == 0 and f"as {OS_USER}" in acked.stderr, acked.output
+    assert cli("ack", incident_id, "--by", "bob").exit_code == 0  # nothing to do, still fine
+    noted = cli("note", incident_id, "restarted the primary", "--by", " Bob Smith ")
     assert noted.exit_code == 0, noted.output
-    assert cli("tick", incident_id, "2").exit_code == 0
+    assert cli("tick", incident_id, "2", "--by", "carol").exit_code == 0
     detail = _show(cli, incident_id)
-    assert detail["status"] == "acknowledged" and detail["acknowledged_by"] == "cli"
+    assert detail["status"] == "acknowledged" and detail["acknowledged_by"] == OS_USER
     assert [s["done"] for s in detail["checklist"]][:3] == [True, True, False]
-    assert detail["checklist"][1]["done_by"] == "cli"
+    assert [s["done_by"] for s in detail["checklist"]][:2] == [OS_USER, "carol"]
 
     bad_step = cli("tick", incident_id, "8")
     assert bad_step.exit_code == 2 and "no checklist step 8" in bad_step.stderr
     assert cli("note", incident_id, "  ").exit_code == 2
+    for nobody in ("", "   ", "x" * 101, "tab\there"):
+        refused = cli("resolve", incident_id, "--by", nobody)
+        assert refused.exit_code == 2 and "--by" in refused.output, (nobody, refused.output)
 
-    assert cli("resolve", incident_id).exit_code == 0
+    assert cli("resolve", incident_id, "--by", "dave@example.com").exit_code == 0
     late = cli("ack", incident_id)
     assert late.exit_code == 2 and "already resolved" in late.stderr
     detail = _show(cli, incident_id)
-    assert detail["status"] == "resolved" and detail["resolved_by"] == "cli"
+    assert detail["status"] == "resolved" and detail["resolved_by"] == "dave@example.com"
     lines = [(e["kind"], e["actor"], e["message"]) for e in detail["timeline"]]
     assert lines[2:] == [
-        ("acknowledged", "cli", ""),
-        ("note", "cli", "restarted the primary"),
-        ("checklist_ticked", "cli", "2. Assess impact and scope"),
-        ("resolved", "cli", ""),
+        ("acknowledged", OS_USER, ""),
+        ("note", "Bob Smith", "restarted the primary"),
+        ("checklist_ticked", "carol", "2. Assess impact and scope"),
+        ("resolved", "dave@example.com", ""),
     ]
-    engine = make_engine(settings.database_url)
-    with session_scope(make_session_factory(engine)) as session:
-        audit = session.scalars(select(AuditEntry).where(AuditEntry.target == incident_id))
-        actions = sorted((a.action, a.actor) for a in audit)
-    engine.dispose()
-    assert actions == [
-        ("incident.acknowledge", "cli"),
-        ("incident.checklist_tick", "cli"),
-        ("incident.note", "cli"),
-        ("incident.resolve", "cli"),
+    source = f"cli@{socket.gethostname()}"
+    assert _audit(settings, incident_id) == [
+        ("incident.acknowledge", OS_USER, source),
+        ("incident.checklist_tick", "carol", source),
+        ("incident.note", "Bob Smith", source),
+        ("incident.resolve", "dave@example.com", source),
     ]
 
 

@@ -241,8 +241,8 @@ def test_a_group_is_one_incident_and_repeats_change_nothing(api: TestClient, adm
         "severity": None,
         "changes": 0,
     }
-    # The group firing again later is a new incident.
-    refired = _hook(api, notification(key, down_a))
+    # The group firing again later is a new incident (a new episode has a new start).
+    refired = _hook(api, notification(key, {**down_a, "startsAt": datetime.now(UTC).isoformat()}))
     assert refired["incident_id"] != first["incident_id"] and refired["status"] == "open"
     listing = api.get("/api/v1/incidents", headers=admin.headers).json()
     assert [i["id"] for i in listing["items"]] == [refired["incident_id"], first["incident_id"]]

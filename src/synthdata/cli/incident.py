@@ -1,8 +1,9 @@
 """`synthdata incident list|show|ack|resolve|note|tick|escalate`.
 
 Works on the database directly (like `synthdata admin`), so it serves on the API's
-host even when the API does not answer. Actions are recorded as done by "cli" on
-the timeline and in the audit log. Tables by default, `--json` for scripts.
+host even when the API does not answer. Actions are recorded on the timeline and in
+the audit log as done by the operator: `--by NAME`, else the OS user (see
+`cli.operator`). Tables by default, `--json` for scripts.
 The service modules (which pull in the web framework) are imported when a command
 runs, so that `synthdata --help` and the engine commands stay quick to start.
 """
@@ -23,6 +24,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from synthdata.cli.console import console, error, info
+from synthdata.cli.operator import ByOpt, cli_source, operator
 from synthdata.cli.service import run_in_session, settings_from_env
 from synthdata.service.core.pagination import paginate
 from synthdata.service.incidents.models import (
@@ -34,7 +36,6 @@ from synthdata.service.incidents.models import (
 )
 
 T = TypeVar("T")
-ACTOR = "cli"
 
 app = typer.Typer(
     help="Incidents opened from Alertmanager: list, show, ack, resolve, note, tick, escalate.",
@@ -210,29 +211,36 @@ def _act(incident_id: str, change: Callable[[Session, Incident], object], done: 
 
 
 @app.command("ack")
-def ack(incident_id: IdArg) -> None:
+def ack(incident_id: IdArg, by: ByOpt = None) -> None:
     """Acknowledge an incident (stops its escalation)."""
     from synthdata.service.incidents import service
 
+    actor, source = operator(by), cli_source()
     _act(
         incident_id,
-        lambda s, i: service.acknowledge(s, i, actor=ACTOR),
-        f"acknowledged {incident_id}",
+        lambda s, i: service.acknowledge(s, i, actor=actor, source=source),
+        f"acknowledged {incident_id} as {actor}",
     )
 
 
 @app.command("resolve")
-def resolve(incident_id: IdArg) -> None:
+def resolve(incident_id: IdArg, by: ByOpt = None) -> None:
     """Resolve an incident by hand."""
     from synthdata.service.incidents import service
 
-    _act(incident_id, lambda s, i: service.resolve(s, i, actor=ACTOR), f"resolved {incident_id}")
+    actor, source = operator(by), cli_source()
+    _act(
+        incident_id,
+        lambda s, i: service.resolve(s, i, actor=actor, source=source),
+        f"resolved {incident_id} as {actor}",
+    )
 
 
 @app.command("note")
 def note(
     incident_id: IdArg,
     message: Annotated[str, typer.Argument(help="The note (quote it).")],
+    by: ByOpt = None,
 ) -> None:
     """Add a note to an incident's timeline."""
     from synthdata.service.incidents import service
@@ -240,10 +248,11 @@ def note(
     if not message.strip():
         error("the note is empty")
         raise typer.Exit(2)
+    actor, source = operator(by), cli_source()
     _act(
         incident_id,
-        lambda s, i: service.add_note(s, i, message, actor=ACTOR),
-        f"noted on {incident_id}",
+        lambda s, i: service.add_note(s, i, message, actor=actor, source=source),
+        f"noted on {incident_id} as {actor}",
     )
 
 
@@ -251,14 +260,16 @@ def note(
 def tick(
     incident_id: IdArg,
     step: Annotated[int, typer.Argument(min=1, help="Checklist step, 1-based as in `show`.")],
+    by: ByOpt = None,
 ) -> None:
     """Tick a step of a SEV-1 incident's checklist."""
     from synthdata.service.incidents import service
 
+    actor, source = operator(by), cli_source()
     _act(
         incident_id,
-        lambda s, i: service.tick(s, i, step, actor=ACTOR),
-        f"ticked step {step} of {incident_id}",
+        lambda s, i: service.tick(s, i, step, actor=actor, source=source),
+        f"ticked step {step} of {incident_id} as {actor}",
     )
 
 

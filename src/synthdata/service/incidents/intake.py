@@ -6,6 +6,12 @@ every `repeat_interval`, so only changes of state reach the timeline: an alert t
 starts (or starts again) firing, an alert that resolves, a worse severity. When the
 notification says the whole group is resolved and no alert of the incident still
 fires, the incident is resolved by "alertmanager".
+
+Times come from the alerts, not from the delivery: an incident opens at the earliest
+`startsAt` of its firing alerts (a notification can arrive minutes late, after an
+outage of this API or its database, and the response clock must not start late),
+and an alert older than what is recorded of it (a redelivered notification) is left
+out (see `staleness`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from synthdata.service.core.db import utcnow
@@ -27,6 +33,7 @@ from synthdata.service.incidents.models import (
     Severity,
 )
 from synthdata.service.incidents.service import record
+from synthdata.service.incidents.staleness import current_alerts
 
 ACTOR = "alertmanager"
 
@@ -54,15 +61,16 @@ def ingest(
         .order_by(Incident.opened_at.desc())
         .limit(1)
     ).first()
-    firing = [a for a in payload.alerts if a.status == "firing"]
+    alerts = current_alerts(session, payload.groupKey, payload.alerts)
+    firing = [a for a in alerts if a.status == "firing"]
     if incident is None:
         if not firing:
-            return IntakeResult(None, 0)  # the end of something we never opened
+            return IntakeResult(None, 0)  # the end of something we never opened, or stale
         incident = _open(session, payload, firing, now)
         changes = 1
     else:
         changes = 0
-    changes += _apply_alerts(session, incident, payload.alerts, now)
+    changes += _apply_alerts(session, incident, alerts, now)
     changes += _raise_severity(session, incident, now)
     changes += _resolve_if_quiet(session, incident, payload, now)
     session.flush()
@@ -93,14 +101,15 @@ def _open(
     session: Session, payload: AlertmanagerWebhook, firing: list[WebhookAlert], now: datetime
 ) -> Incident:
     severity = policy.worst(policy.alert_severity(a.labels) for a in firing)
+    opened_at = _opened_at(session, payload.groupKey, firing, now)
     incident = Incident(
         group_key=payload.groupKey,
         title=_title(payload),
         severity=severity.value,
         status=IncidentStatus.OPEN.value,
         service=payload.commonLabels.get("service", "")[:100],
-        opened_at=now,
-        ack_due_at=policy.ack_due_at(severity, now),
+        opened_at=opened_at,
+        ack_due_at=policy.ack_due_at(severity, opened_at),
         acknowledged_by="",
         resolved_by="",
         checklist=policy.new_checklist(severity),
@@ -113,10 +122,36 @@ def _open(
         actor=ACTOR,
         kind="opened",
         message=f"{severity.value} opened from alert group {payload.groupKey}",
-        detail={"receiver": payload.receiver, "external_url": payload.externalURL},
-        at=now,
+        detail={
+            "receiver": payload.receiver,
+            "external_url": payload.externalURL,
+            "notified_at": now.isoformat(),
+        },
+        at=opened_at,
     )
     return incident
+
+
+def _opened_at(
+    session: Session, group_key: str, firing: list[WebhookAlert], now: datetime
+) -> datetime:
+    """When the fault began: the earliest start of the firing alerts.
+
+    Never in the future (a skewed clock), and never before the group's previous
+    incident was resolved: resolved by hand while its alert still fired, the next
+    notification opens a new incident, whose clock starts then, not hours back.
+    """
+    opened = min([now, *(a.startsAt for a in firing if a.startsAt is not None)])
+    # Only resolutions by hand: one by Alertmanager ended its alerts, and their later
+    # notifications are checked against those ends instead (see `staleness`).
+    last_resolved = session.scalar(
+        select(func.max(Incident.resolved_at)).where(
+            Incident.group_key == group_key, Incident.resolved_by != ACTOR
+        )
+    )
+    if last_resolved is not None and opened < last_resolved:
+        opened = min(last_resolved, now)
+    return opened
 
 
 def _apply_alerts(
@@ -140,7 +175,12 @@ def _apply_alerts(
         row.alertname = alert.alertname[:200]
         row.status = alert.status
         row.labels, row.annotations = dict(alert.labels), dict(alert.annotations)
-        row.starts_at, row.ends_at, row.updated_at = alert.startsAt, alert.endsAt, now
+        ends_at = alert.endsAt
+        if ends_at is None and alert.status == "resolved":
+            # No end sent: the resolution is when it was first received (what
+            # `staleness` compares a later firing notification with).
+            ends_at = now if changed else row.ends_at
+        row.starts_at, row.ends_at, row.updated_at = alert.startsAt, ends_at, now
         if changed:
             severity = policy.alert_severity(alert.labels)
             summary = alert.annotations.get("summary", "")
@@ -160,18 +200,25 @@ def _apply_alerts(
 
 def _raise_severity(session: Session, incident: Incident, now: datetime) -> int:
     """Make the incident as severe as its worst firing alert (never lower it)."""
-    firing = session.scalars(
-        select(IncidentAlert.labels).where(
-            IncidentAlert.incident_id == incident.id, IncidentAlert.status == "firing"
+    firing = [
+        (policy.alert_severity(labels), starts_at)
+        for labels, starts_at in session.execute(
+            select(IncidentAlert.labels, IncidentAlert.starts_at).where(
+                IncidentAlert.incident_id == incident.id, IncidentAlert.status == "firing"
+            )
         )
-    )
-    worst = policy.worst(policy.alert_severity(labels) for labels in firing)
+    ]
+    worst = policy.worst(severity for severity, _ in firing)
     if not policy.is_worse(worst, incident.severity):
         return 0
     before = Severity(incident.severity)
     incident.severity = worst.value
-    # The tighter clock of the worse severity, counted from now, unless already sooner.
-    incident.ack_due_at = min(incident.ack_due_at, policy.ack_due_at(worst, now))
+    # The tighter clock of the worse severity, counted from when its first alert
+    # started (not from when we heard of it; not before the incident opened), unless
+    # already sooner.
+    starts = [at for severity, at in firing if severity == worst and at is not None]
+    since = min(max(min(starts, default=now), incident.opened_at), now)
+    incident.ack_due_at = min(incident.ack_due_at, policy.ack_due_at(worst, since))
     if not incident.checklist:
         incident.checklist = policy.new_checklist(worst)
     if policy.escalation_target(worst) != policy.escalation_target(before):

@@ -183,7 +183,10 @@ class WebhookResult(BaseModel):
     """What one Alertmanager notification did."""
 
     incident_id: str | None = Field(
-        description="The group's incident (null: a resolved notification with no open incident)."
+        description=(
+            "The group's incident (null: a resolved notification with no open incident, "
+            "or a stale redelivered one)."
+        )
     )
     status: str | None
     severity: str | None
