@@ -16,7 +16,8 @@ notification:
   (critical); then the proxy forwards again;
 - error rate: injected 500s (`X-Synthdata-Fault: 500`) on half the requests
   -> HighErrorRate -> PagerDuty; then the faults stop -> the resolve event;
-- brute force: a burst of unknown API keys -> BruteForceAttack -> Slack.
+- brute force: a burst of unknown API keys -> BruteForceAttack -> the security
+  team's Slack channel (team="security").
 
 Time is compressed, in the test's own copies only (the shipped files are read, never
 changed): scrape and evaluation every 1 s (postgres_exporter every 3 s, see
@@ -63,9 +64,9 @@ from tests.databases import PG_SERVER
 from tests.e2e.conftest import REDIS_SERVER, Proc, free_port, service_env, wait_http
 from tests.monitoring.test_alertmanager import (
     INCIDENT_WEBHOOK,
-    SECRETS,
     Receiver,
     _copy_config,
+    receiver_secrets,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -369,7 +370,7 @@ class AlertStack:
         # Alertmanager: the shipped routing, receivers pointed at the local stand-ins.
         am_home = self.home / "alertmanager-home"
         am_home.mkdir(parents=True)
-        secrets = {**SECRETS, "slack-webhook-url": f"{self.receiver.url}/slack"}
+        secrets = receiver_secrets(self.receiver.url)
         config_path = _copy_config(am_home, secrets)
         text = config_path.read_text().replace(INCIDENT_WEBHOOK, f"{self.receiver.url}/webhook")
         config = yaml.safe_load(text)
@@ -622,7 +623,7 @@ def flow_error_rate(stack: AlertStack, timeout: float = 60.0) -> dict[str, Any]:
 
 
 def flow_brute_force(stack: AlertStack, timeout: float = 60.0) -> dict[str, Any]:
-    """A burst of unknown API keys -> BruteForceAttack -> Slack."""
+    """A burst of unknown API keys -> BruteForceAttack -> the security Slack channel."""
     stack.wait_query('ALERTS{alertname="BruteForceAttack"}', present=False, timeout=60)
     start = time.monotonic()
     with traffic(stack.api_url, 25, lambda: {"X-API-Key": BAD_KEY}, "/api/v1/me") as statuses:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runbook wrapper: same flags as the runbook's line; the work is done by 'synthdata monitoring backup-dashboards'.
-# Grafana: GRAFANA_URL and GRAFANA_TOKEN (an API token, sent as a Bearer token).
+# Grafana: SYNTHDATA_GRAFANA_URL and GRAFANA_TOKEN (an API token, sent as a Bearer token).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 synthdata="${SYNTHDATA_BIN:-$here/.venv/bin/synthdata}"

@@ -132,9 +132,13 @@ APPLICATION = Dashboard(
                     "percentunit",
                     _q(
                         f"sum by (synthesizer) (rate(synthdata_generation_success_total[{RI}])) "
-                        f"/ sum by (synthesizer) (rate(synthdata_generation_total[{RI}]))",
+                        f"/ (sum by (synthesizer) (rate(synthdata_generation_success_total[{RI}])) "
+                        "+ sum by (synthesizer) "
+                        f"(rate(synthdata_generation_failures_total[{RI}])))",
                         "{{synthesizer}}",
                     ),
+                    description="Over finished jobs: succeeded / (succeeded + failed), as "
+                    "GenerationSuccessRateLow; jobs still running are not counted.",
                 ),
                 Panel(
                     "Generation Duration p95 by Size Class",
@@ -151,12 +155,27 @@ APPLICATION = Dashboard(
                     _q("sum(synthdata_generation_queue_length)", "queued"),
                 ),
                 Panel(
-                    "Jobs Started and Succeeded",
+                    "Jobs Started, Succeeded and Failed",
                     "ops",
                     (
                         Query(f"sum(rate(synthdata_generation_total[{RI}]))", "started"),
                         Query(f"sum(rate(synthdata_generation_success_total[{RI}]))", "succeeded"),
+                        Query(f"sum(rate(synthdata_generation_failures_total[{RI}]))", "failed"),
                     ),
+                ),
+                Panel(
+                    "Generation Progress",
+                    "short",
+                    (
+                        Query(
+                            f"sum(rate(synthdata_generation_chunks_completed_total[{RI}])) * 60",
+                            "chunks completed / min",
+                        ),
+                        Query("max(synthdata_generation_work_in_flight)", "in flight"),
+                    ),
+                    description="What GenerationQueueStalled reads: chunks completed, and job "
+                    "phases and chunks held under a live lease. Queued work with neither is "
+                    "stalled.",
                 ),
                 Panel(
                     "Model Training Time p95",

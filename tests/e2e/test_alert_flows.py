@@ -140,7 +140,7 @@ def test_bad_api_key_burst_posts_to_slack(alert_stack: AlertStack) -> None:
     result = flow_brute_force(alert_stack)
     body = result["message"]["body"]
     attachment = body["attachments"][0]
-    assert body["channel"] == "#alerts"
+    assert body["channel"] == "#security-alerts"  # team="security": the security team's
     assert attachment["title"] == "Alert: BruteForceAttack"
     assert attachment["title_link"].endswith("#bruteforceattack")
     assert attachment["text"].endswith("failed authentication attempts per second")

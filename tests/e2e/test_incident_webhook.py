@@ -24,7 +24,12 @@ from benchmarks.service_processes import cli, free_port
 
 from tests.e2e.conftest import Proc, promtool_check_metrics, service_env, wait_http
 from tests.monitoring.conftest import Tools, tools  # noqa: F401  (the fixture)
-from tests.monitoring.test_alertmanager import INCIDENT_WEBHOOK, SECRETS, _copy_config
+from tests.monitoring.test_alertmanager import (
+    INCIDENT_WEBHOOK,
+    SECRETS,
+    _copy_config,
+    receiver_secrets,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +52,7 @@ def _start_alertmanager(
     processes: Callable[..., Proc],
     binaries: Tools,
 ) -> Proc:
-    secrets = {**SECRETS, "slack-webhook-url": f"{receiver.url}/slack"}
+    secrets = receiver_secrets(receiver.url)
     config_path = _copy_config(home, secrets)
     text = config_path.read_text()
     assert INCIDENT_WEBHOOK in text

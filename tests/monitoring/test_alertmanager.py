@@ -31,9 +31,17 @@ SECRETS_DIR = "/etc/alertmanager/secrets/"
 SECRETS = {
     "pagerduty-routing-key": "pd-routing-key-for-tests",
     "slack-webhook-url": "https://hooks.slack.invalid/services/T000/B000/XXXX",
+    "pagerduty-security-routing-key": "pd-security-routing-key-for-tests",
+    "slack-security-webhook-url": "https://hooks.slack.invalid/services/T000/B000/SECURITY",
     "incident-webhook-token": "incident-token-for-tests",
 }
 INCIDENT_WEBHOOK = "http://127.0.0.1:8000/api/v1/alerts/webhook"
+
+
+def receiver_secrets(receiver_url: str) -> dict[str, str]:
+    """SECRETS with both Slack webhooks (main and security) posting to `receiver_url`/slack."""
+    slack = f"{receiver_url}/slack"
+    return {**SECRETS, "slack-webhook-url": slack, "slack-security-webhook-url": slack}
 
 
 def _config() -> dict[str, Any]:
@@ -135,9 +143,18 @@ def test_amtool_routes(tools: Tools, tmp_path: Path, labels: list[str], receiver
     assert result.stdout.strip() == receiver
 
 
+def severity_inhibition() -> dict[str, Any]:
+    """The inhibit rule by which a critical alert hides the warning of the same alert."""
+    (rule,) = [
+        rule
+        for rule in _config()["inhibit_rules"]
+        if rule["source_matchers"] == ['severity="critical"'] and "alertname" in rule["equal"]
+    ]
+    return dict(rule)
+
+
 def test_inhibition_rule_shape() -> None:
-    (rule,) = _config()["inhibit_rules"]
-    assert rule["source_matchers"] == ['severity="critical"']
+    rule = severity_inhibition()
     assert 'severity=~"warning|info"' in rule["target_matchers"]
     assert {"alertname", "service"} <= set(rule["equal"])
 
@@ -215,7 +232,7 @@ def alertmanager(
 ) -> Iterator[str]:
     """A real Alertmanager on a loopback port running the repository's configuration."""
     tmp = tmp_path_factory.mktemp("alertmanager")
-    secrets = {**SECRETS, "slack-webhook-url": f"{receiver.url}/slack"}
+    secrets = receiver_secrets(receiver.url)
     config_path = _copy_config(tmp, secrets)
     text = config_path.read_text().replace(INCIDENT_WEBHOOK, f"{receiver.url}/webhook")
     config = yaml.safe_load(text)

@@ -330,7 +330,7 @@ def grafana() -> Iterator[FakeGrafana]:
 
 
 def _env(grafana: FakeGrafana, token: str | None = None) -> dict[str, str]:
-    return {"GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": token or grafana.token}
+    return {"SYNTHDATA_GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": token or grafana.token}
 
 
 def test_import_file_posts_the_dashboard_with_overwrite_and_bearer_token(
@@ -391,8 +391,10 @@ def test_import_reports_grafana_refusals_and_usage_errors(grafana: FakeGrafana) 
     assert bad_token.exit_code == 2 and "401" in bad_token.output
     neither = runner.invoke(app, ["import-dashboard"], env=_env(grafana))
     assert neither.exit_code == 2
-    no_url = runner.invoke(app, ["import-dashboard", "-f", path], env={"GRAFANA_URL": ""})
-    assert no_url.exit_code == 2 and "GRAFANA_URL" in no_url.output
+    no_url = runner.invoke(
+        app, ["import-dashboard", "-f", path], env={"SYNTHDATA_GRAFANA_URL": "", "GRAFANA_URL": ""}
+    )
+    assert no_url.exit_code == 2 and "SYNTHDATA_GRAFANA_URL" in no_url.output
 
 
 def test_backup_writes_every_dashboard_across_pages_and_restores(

@@ -316,7 +316,7 @@ def test_the_alertmanager_secret_carries_the_shipped_routing(tools: Tools, tmp_p
     secrets.mkdir()
     for name, text in data.items():
         (mounted / name).write_text(text)
-    for name in ("pagerduty-routing-key", "slack-webhook-url", "incident-webhook-token"):
+    for name in stack.SECRET_NAMES:
         (secrets / name).write_text("x\n")
     config = mounted / "alertmanager.yaml"
     config.write_text(
@@ -513,7 +513,7 @@ def test_monitoring_up_status_down(tools: Tools, tmp_path: Path) -> None:
         assert _healthy(f"http://127.0.0.1:{prom_port}")
         assert _healthy(f"http://127.0.0.1:{am_port}")
         assert (state / "logs" / "prometheus.log").is_file()
-        for name in ("pagerduty-routing-key", "slack-webhook-url", "incident-webhook-token"):
+        for name in stack.SECRET_NAMES:
             assert (state / "secrets" / name).stat().st_mode & 0o077 == 0
         # Prometheus loaded every shipped rule group.
         with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/rules", timeout=5) as r:

@@ -4,7 +4,8 @@
     generate-dashboards [--template T] [--check]               (./scripts/generate-dashboards.sh)
     backup-dashboards --output F                               (./scripts/backup-dashboards.sh)
 
-Grafana is reached at `GRAFANA_URL` with the API token `GRAFANA_TOKEN` (sent as a
+Grafana is reached at `SYNTHDATA_GRAFANA_URL` (the older `GRAFANA_URL` is still read,
+with a deprecation line) with the API token `GRAFANA_TOKEN` (sent as a
 Bearer token). The work is done by `synthdata.ops.dashboards`. The same group holds
 the local monitoring stack's commands (up, status, down, build), from `cli/stack.py`.
 """
@@ -35,6 +36,7 @@ from synthdata.ops.dashboards import (
     resolve_gnet_inputs,
     write_dashboards,
 )
+from synthdata.service.core.settings import deprecated_env_lines
 
 app = typer.Typer(
     help="Grafana dashboards (import, generate, back up, lint) and the local monitoring "
@@ -44,7 +46,8 @@ app = typer.Typer(
 
 DEFINITIONS = DASHBOARDS_DIR.parent / "dashboards.py"
 UrlOption = Annotated[
-    str | None, typer.Option("--grafana-url", envvar="GRAFANA_URL", help="Grafana base URL.")
+    str | None,
+    typer.Option("--grafana-url", envvar="SYNTHDATA_GRAFANA_URL", help="Grafana base URL."),
 ]
 TokenOption = Annotated[
     str | None,
@@ -55,6 +58,8 @@ TokenOption = Annotated[
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Grafana's refusals and unusable files: one line on stderr, exit code 2."""
+    for line in deprecated_env_lines():
+        error(line, prefix="warning")
     try:
         yield
     except (GrafanaError, OSError) as exc:

@@ -28,7 +28,7 @@ from synthdata.service.core.db import (
     session_scope,
 )
 from synthdata.service.core.migrate import current_revision, upgrade_head
-from synthdata.service.core.settings import Settings, local_api_url
+from synthdata.service.core.settings import Settings, deprecated_env_lines, local_api_url
 
 T = TypeVar("T")
 API_SERVICE = "synthdata-api"
@@ -42,6 +42,8 @@ admin_app = typer.Typer(
 
 
 def settings_from_env() -> Settings:
+    for line in deprecated_env_lines():
+        error(line, prefix="warning")
     try:
         return Settings()
     except ValidationError as exc:

@@ -134,6 +134,21 @@ def renew_chunk(
     return True
 
 
+def live_leases(session: Session) -> int:
+    """Job phases and chunks held under a live lease: work a worker is doing right now.
+
+    A heartbeat renews the lease while the work runs, so one long chunk stays counted
+    for its whole run; a dead worker's lease runs out and it drops from the count.
+    """
+    now = utcnow()
+    running = JobState.RUNNING.value
+    jobs = select(func.count()).where(Job.state == running, Job.lease_until > now)
+    chunks = select(func.count()).where(
+        JobChunk.state == ChunkState.RUNNING.value, JobChunk.lease_until > now
+    )
+    return int(session.scalar(jobs) or 0) + int(session.scalar(chunks) or 0)
+
+
 def sync_rows_done(session: Session, job_id: str) -> None:
     """Set the job's rows_done to the sum over its chunks (right even after re-runs)."""
     total = (

@@ -44,6 +44,7 @@ class UserFacingError(Exception):
 @dataclass(frozen=True)
 class _ChunkWork:
     chunk_id: int
+    synthesizer: str
     customer_id: str
     model_file: str
     seed: int
@@ -227,6 +228,7 @@ class JobRunner:
             model_file = self.storage.relative(self.storage.job_model_file(job.customer_id, job.id))
         return _ChunkWork(
             chunk.id,
+            job.synthesizer,
             job.customer_id,
             model_file,
             job.seed,
@@ -263,9 +265,12 @@ class JobRunner:
                 conditions=work.conditions,
             )
             write_frames(frames, part, fmt=work.fmt)
-        return self._tx(
+        completion = self._tx(
             lambda s: complete_chunk(s, job_id, work.chunk_id, work.rows, token, seconds)
         )
+        if completion.done:  # counted once committed: the progress GenerationQueueStalled reads
+            signals.chunk_completed(work.synthesizer)
+        return completion.finalize_token
 
     # -- finalize -----------------------------------------------------------------------
     @telemetry.phase("finalize")
@@ -324,7 +329,16 @@ class JobRunner:
     def fail(self, job_id: str, message: str) -> None:
         """Mark an active job failed (and its model, for a training job); drop its files."""
         log.info("job %s failed: %s", job_id, message)
-        self._tx(lambda s: mark_failed(s, job_id, message))
+
+        def record(session: Session) -> tuple[str, str] | None:
+            if not mark_failed(session, job_id, message):
+                return None
+            job = session.get_one(Job, job_id)
+            return job.kind, job.synthesizer
+
+        failed = self._tx(record)
+        if failed is not None:  # counted once committed, like a success
+            signals.generation_failed(*failed)
         self._discard_if_ended(job_id)
 
     def _discard_if_ended(self, job_id: str) -> None:

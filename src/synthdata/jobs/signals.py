@@ -1,4 +1,4 @@
-"""What the job machinery tells Prometheus: attempts, successes, durations, revenue.
+"""What the job machinery tells Prometheus: attempts, chunks done, outcomes, durations, revenue.
 
 Counted where the job's state changes in the database, so a job re-run after a
 crash counts one more attempt but only one success and one charge.
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from synthdata.jobs.models import Job
+from synthdata.jobs.models import Job, JobKind
 from synthdata.observability import metrics
 from synthdata.service.customers.models import micros_to_decimal
 from synthdata.service.datasets.models import Dataset
@@ -22,6 +22,17 @@ from synthdata.service.usage.models import Charge
 def generation_started(job: Job) -> None:
     """A generation job began running (an attempt)."""
     metrics.generation_total.labels(job.synthesizer).inc()
+
+
+def chunk_completed(synthesizer: str) -> None:
+    """A chunk of a generation job was committed done: progress, even mid-job."""
+    metrics.generation_chunks_completed_total.labels(synthesizer).inc()
+
+
+def generation_failed(kind: str, synthesizer: str) -> None:
+    """A job's failure was committed; generation jobs count against the success rate."""
+    if kind == JobKind.GENERATE.value:
+        metrics.generation_failures_total.labels(synthesizer).inc()
 
 
 @dataclass(frozen=True)

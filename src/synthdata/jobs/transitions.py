@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -40,10 +42,17 @@ def release_job(session: Session, job_id: str, token: str) -> bool:
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
+class ChunkCompletion(NamedTuple):
+    """Whether the chunk was marked done, and the finalize token if it was the last."""
+
+    done: bool
+    finalize_token: str | None
+
+
 def complete_chunk(
     session: Session, job_id: str, chunk_id: int, rows: int, token: str, seconds: float
-) -> str | None:
-    """Mark the chunk done; if it was the last, claim finalization and return the token."""
+) -> ChunkCompletion:
+    """Mark the chunk done; if it was the last, claim finalization (its token)."""
     result = session.execute(
         update(JobChunk)
         .where(JobChunk.id == chunk_id, JobChunk.claim_token == token)
@@ -57,7 +66,7 @@ def complete_chunk(
         )
     )
     if int(result.rowcount) != 1:  # type: ignore[attr-defined]
-        return None
+        return ChunkCompletion(False, None)
     session.execute(update(Job).where(Job.id == job_id).values(chunks_done=Job.chunks_done + 1))
     leases.sync_rows_done(session, job_id)
     # The counter update locked the job row, so exactly one chunk sees the total.
@@ -65,9 +74,11 @@ def complete_chunk(
         select(Job.chunks_done, Job.chunks_total, Job.state).where(Job.id == job_id)
     ).one()
     if job.state != JobState.RUNNING.value or job.chunks_done < job.chunks_total:
-        return None
+        return ChunkCompletion(True, None)
     # The same run goes on into its finalize: not a new attempt.
-    return leases.claim_job(session, job_id, seconds, phase="finalize", new_attempt=False)
+    return ChunkCompletion(
+        True, leases.claim_job(session, job_id, seconds, phase="finalize", new_attempt=False)
+    )
 
 
 def mark_failed(session: Session, job_id: str, message: str) -> bool:

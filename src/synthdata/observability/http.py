@@ -142,6 +142,13 @@ class RequestRecorder:
         }
         if trace:
             event.update(trace)
+        shed = state.get("load_shed")
+        if shed and status >= 500:
+            # Refused on purpose (the circuit breaker): counted apart so that error
+            # alerts stop firing once the mitigation works, and logged like a 429.
+            metrics.http_requests_shed_total.labels(method, endpoint, shed).inc()
+            event["load_shed"] = shed
+            return access_json("warning", event)
         level = "error" if status >= 500 else "warning" if status >= 400 else "info"
         return access_json(level, event)
 

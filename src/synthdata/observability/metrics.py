@@ -49,6 +49,13 @@ http_requests_total = Counter(
     "HTTP requests served, by route template and numeric status code.",
     ["method", "endpoint", "status"],
 )
+http_requests_shed_total = Counter(
+    "synthdata_http_requests_shed",
+    "Requests refused on purpose to shed load (the circuit breaker's 503s), by route "
+    "template and reason; also counted in http_requests_total, and subtracted from the "
+    "5xx of the error-ratio rules: a working mitigation is not an error.",
+    ["method", "endpoint", "reason"],
+)
 http_request_duration_seconds = Histogram(
     "http_request_duration_seconds",
     "Time from request received to response sent, by route template.",
@@ -63,6 +70,18 @@ generation_total = Counter(
 generation_success_total = Counter(
     "synthdata_generation_success",
     "Generation jobs that finished with a result.",
+    ["synthesizer"],
+)
+generation_failures_total = Counter(
+    "synthdata_generation_failures",
+    "Generation jobs that ended failed (counted when the failure is committed); with "
+    "synthdata_generation_success_total it gives the success rate of finished jobs.",
+    ["synthesizer"],
+)
+generation_chunks_completed_total = Counter(
+    "synthdata_generation_chunks_completed",
+    "Row-range chunks of generation jobs written and committed: the progress of running "
+    "jobs, which a job start or end alone does not show.",
     ["synthesizer"],
 )
 generation_duration_seconds = Histogram(
@@ -135,9 +154,12 @@ incident_escalations_total = Counter(
 # from their series directly; a test checks none is missing).
 SERIES_METRICS: tuple[Counter | Histogram, ...] = (
     http_requests_total,
+    http_requests_shed_total,
     http_request_duration_seconds,
     generation_total,
     generation_success_total,
+    generation_failures_total,
+    generation_chunks_completed_total,
     generation_duration_seconds,
     model_training_duration_seconds,
     model_cache_requests_total,
@@ -168,6 +190,8 @@ def preinitialise(
     for name in synthesizers:
         generation_total.labels(name)
         generation_success_total.labels(name)
+        generation_failures_total.labels(name)
+        generation_chunks_completed_total.labels(name)
         model_training_duration_seconds.labels(name)
         for size in SIZE_CLASSES:
             generation_duration_seconds.labels(name, size)
@@ -196,6 +220,7 @@ class ScrapeTimeGauges(Collector):
 
     def __init__(self) -> None:
         self.queue_length: Callable[[], float] | None = None
+        self.work_in_flight: Callable[[], float] | None = None
         self.active_users: Callable[[], float] | None = None
         self.cert_expiry_seconds: Callable[[], dict[str, float]] | None = None
         self.incidents_open: Callable[[], dict[str, float]] | None = None
@@ -207,6 +232,15 @@ class ScrapeTimeGauges(Collector):
                 yield GaugeMetricFamily(
                     "synthdata_generation_queue_length",
                     "Generation jobs waiting in the queue (read from the queue itself).",
+                    value=value,
+                )
+        if self.work_in_flight is not None:
+            value = _safe(self.work_in_flight)
+            if value is not None:
+                yield GaugeMetricFamily(
+                    "synthdata_generation_work_in_flight",
+                    "Job phases and chunks a worker holds right now under a live lease "
+                    "(read from the database): busy workers, even before any chunk ends.",
                     value=value,
                 )
         if self.active_users is not None:

@@ -396,10 +396,13 @@ class GrafanaClient:
 
     @classmethod
     def from_env(cls, url: str | None = None, token: str | None = None) -> GrafanaClient:
-        """A client for `GRAFANA_URL` / `GRAFANA_TOKEN` (explicit arguments win)."""
-        url = url or os.environ.get("GRAFANA_URL")
+        """A client for `SYNTHDATA_GRAFANA_URL` (else the deprecated `GRAFANA_URL`) and
+        `GRAFANA_TOKEN`; explicit arguments win."""
+        url = url or os.environ.get("SYNTHDATA_GRAFANA_URL") or os.environ.get("GRAFANA_URL")
         if not url:
-            raise GrafanaError("GRAFANA_URL is not set (e.g. https://grafana.inferloop.com)")
+            raise GrafanaError(
+                "SYNTHDATA_GRAFANA_URL is not set (e.g. https://grafana.inferloop.com)"
+            )
         return cls(url, token or os.environ.get("GRAFANA_TOKEN") or None)
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ CPU_THRESHOLD = 0.8  # resources.yml HighCPUUtilization: CPU used / CPU limit
 MEMORY_THRESHOLD = 0.8  # resources.yml HighMemoryUtilization: working set / limit
 DISK_THRESHOLD = 0.85  # resources.yml HighDiskUsage: 1 - avail / size
 QUEUE_BACKLOG = 50  # generation.yml GenerationQueueBacklog: queued messages
-QUEUE_STALLED = timedelta(minutes=15)  # generation.yml GenerationQueueStalled: no job started
+QUEUE_STALLED = timedelta(minutes=15)  # generation.yml GenerationQueueStalled: progress window
 LOG_FRESHNESS = timedelta(minutes=15)  # newest log line older than this: the pipeline stalls
 
 HTTP_TIMEOUT_SECONDS = 5.0

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import psutil
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +28,7 @@ from synthdata.ops.diagnose import (
     reason,
     size_text,
 )
+from synthdata.ops.disk import filesystem_usage
 from synthdata.ops.pipeline import check_log_pipeline
 from synthdata.ops.report import Report, Status
 from synthdata.service.core.settings import Settings
@@ -85,16 +85,19 @@ def check_storage(report: Report, settings: Settings) -> None:
         return
     try:
         Storage(root).check_writable()
-        usage = psutil.disk_usage(str(root))
+        usage = filesystem_usage(root)  # HighDiskUsage's formula (ops/disk.py)
     except OSError as exc:
         report.add("storage", "fail", f"data_dir {root} is not writable ({reason(exc)})")
         return
-    used = usage.percent / 100
-    detail = f"{root} writable, {size_text(usage.free)} free ({usage.percent:.0f} % used)"
+    used = usage.used_ratio
+    detail = (
+        f"{root} writable, {size_text(usage.avail_bytes)} available "
+        f"({used:.0%} used on {usage.mountpoint})"
+    )
     if used > DISK_THRESHOLD:
         detail += f", above the {DISK_THRESHOLD:.0%} disk alert"
     status: Status = "warn" if used > DISK_THRESHOLD else "ok"
-    report.add("storage", status, detail, free_bytes=usage.free, used_ratio=used)
+    report.add("storage", status, detail, free_bytes=usage.avail_bytes, used_ratio=used)
 
 
 def check_workers(report: Report, engine: Engine) -> None:

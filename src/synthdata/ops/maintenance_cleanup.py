@@ -57,11 +57,25 @@ def retention(api: LiveApi) -> timedelta:
 
 
 def old_data(api: LiveApi, cutoff: datetime, kept: timedelta, older_than: timedelta) -> OldData:
-    """Series and samples with a timestamp before `cutoff` (as far back as retention goes)."""
-    span = duration_text(max(kept - older_than, timedelta(0)) + timedelta(days=1))
-    series = api.scalar(f"count(count_over_time({EVERYTHING}[{span}]))", at=cutoff)
-    samples = api.scalar(f"sum(count_over_time({EVERYTHING}[{span}]))", at=cutoff)
-    return OldData(int(series), int(samples))
+    """Series and samples with a timestamp before `cutoff` (as far back as retention goes).
+
+    Counted one metric name at a time: `count_over_time` drops the name, so over every
+    name at once two series that differ only by name (`up` and
+    `scrape_duration_seconds` of one target) collide and Prometheus refuses the whole
+    query (HTTP 422, "vector cannot contain metrics with the same labelset")."""
+    window = max(kept - older_than, timedelta(0)) + timedelta(days=1)
+    span = duration_text(window)
+    names = api.get(
+        "/api/v1/label/__name__/values",
+        start=f"{(cutoff - window).timestamp():.3f}",
+        end=f"{cutoff.timestamp():.3f}",
+    )
+    series = samples = 0
+    for name in names or []:
+        rows = api.query(f'count_over_time({{__name__="{name}"}}[{span}])', at=cutoff)
+        series += len(rows)
+        samples += sum(int(float(row["value"][1])) for row in rows)
+    return OldData(series, samples)
 
 
 def _admin_refused(report: Report, exc: ApiError) -> None:
@@ -119,6 +133,10 @@ def cleanup_metrics(
                 samples=before.samples,
                 cutoff=cutoff.isoformat(),
             )
+        if before is not None and before.samples == 0:
+            # Nothing qualifies: done, whether or not the admin API would allow a deletion.
+            report.add("deleted", "ok", f"nothing to delete: no sample older than {label}")
+            return report
         if dry_run:
             _probe_admin(report, api)
             return report

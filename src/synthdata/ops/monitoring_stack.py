@@ -46,13 +46,27 @@ SHIPPED_SECRETS_DIR = "/etc/alertmanager/secrets/"
 SHIPPED_INCIDENT_WEBHOOK = "http://127.0.0.1:8000/api/v1/alerts/webhook"
 SHIPPED_TEMPLATES = "templates/*.tmpl"
 WEBHOOK_PATH = "/api/v1/alerts/webhook"
-SECRET_NAMES = ("pagerduty-routing-key", "slack-webhook-url", "incident-webhook-token")
+SECRET_NAMES = (
+    "pagerduty-routing-key",
+    "slack-webhook-url",
+    "pagerduty-security-routing-key",
+    "slack-security-webhook-url",
+    "incident-webhook-token",
+)
 # Environment variables that provide the Alertmanager secrets to the local stack.
 SECRET_ENV = {
     "pagerduty-routing-key": "SYNTHDATA_PAGERDUTY_ROUTING_KEY",
     "slack-webhook-url": "SYNTHDATA_SLACK_WEBHOOK_URL",
+    "pagerduty-security-routing-key": "SYNTHDATA_PAGERDUTY_SECURITY_ROUTING_KEY",
+    "slack-security-webhook-url": "SYNTHDATA_SLACK_SECURITY_WEBHOOK_URL",
     # The variable the API itself reads, so one export configures both ends.
     "incident-webhook-token": "SYNTHDATA_ALERT_WEBHOOK_TOKEN",
+}
+# Without a security PagerDuty service or channel of its own, security alerts reach
+# the main ones rather than a placeholder.
+SECRET_FALLBACK = {
+    "pagerduty-security-routing-key": "pagerduty-routing-key",
+    "slack-security-webhook-url": "slack-webhook-url",
 }
 PLACEHOLDERS = {
     "pagerduty-routing-key": "placeholder-pagerduty-routing-key",
@@ -342,6 +356,10 @@ def _secret_value(name: str, current: Path) -> tuple[str, str]:
     env = os.environ.get(SECRET_ENV[name], "").strip()
     if env:
         return env, f"${SECRET_ENV[name]}"
+    if name in SECRET_FALLBACK:  # never kept: it follows the main one when that changes
+        main = SECRET_FALLBACK[name]
+        value, origin = _secret_value(main, current.with_name(main))
+        return value, f"as {main} ({origin})"
     if current.is_file() and current.read_text().strip():
         return current.read_text().strip(), "kept"
     if name == "incident-webhook-token":

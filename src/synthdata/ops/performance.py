@@ -55,6 +55,10 @@ class BenchmarkPlan:
     headers: list[str] = field(default_factory=list)
     warmup_s: float = 0.0
     connections: int = 64
+    # How long answers still count after the last request was sent: long enough that a
+    # service in a latency incident (p95 of several seconds) is measured, not written off
+    # as timeouts.
+    drain_s: float = 30.0
 
 
 def _errors_by_status(errors: dict[str, int]) -> str:
@@ -151,6 +155,7 @@ def run_benchmark(
         headers=plan.headers,
         connections=plan.connections,
         warmup=plan.warmup_s,
+        drain=plan.drain_s,
         progress=progress,
     )
     scheduled = result.scheduled

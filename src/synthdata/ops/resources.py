@@ -33,6 +33,7 @@ from synthdata.ops.diagnose import (
     size_text,
     sqlite_file,
 )
+from synthdata.ops.disk import filesystem_usage
 from synthdata.ops.report import Report, Status
 from synthdata.service.core.settings import Settings
 
@@ -135,16 +136,24 @@ def _ratio(report: Report, name: str, used: float, threshold: float, **data: obj
 
 
 def _disk(report: Report, data_dir: Path) -> None:
-    where = data_dir.resolve()
-    while not where.exists() and where != where.parent:  # not created yet: its file system
-        where = where.parent
+    """The data directory's file system, by HighDiskUsage's own formula (`ops.disk`)."""
     try:
-        usage = psutil.disk_usage(str(where))
+        usage = filesystem_usage(data_dir)
     except OSError as exc:
         report.add("disk (data_dir)", "fail", f"{data_dir}: {reason(exc)}")
         return
-    _ratio(report, "disk (data_dir)", usage.percent / 100, DISK_THRESHOLD, free=usage.free)
-    report.findings[-1].detail += f", {size_text(usage.free)} free on {where}"
+    _ratio(
+        report,
+        "disk (data_dir)",
+        usage.used_ratio,
+        DISK_THRESHOLD,
+        free=usage.avail_bytes,
+        mountpoint=usage.mountpoint,
+    )
+    report.findings[-1].detail += (
+        f", {size_text(usage.avail_bytes)} available on {usage.mountpoint} "
+        f"(holding {usage.path}; 1 - avail/size, as HighDiskUsage)"
+    )
 
 
 def _database_size(report: Report, engine: Engine, settings: Settings) -> None:

@@ -2,9 +2,9 @@
 
 `install` is the app-factory hook that turns observability on for a process:
 HTTP metrics and the access log, `/metrics`, and the gauges that are read from
-their source of truth when Prometheus scrapes (queue length from the queue, active
-users from the database, certificate expiry from files and endpoints, open incidents
-from the database).
+their source of truth when Prometheus scrapes (queue length from the queue, work in
+flight and active users from the database, certificate expiry from files and
+endpoints, open incidents from the database).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import select
 
 from synthdata.engine.base import list_synthesizers
+from synthdata.jobs.leases import live_leases
 from synthdata.observability import metrics
 from synthdata.observability.certificates import CertificateWatch
 from synthdata.observability.http import install_observability
@@ -41,6 +42,7 @@ def bind_platform(platform: Platform) -> None:
     """Point the scrape-time gauges at this process's queue, database and settings."""
     settings = platform.settings
     metrics.scrape_time.queue_length = platform.queue.pending
+    metrics.scrape_time.work_in_flight = lambda: _work_in_flight(platform)
     metrics.scrape_time.active_users = platform.activity.active_keys
     metrics.scrape_time.cert_expiry_seconds = CertificateWatch(
         settings.cert_file_paths, settings.tls_endpoint_list
@@ -53,6 +55,11 @@ def bind_platform(platform: Platform) -> None:
     except Exception:  # the database may not be reachable yet; /readyz will say so
         pass
     metrics.preinitialise(list_synthesizers(), sorted(currencies), PRIVILEGED_OPERATIONS)
+
+
+def _work_in_flight(platform: Platform) -> float:
+    with session_scope(platform.read_sessions) as session:
+        return float(live_leases(session))
 
 
 def _open_incidents(platform: Platform) -> dict[str, float]:

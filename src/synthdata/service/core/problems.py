@@ -47,6 +47,7 @@ class Problem(Exception):
         kind: str | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        shed: str | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -54,6 +55,9 @@ class Problem(Exception):
         self.kind = kind or _slug(status)
         self.headers = headers or {}
         self.extra = extra or {}
+        # Why the request was refused on purpose to shed load (e.g. "circuit_breaker"):
+        # the access log and metrics then keep it apart from failures (observability/http.py).
+        self.shed = shed
 
 
 def not_found(what: str, ident: str) -> Problem:
@@ -136,7 +140,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Make every error path of `app` answer with a problem document."""
 
     @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.shed:
+            request.state.load_shed = exc.shed
         return problem_response(
             exc.status, exc.detail, kind=exc.kind, headers=exc.headers, extra=exc.extra
         )

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDER_PASSWORDS = {"changeme", "change-me", "password", "secret", "example", "xxx"}
@@ -154,7 +155,12 @@ class Settings(BaseSettings):
     # Where the operations toolkit (`synthdata ops ...`) finds the monitoring stack.
     prometheus_url: str = "http://127.0.0.1:9090"
     alertmanager_url: str = "http://127.0.0.1:9093"
-    grafana_url: str = ""
+    # SYNTHDATA_GRAFANA_URL; GRAFANA_URL, which the dashboard commands once documented,
+    # is still read when it is unset (with a deprecation line: `deprecated_env_lines`).
+    grafana_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("SYNTHDATA_GRAFANA_URL", "GRAFANA_URL", "grafana_url"),
+    )
     elasticsearch_url: str = ""
     elasticsearch_index: str = "synthdata-logs"
     fluent_bit_url: str = ""  # Fluent Bit's HTTP server, e.g. http://127.0.0.1:2020
@@ -243,3 +249,18 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (tests build their own `Settings` instead)."""
     return Settings()
+
+
+# Old environment variable -> the name that replaced it (both still read, new one first).
+DEPRECATED_ENV = {"GRAFANA_URL": "SYNTHDATA_GRAFANA_URL"}
+
+
+def deprecated_env_lines(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per deprecated variable that is set, naming its replacement."""
+    environ = os.environ if environ is None else environ
+    return [
+        f"{old} is deprecated: set {new} instead"
+        + (f" ({new} is set and wins)" if environ.get(new) else "")
+        for old, new in DEPRECATED_ENV.items()
+        if environ.get(old)
+    ]

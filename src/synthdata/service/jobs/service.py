@@ -49,6 +49,7 @@ def ensure_breaker_closed(session: Session, settings: Settings) -> None:
             detail,
             kind="circuit-breaker-open",
             headers={"Retry-After": str(breaker.retry_after)},
+            shed="circuit_breaker",  # the operator's mitigation, not a failure
         )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from synthdata.service.core.db import UTCDateTime, utcnow
 from synthdata.service.core.platform import Platform
+from synthdata.service.incidents.models import Severity
 from synthdata.service.status.components import (
     breaker_component,
     read_activity,
@@ -22,6 +23,7 @@ from synthdata.service.status.components import (
     unknown_components,
     workers_component,
 )
+from synthdata.service.status.impact import open_incident_impacts
 from synthdata.service.status.models import (
     BANNERS,
     Component,
@@ -40,6 +42,7 @@ _MAX_LISTED = 50  # per list: a page that must load fast during an incident stay
 
 _incidents = table(
     "incidents",
+    column("id", String),
     column("severity", String),
     column("title", String),
     column("status", String),
@@ -51,8 +54,13 @@ _incidents = table(
 
 def read_incidents(
     session: Session, now: datetime
-) -> tuple[list[PublicIncident], list[PublicIncident]]:
-    """Unresolved incidents (most severe, then newest first) and those resolved lately."""
+) -> tuple[list[PublicIncident], list[PublicIncident], list[Severity]]:
+    """Unresolved incidents (most severe, then newest first), those resolved lately, and
+    the current impact of every unresolved one (`status.impact`)."""
+    open_ids = session.scalars(
+        select(_incidents.c.id).where(_incidents.c.status != "resolved")
+    ).all()
+    impacts = open_incident_impacts(session, list(open_ids))
     public = select(
         _incidents.c.severity,
         _incidents.c.title,
@@ -78,16 +86,16 @@ def read_incidents(
     return (
         [PublicIncident.model_validate(row._mapping) for row in session.execute(unresolved)],
         [PublicIncident.model_validate(row._mapping) for row in session.execute(resolved)],
+        impacts,
     )
 
 
-def overall_state(
-    components: list[Component], open_incidents: list[PublicIncident]
-) -> OverallState:
-    """Major outage: a part is down or a SEV-1 is open. Degraded: a part is degraded or
-    an incident with user impact (SEV-2, SEV-3) is open. SEV-4 has no user impact."""
+def overall_state(components: list[Component], impacts: list[Severity]) -> OverallState:
+    """Major outage: a part is down or an open incident's impact is SEV-1 now. Degraded:
+    a part is degraded or an incident with user impact (SEV-2, SEV-3) is open. SEV-4
+    has no user impact. `impacts` are the open incidents' current impacts."""
     states = {component.state for component in components}
-    severities = {incident.severity for incident in open_incidents}
+    severities = {str(impact) for impact in impacts}
     if ComponentState.OUTAGE in states or "SEV-1" in severities:
         return OverallState.MAJOR_OUTAGE
     if ComponentState.DEGRADED in states or severities & {"SEV-2", "SEV-3"}:
@@ -100,13 +108,14 @@ def build_status(platform: Platform, now: datetime | None = None) -> ServiceStat
     now = now or utcnow()
     checks = platform.readiness()
     components = readiness_components(checks)
+    impacts: list[Severity] = []
     if checks.get("database") == "ok":
-        job_components, open_incidents, resolved = _database_facts(platform, now)
+        job_components, open_incidents, resolved, impacts = _database_facts(platform, now)
     else:
         job_components = unknown_components("Cannot be checked while the database is unreachable")
         open_incidents = resolved = None
     components += job_components
-    state = overall_state(components, open_incidents or [])
+    state = overall_state(components, impacts)
     return ServiceStatus(
         status=state,
         summary=BANNERS[state],
@@ -120,15 +129,17 @@ def build_status(platform: Platform, now: datetime | None = None) -> ServiceStat
 
 def _database_facts(
     platform: Platform, now: datetime
-) -> tuple[list[Component], list[PublicIncident] | None, list[PublicIncident] | None]:
-    """Workers, job intake and incidents (None: could not be read)."""
+) -> tuple[
+    list[Component], list[PublicIncident] | None, list[PublicIncident] | None, list[Severity]
+]:
+    """Workers, job intake, incidents (None: could not be read) and their impacts."""
     try:
         with platform.read_sessions() as session:
             workers = workers_component(read_activity(session, now), now)
             intake = breaker_component(session, platform.settings)
-            open_incidents, resolved = read_incidents(session, now)
-        return [workers, intake], open_incidents, resolved
+            open_incidents, resolved, impacts = read_incidents(session, now)
+        return [workers, intake], open_incidents, resolved, impacts
     except SQLAlchemyError:
         # The database went away between the readiness check and these reads.
         log.warning("status page: reading jobs or incidents failed", exc_info=True)
-        return unknown_components("Cannot be checked right now"), None, None
+        return unknown_components("Cannot be checked right now"), None, None, []
