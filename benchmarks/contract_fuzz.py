@@ -27,9 +27,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
+from benchmarks.engine_report import package_version
 from benchmarks.service_processes import SYNTHDATA, base_env, cli, serve
 
 RESULTS = Path(__file__).parent / "results" / "contract_fuzz.md"
@@ -166,8 +168,9 @@ def render(runs: list[FuzzRun], budget: int) -> str:
         "",
         "`python -m benchmarks.contract_fuzz` against a live `synthdata serve` (SQLite, local",
         f"queue), {budget} s in all, split between a customer key and a platform admin key.",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}.",
+        f"Python {platform.python_version()}, schemathesis {package_version('schemathesis')}.",
         "",
         "| key | exit | operations | operations failing | seconds | test cases |",
         "| --- | --- | --- | --- | --- | --- |",
