@@ -110,6 +110,7 @@ def test_database_down_pages_pagerduty(alert_stack: AlertStack) -> None:
         "instance": target,
         "severity": "critical",
         "service": "synthdata-api",
+        "team": "platform",
     }
     labels = [a["labels"] for a in hooks[0]["body"]["alerts"]]
     assert expected in labels
