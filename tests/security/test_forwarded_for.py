@@ -17,7 +17,6 @@ wrote to the left of it.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from benchmarks.service_processes import SYNTHDATA, base_env, free_port, stop_group
+from benchmarks.service_processes import SYNTHDATA, base_env, free_port, serve
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -92,39 +91,14 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         SYNTHDATA_AUTH_LOCKOUT_FAILURES=str(LOCKOUT),
         **trust,
     )
-    port = free_port()
-    args = [*SYNTHDATA, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    log = home / "serve.log"
-    with log.open("wb") as sink:
-        popen = subprocess.Popen(
-            [*args, *flags], env=env, stdout=sink, stderr=sink, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, popen, log)
+    with serve("serve", env, home, ["--workers", "1", *flags]) as proc:
         engine = make_engine(env["SYNTHDATA_DATABASE_URL"])
         with session_scope(make_session_factory(engine)) as session:
             customer = create_customer(session, CustomerCreate(name="Victim"))  # type: ignore[call-arg]
             _, customer_key = create_key(session, customer.id, KeyCreate(role=Role.CUSTOMER))
             _, admin_key = create_key(session, None, KeyCreate(role=Role.ADMIN))
         engine.dispose()
-        yield Deployed(url, customer_key, admin_key)
-    finally:
-        stop_group(popen, 15.0)
-
-
-def _wait_ready(url: str, popen: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if popen.poll() is not None:
-            pytest.fail(f"serve exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"serve did not become ready:\n{log.read_text()[-2000:]}")
+        yield Deployed(proc.url, customer_key, admin_key)
 
 
 def _bad_keys(client: httpx.Client, forwarded: Callable[[int], str], count: int) -> list[int]:

@@ -11,15 +11,12 @@ import http.client
 import json
 import select
 import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from benchmarks.service_processes import SYNTHDATA, base_env, free_port, stop_group
+from benchmarks.service_processes import base_env, serve
 from fastapi.testclient import TestClient
 
 from synthdata.service.core.migrate import upgrade_head
@@ -40,33 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         SYNTHDATA_LOG_FORMAT="json",
     )
     upgrade_head(env["SYNTHDATA_DATABASE_URL"])
-    port = free_port()
-    log = home / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*SYNTHDATA, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_healthy(port, process, log)
-        yield "127.0.0.1", port
-    finally:
-        stop_group(process, 15.0)
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(errors="replace")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"synthdata serve did not start:\n{log.read_text(errors='replace')}")
+    with serve("serve", env, home) as proc:
+        yield "127.0.0.1", int(proc.url.rsplit(":", 1)[1])
 
 
 def _status_and_body(raw: bytes) -> tuple[int, bytes]:

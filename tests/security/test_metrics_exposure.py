@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from benchmarks.service_processes import SYNTHDATA, base_env, free_port, stop_group
+from benchmarks.service_processes import base_env, serve
 from fastapi.testclient import TestClient
 
 from synthdata.service import observe
@@ -132,7 +130,6 @@ def test_a_render_serves_the_scrapes_that_follow_it(
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`synthdata serve` (one process), with a render reused for an hour."""
-    port = free_port()
     env = base_env(
         tmp_path,
         SYNTHDATA_ENVIRONMENT="test",
@@ -140,28 +137,8 @@ def server(tmp_path: Path) -> Iterator[str]:
         SYNTHDATA_SERVE_WORKERS="0",
         SYNTHDATA_METRICS_CACHE_SECONDS="3600",
     )
-    args = [*SYNTHDATA, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with (tmp_path / "serve.log").open("wb") as log:
-        popen = subprocess.Popen(args, env=env, stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, popen, tmp_path / "serve.log")
-        yield url
-    finally:
-        stop_group(popen, 15.0)
-
-
-def _wait_ready(url: str, popen: subprocess.Popen[bytes], log: Path) -> None:
-    for _ in range(300):
-        if popen.poll() is not None:
-            pytest.fail(f"serve exited:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"serve did not become ready:\n{log.read_text()[-2000:]}")
+    with serve("serve", env, tmp_path, ["--workers", "1"]) as proc:
+        yield proc.url
 
 
 def test_twenty_concurrent_scrapers_share_one_render(server: str) -> None:
