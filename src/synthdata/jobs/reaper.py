@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobState
 from synthdata.jobs.orphans import sweep_orphans
 from synthdata.jobs.queue import JobQueue
-from synthdata.service.core.db import session_scope, utcnow
+from synthdata.service.core.db import error_summary, session_scope, utcnow
 from synthdata.service.core.settings import Settings
 from synthdata.service.core.storage import Storage
 
@@ -169,7 +169,7 @@ class Reaper:
             try:
                 reap(self._sessions, self._queue, self._settings)
             except DBAPIError as exc:  # the database is down: one line, try next pass
-                log.warning("job reaper pass failed: %s", first_line(exc))
+                log.warning("job reaper pass failed: %s", error_summary(exc))
             except Exception:
                 log.exception("job reaper pass failed")
             if time.monotonic() >= self._next_sweep:
@@ -197,9 +197,3 @@ class Reaper:
                 len(sweep.removed),
                 sweep.removed_bytes,
             )
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error: a driver's message without the statement it ran."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from synthdata.service.core.db import error_summary
 from synthdata.service.core.problems import Problem, problem_response
 
 log = logging.getLogger("synthdata.service")
@@ -117,8 +118,7 @@ class BoundedCheck:
         except FutureTimeout:
             reason = NO_ANSWER
         except Exception as exc:
-            lines = str(exc).strip().splitlines()
-            reason = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+            reason = error_summary(exc)[:300]
         if (reason is None) != (self._failing is None):
             if reason is None:
                 log.info("%s: answering again", self.name)

@@ -152,6 +152,13 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def error_summary(exc: BaseException) -> str:
+    """`Type: first line` of an error: a driver's message without the statement and
+    parameters it goes on to print (one log line, a health verdict)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def database_location(url: str) -> str:
     """The database as a person should read it: a SQLite file's absolute path, otherwise
     the URL with its password hidden."""
