@@ -80,20 +80,28 @@ def many_chunks(settings_for: Callable[..., Settings]) -> Settings:
 BIG_JOB_ROWS = 1_000_000  # 500 chunks: far more than run before the test acts
 
 
+def _big_job_under_way(
+    client: TestClient, alice: Caller, customer_dir: Path
+) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """Upload, start a big job and wait until it runs with its fitted model and two
+    parts on disk (the bytes a cancel or a failure used to leak): dataset, job, job dir."""
+    dataset = _upload(client, alice)
+    job = client.post(
+        "/api/v1/jobs",
+        headers=alice.headers,
+        json={"dataset_id": dataset["id"], "rows": BIG_JOB_ROWS},
+    ).json()
+    running = _poll(client, alice, job["id"], lambda b: b["chunks_done"] >= 2 or _final(b))
+    assert running["state"] == "running", running
+    job_dir = customer_dir / "jobs" / job["id"]
+    assert (job_dir / "model.synth").is_file() and len(_files(job_dir / "parts")) >= 2
+    return dataset, job, job_dir
+
+
 def test_cancelled_job_leaves_no_bytes(many_chunks: Settings, alice: Caller) -> None:
     customer_dir = many_chunks.data_dir / "customers" / str(alice.customer_id)
     with TestClient(create_app(many_chunks)) as client:
-        dataset = _upload(client, alice)
-        job = client.post(
-            "/api/v1/jobs",
-            headers=alice.headers,
-            json={"dataset_id": dataset["id"], "rows": BIG_JOB_ROWS},
-        ).json()
-        running = _poll(client, alice, job["id"], lambda b: b["chunks_done"] >= 2 or _final(b))
-        assert running["state"] == "running", running
-        job_dir = customer_dir / "jobs" / job["id"]
-        # The fitted model and two parts are there: the bytes a cancel used to leak.
-        assert (job_dir / "model.synth").is_file() and len(_files(job_dir / "parts")) >= 2
+        dataset, job, job_dir = _big_job_under_way(client, alice, customer_dir)
         cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=alice.headers)
         assert cancelled.status_code == 200, cancelled.text
     # Leaving the client stops its worker gracefully: the chunk that was running when
@@ -105,16 +113,7 @@ def test_cancelled_job_leaves_no_bytes(many_chunks: Settings, alice: Caller) -> 
 def test_failed_job_leaves_no_bytes(many_chunks: Settings, alice: Caller) -> None:
     customer_dir = many_chunks.data_dir / "customers" / str(alice.customer_id)
     with TestClient(create_app(many_chunks)) as client:
-        dataset = _upload(client, alice)
-        job = client.post(
-            "/api/v1/jobs",
-            headers=alice.headers,
-            json={"dataset_id": dataset["id"], "rows": BIG_JOB_ROWS},
-        ).json()
-        running = _poll(client, alice, job["id"], lambda b: b["chunks_done"] >= 2 or _final(b))
-        assert running["state"] == "running", running
-        job_dir = customer_dir / "jobs" / job["id"]
-        assert (job_dir / "model.synth").is_file() and len(_files(job_dir / "parts")) >= 2
+        dataset, job, job_dir = _big_job_under_way(client, alice, customer_dir)
         # The storage loses the job's fitted model: its next chunk fails, and so the job.
         (job_dir / "model.synth").unlink()
         failed = _poll(client, alice, job["id"], _final)
