@@ -13,23 +13,19 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from synthdata.jobs.models import Job
 from synthdata.service.app import create_app
 from synthdata.service.core.db import make_engine
-from tests.fixtures.service import CSV, Caller, make_settings
+from tests.fixtures.service import CSV, Caller, make_settings, serving
 from tests.security.tcp_proxy import TcpProxy, proxy_to
 
 OUTAGE_SECONDS = float(os.environ.get("SYNTHDATA_TEST_OUTAGE_SECONDS", "5"))
@@ -39,24 +35,6 @@ JOB_BODY = {"rows": 50, "synthesizer": "copula"}
 
 POSTGRES = pytest.mark.parametrize("migrated_database", ["postgres"], indirect=True)
 SQLITE = pytest.mark.parametrize("migrated_database", ["sqlite"], indirect=True)
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` under uvicorn on a free loopback port (real sockets: client timeouts hold)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture

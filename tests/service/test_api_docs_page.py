@@ -7,17 +7,13 @@ with every request to any other host refused, as on a machine without internet.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from tests.fixtures.service import serving
 
 from synthdata.service.app import create_app
 from synthdata.service.core.settings import Settings
@@ -29,24 +25,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 OPERATIONS = ["/api/v1/datasets", "/api/v1/jobs", "/api/v1/jobs/{job_id}/result", "/api/v1/usage"]
 
 pytestmark = pytest.mark.parametrize("migrated_database", ["sqlite"], indirect=True)
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` under uvicorn on a free loopback port, for as long as the block runs."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-import uvicorn
+from tests.fixtures.service import serving
 
 from synthdata.client import Client, JobFailedError, ServiceError
 from synthdata.service.app import create_app
@@ -18,18 +16,8 @@ from synthdata.service.app import create_app
 
 @pytest.fixture
 def server_url(settings) -> Iterator[str]:
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 def test_upload_generate_download(server_url, alice, tmp_path):

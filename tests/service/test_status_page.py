@@ -8,8 +8,6 @@ over real HTTP and opens it in the Debian Chromium.
 from __future__ import annotations
 
 import struct
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -17,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from benchmarks.service_processes import free_port
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.fixtures.service import serving
 
 from synthdata.jobs.models import Job, JobState
 from synthdata.service.app import create_app
@@ -247,26 +244,6 @@ def test_the_html_page_escapes_titles_and_is_never_cached(
 
 
 # -- in a real browser ------------------------------------------------------------------
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port (in a thread); yield its URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60  # only stops a hung test
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", path
