@@ -38,6 +38,7 @@ RESULTS = Path(__file__).parent / "results" / "contract_fuzz.md"
 HOOKS_MODULE = "benchmarks.contract_fuzz_hooks"
 REPO = Path(__file__).resolve().parent.parent
 WEBHOOK_TOKEN = "contract-fuzz-webhook-token"  # set, so the webhook answers 401, not 503
+PAGERDUTY_SECRET = "contract-fuzz-pagerduty-secret"  # likewise for PagerDuty's webhook
 UNLIMITED = "1000000000"
 
 
@@ -67,8 +68,10 @@ def live_service(home: Path) -> Iterator[LiveService]:
         home,
         SYNTHDATA_RATE_LIMIT_PER_KEY=UNLIMITED,
         SYNTHDATA_RATE_LIMIT_PER_SOURCE=UNLIMITED,
+        SYNTHDATA_RATE_LIMIT_PER_SOURCE_PER_SECOND=UNLIMITED,
         SYNTHDATA_AUTH_LOCKOUT_FAILURES=UNLIMITED,
         SYNTHDATA_ALERT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        SYNTHDATA_PAGERDUTY_WEBHOOK_SECRET=PAGERDUTY_SECRET,
         SYNTHDATA_SERVE_WORKERS="1",
     )
     subprocess.run([*SYNTHDATA, "admin", "migrate"], env=env, check=True, capture_output=True)

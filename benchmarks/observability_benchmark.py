@@ -139,6 +139,7 @@ def _env(home: Path, observability: bool, log_level: str) -> dict[str, str]:
         SYNTHDATA_RATE_LIMIT_BACKEND="memory",
         SYNTHDATA_RATE_LIMIT_PER_KEY="1000000000",
         SYNTHDATA_RATE_LIMIT_PER_SOURCE="1000000000",
+        SYNTHDATA_RATE_LIMIT_PER_SOURCE_PER_SECOND="1000000000",
     )
 
 
@@ -330,11 +331,15 @@ def throughput(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
 
 
 # -- /metrics render time -----------------------------------------------------------------
+_KEPT: list[object] = []
+
+
 def _fill(customers: int, process: int) -> None:
     """Fill every contract metric as a busy process serving `customers` customers would."""
     from synthdata.engine.base import list_synthesizers
     from synthdata.observability import metrics
-    from synthdata.service.observe import PRIVILEGED_OPERATIONS
+    from synthdata.observability.request_tally import RequestTally
+    from synthdata.service.admin.privileged import PRIVILEGED_OPERATIONS
 
     metrics.preinitialise(list_synthesizers(), ["USD", "EUR"], PRIVILEGED_OPERATIONS)
     for index in range(customers):
@@ -345,9 +350,10 @@ def _fill(customers: int, process: int) -> None:
         histogram = metrics.http_request_duration_seconds.labels(method, route)
         for i in range(50):
             histogram.observe(0.001 * (1 + i * (process + 1)))
+    tally = RequestTally()  # its sources are rendered as the per-source gauge at every scrape
+    _KEPT.append(tally)  # the process's tallies are weakly held
     for i in range(50):
-        metrics.source_requests_total.labels(f"203.0.113.{i}").inc(100 + i)
-    metrics.source_requests_total.labels("other").inc(5000)
+        tally.talkers.add(f"203.0.113.{i}", 100 + i)
     for reason in metrics.AUTH_FAILURE_REASONS:
         metrics.auth_failures_total.labels(reason).inc(3)
     for name in list_synthesizers():

@@ -8,10 +8,14 @@ Alertmanager: a critical alert hides the warning about the same thing only.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from typing import Any
 
 import pytest
+
+from synthdata.service.incidents import policy
 
 from .conftest import Tools
 from .test_alertmanager import (
@@ -204,3 +208,62 @@ def test_security_alerts_reach_the_security_channel_and_pagerduty_service(
         r["body"]["payload"]["summary"] for r in receiver.requests if r["path"] == "/pagerduty"
     ]
     assert not [s for s in pages if s.startswith("BruteForceAttack")]
+
+
+# -- one cause, one page (item 5) -------------------------------------------------------
+def _family_route() -> dict[str, Any]:
+    (critical,) = [
+        r for r in _config()["route"]["routes"] if r["matchers"] == ['severity="critical"']
+    ]
+    (family,) = critical["routes"]
+    return dict(family)
+
+
+def test_the_error_family_route_is_the_intakes_cause_group() -> None:
+    family = _family_route()
+    (matcher,) = family["matchers"]
+    names = set(re.fullmatch(r'alertname=~"(.*)"', matcher).group(1).split("|"))  # type: ignore[union-attr]
+    assert names == policy.CAUSE_GROUPS["api-errors"]
+    assert family["group_by"] == ["cluster", "service"]  # not by alertname: one group
+    assert family["receiver"] == "pagerduty-critical"
+    shipped = {(r["alert"], r["labels"]["severity"]): r["labels"] for r in alerts()}
+    for name in names:  # each a critical rule of the API, so it lands in this route
+        assert shipped[(name, "critical")]["service"] == "synthdata-api", name
+
+
+@pytest.mark.slow
+def test_the_error_family_firing_at_once_pages_once(
+    alertmanager: str,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    """A 5xx episode fires three alerts: one PagerDuty trigger, one incident notification."""
+    cluster = "one-cause"  # apart from the other tests' alerts in this Alertmanager
+    family = sorted(policy.CAUSE_GROUPS["api-errors"])
+    seen_before = len(receiver.requests)
+    _http(
+        "POST",
+        f"{alertmanager}/api/v2/alerts",
+        [_alert(name, "critical", "synthdata-api", cluster=cluster) for name in family],
+    )
+    (hook,) = receiver.wait_for("/webhook", lambda b: b["commonLabels"].get("cluster") == cluster)
+    assert sorted(a["labels"]["alertname"] for a in hook["body"]["alerts"]) == family
+    (page,) = receiver.wait_for(
+        "/pagerduty", lambda b: b["payload"]["summary"].startswith("synthdata-api: ")
+    )
+    assert page["body"]["payload"]["summary"] == f"synthdata-api: {', '.join(family)}"
+    assert page["body"]["links"][0]["href"].endswith("#apiavailabilitylow")
+    # Alertmanager's dedup_key is the hash of the group key the incident intake keys by.
+    group_key = hook["body"]["groupKey"]
+    assert page["body"]["dedup_key"] == hashlib.sha256(group_key.encode()).hexdigest()
+    time.sleep(12)  # past another group_interval: nothing more for this episode
+    new = receiver.requests[seen_before:]
+    # The receiver pages and notifies the incident webhook with each notification, so
+    # one incident notification for the episode's alerts is one page.
+    hooks = [
+        r["body"]["groupKey"]
+        for r in new
+        if r["path"] == "/webhook" and r["body"]["alerts"][0]["labels"]["cluster"] == cluster
+    ]
+    assert hooks == [group_key]
+    same_page = [r for r in new if r["path"] == "/pagerduty" and r["body"] == page["body"]]
+    assert len(same_page) == 1

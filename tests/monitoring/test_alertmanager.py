@@ -35,7 +35,9 @@ SECRETS = {
     "slack-security-webhook-url": "https://hooks.slack.invalid/services/T000/B000/SECURITY",
     "incident-webhook-token": "incident-token-for-tests",
 }
-INCIDENT_WEBHOOK = "http://127.0.0.1:8000/api/v1/alerts/webhook"
+# The incident spool (`synthdata incident-spool`, port 9095), never the API itself: it
+# stores each notification while the API or its database is down.
+INCIDENT_WEBHOOK = "http://127.0.0.1:9095/api/v1/alerts/webhook"
 
 
 def receiver_secrets(receiver_url: str) -> dict[str, str]:

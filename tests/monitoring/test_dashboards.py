@@ -91,7 +91,19 @@ def test_the_five_dashboards_and_their_runbook_panels() -> None:
         "sum by (le) (rate(http_request_duration_seconds_bucket" in overview["Response Time (p95)"]
     )
     assert "size_class, le" in exprs["synthdata-application"]
-    for metric in ("kube_pod_container_status_restarts_total", "pg_up", "redis_up", "node_cpu"):
+    for metric in (
+        "kube_pod_container_status_restarts_total",
+        "pg_up",
+        "redis_up",
+        "node_cpu",
+        # The runbook's node status, volume, network and query-performance signals.
+        "kube_node_status_condition",
+        "kubelet_volume_stats_used_bytes",
+        "container_network_receive_bytes_total",
+        "container_network_receive_errors_total",
+        "pg_database_statements_exec_seconds_total",
+        "pg_slowest_statements_mean_exec_seconds",
+    ):
         assert metric in exprs["synthdata-infrastructure"]
     assert "synthdata_active_users" in exprs["synthdata-business"]
     assert "synthdata_active_users_total" not in " ".join(exprs.values())
@@ -99,7 +111,7 @@ def test_the_five_dashboards_and_their_runbook_panels() -> None:
         assert metric in exprs["synthdata-business"]
     for metric in ("auth_failures_total", "privileged_operations_total", "cert_expiry_seconds"):
         assert metric in exprs["synthdata-security"]
-    assert "synthdata_source_requests_total" in exprs["synthdata-security"]
+    assert "synthdata_source_requests_per_second" in exprs["synthdata-security"]
 
 
 # -- what every panel must have ------------------------------------------------------------

@@ -44,6 +44,7 @@ CORE_KINDS = {
     "Deployment",
     "Service",
     "HorizontalPodAutoscaler",
+    "Ingress",
 }
 OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
 NAMESPACED = (CORE_KINDS | OPERATOR_KINDS) - {"Namespace"}
@@ -304,11 +305,16 @@ def test_the_alertmanager_secret_carries_the_shipped_routing(tools: Tools, tmp_p
     assert cluster["templates"] == ["/etc/alertmanager/config/*.tmpl"]
     assert cluster["route"] == shipped["route"]
     assert cluster["inhibit_rules"] == shipped["inhibit_rules"]
+    # Incidents go to the incident spool's Service, which forwards them to the API.
+    spool_url = "http://synthdata-incident-spool.synthdata.svc:9095/api/v1/alerts/webhook"
     for receiver in cluster["receivers"]:
         for hook in receiver["webhook_configs"]:
-            assert hook["url"] == "http://synthdata-api.synthdata.svc:8000/api/v1/alerts/webhook"
-    api = of_kind("Service")["synthdata-api"]
-    assert api["spec"]["ports"][0]["port"] == 8000
+            assert hook["url"] == spool_url
+    spool = of_kind("Service")["synthdata-incident-spool"]
+    assert (spool["metadata"]["namespace"], spool["spec"]["ports"][0]["port"]) == (
+        "synthdata",
+        9095,
+    )
     # amtool accepts it, templates included, once the mounted paths exist.
     mounted = tmp_path / "config"
     mounted.mkdir()
@@ -408,9 +414,12 @@ def test_compose_ports_agree_with_the_shipped_prometheus_config() -> None:
     (alertmanagers,) = prometheus_config()["alerting"]["alertmanagers"]
     (am_target,) = alertmanagers["static_configs"][0]["targets"]
     assert _listen_port(services["alertmanager"]) == int(am_target.rsplit(":", 1)[1])
-    # Alertmanager posts incidents to the API's port.
+    # Alertmanager posts incidents to the incident spool, which forwards them to the API.
     shipped = (ALERTMANAGER_DIR / "alertmanager.yml").read_text()
-    assert f"http://127.0.0.1:{_listen_port(services['api'])}/api/v1/alerts/webhook" in shipped
+    spool = services["incident-spool"]
+    assert f"http://127.0.0.1:{_listen_port(spool)}/api/v1/alerts/webhook" in shipped
+    api_url = spool["command"][spool["command"].index("--api-url") + 1]
+    assert api_url == f"http://127.0.0.1:{_listen_port(services['api'])}"
     # The app's own connection URLs point at the Compose data stores.
     env = services["api"]["environment"]
     assert "127.0.0.1:5432" in env["SYNTHDATA_DATABASE_URL"]
@@ -478,7 +487,9 @@ def test_local_configs_keep_the_shipped_rules_and_routing(tmp_path: Path) -> Non
     assert config["global"] == prometheus_config()["global"]
     text = stack.local_alertmanager_config(options, MONITORING, tmp_path)
     assert SECRETS_DIR not in text and f"{tmp_path}/pagerduty-routing-key" in text
-    assert "http://127.0.0.1:18000/api/v1/alerts/webhook" in text
+    # The incident webhook is the stack's incident spool (which forwards to the API).
+    hooks = {h["url"] for r in yaml.safe_load(text)["receivers"] for h in r["webhook_configs"]}
+    assert hooks == {"http://127.0.0.1:9095/api/v1/alerts/webhook"}
     assert (
         yaml.safe_load(text)["route"]
         == yaml.safe_load((ALERTMANAGER_DIR / "alertmanager.yml").read_text())["route"]
@@ -487,10 +498,13 @@ def test_local_configs_keep_the_shipped_rules_and_routing(tmp_path: Path) -> Non
 
 @pytest.mark.slow
 def test_monitoring_up_status_down(tools: Tools, tmp_path: Path) -> None:
-    """`synthdata monitoring up` -> both /-/healthy answer -> `down` -> processes gone."""
+    """`synthdata monitoring up` -> Prometheus, Alertmanager and the incident spool
+    answer -> `down` -> processes gone."""
     state = tmp_path / "state"
-    prom_port, am_port = _free_port(), _free_port()
+    prom_port, am_port, spool_port = _free_port(), _free_port(), _free_port()
     runner = CliRunner()
+    # `up` shares the incident-webhook token through the service's home: this test's own.
+    service_home = {"SYNTHDATA_HOME": str(tmp_path / "home")}
     args = [
         "up",
         "--state-dir",
@@ -503,15 +517,23 @@ def test_monitoring_up_status_down(tools: Tools, tmp_path: Path) -> None:
         str(prom_port),
         "--alertmanager-port",
         str(am_port),
+        "--incident-spool-port",
+        str(spool_port),
         "--no-exporters",
     ]
     try:
-        result = runner.invoke(stack_app, args)
+        result = runner.invoke(stack_app, args, env=service_home)
         assert result.exit_code == 0, result.output
         components = {c.name: c for c in stack.read_components(state)}
-        assert set(components) == {"prometheus", "alertmanager"}
+        assert set(components) == {"prometheus", "alertmanager", "incident-spool"}
         assert _healthy(f"http://127.0.0.1:{prom_port}")
         assert _healthy(f"http://127.0.0.1:{am_port}")
+        # Alertmanager posts incidents to the spool, whose file is under the state dir.
+        am_config = (state / "alertmanager" / "alertmanager.yml").read_text()
+        assert f"http://127.0.0.1:{spool_port}/api/v1/alerts/webhook" in am_config
+        with urllib.request.urlopen(f"http://127.0.0.1:{spool_port}/healthz", timeout=5) as r:
+            assert json.loads(r.read())["pending"] == 0
+        assert (state / "incident-spool" / "spool.sqlite3").is_file()
         assert (state / "logs" / "prometheus.log").is_file()
         for name in stack.SECRET_NAMES:
             assert (state / "secrets" / name).stat().st_mode & 0o077 == 0
@@ -522,14 +544,15 @@ def test_monitoring_up_status_down(tools: Tools, tmp_path: Path) -> None:
         assert groups == {g["name"] for g in rule["spec"]["groups"]}
 
         # A second `up` starts nothing new.
-        again = runner.invoke(stack_app, args)
+        again = runner.invoke(stack_app, args, env=service_home)
         assert again.exit_code == 0, again.output
         assert {c.name: c.pid for c in stack.read_components(state)} == {
             name: c.pid for name, c in components.items()
         }
         shown = runner.invoke(stack_app, ["status", "--state-dir", str(state)])
         assert shown.exit_code == 0, shown.output
-        assert shown.output.count("healthy") == 2
+        assert shown.output.count("healthy") == 3
+        assert re.search(r"^incident-spool\s+healthy\s", shown.output, re.M), shown.output
     finally:
         done = runner.invoke(stack_app, ["down", "--state-dir", str(state)])
     assert done.exit_code == 0, done.output
@@ -544,6 +567,8 @@ def test_monitoring_up_status_down(tools: Tools, tmp_path: Path) -> None:
             time.sleep(0.1)
         assert not component.running(), f"{component.name} still running"
     assert not _healthy(f"http://127.0.0.1:{prom_port}")
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{spool_port}/healthz", timeout=2)
     assert stack.read_components(state) == []
     shown = runner.invoke(stack_app, ["status", "--state-dir", str(state)])
     assert shown.exit_code == 3

@@ -22,10 +22,20 @@ from .conftest import ALERTS_DOC, PROMETHEUS_DIR, RULES_DIR, Tools
 RUNBOOK_URL = "https://github.com/inferloop/synthdata/blob/main/docs/runbook.md#"
 SEVERITIES = {"critical", "warning", "info"}
 SERVICES = {"synthdata-api", "synthdata-worker"}
+# Node-wide signals (file systems, node conditions, volumes) are about the cluster.
+INFRASTRUCTURE = "infrastructure"
 # Labels taken from the container name: only our two containers are selected.
 TEMPLATED_SERVICE = "{{ $labels.container }}"
-# Alerts whose value is only 0/1 (up/down): their description has no $value.
-VALUELESS = {"APIDown", "DatabaseConnectionFailure", "RedisConnectionFailure"}
+# ... or from the pod name, for cAdvisor's per-pod network series.
+POD_SERVICE = "{{ $labels.service }}"
+# Alerts whose value is only 0/1 (up/down, a condition holds): no $value in the text.
+VALUELESS = {
+    "APIDown",
+    "DatabaseConnectionFailure",
+    "RedisConnectionFailure",
+    "NodeNotReady",
+    "NodeUnderPressure",
+}
 # The runbook's alerts: severity and `for` exactly as it states them.
 RUNBOOK_ALERTS = {
     "APIAvailabilityLow": ("critical", "2m"),
@@ -48,6 +58,12 @@ REQUIRED_ALERTS = {
     "GenerationDurationHigh",
     "APIErrorBudgetBurn",
     "APILatencyBudgetBurn",
+    # The runbook's "Kubernetes Metrics", network and "Query performance" signals.
+    "PersistentVolumeUsageHigh",
+    "NodeNotReady",
+    "NodeUnderPressure",
+    "ContainerNetworkErrors",
+    "PostgreSQLSlowQueries",
 }
 RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 
@@ -183,9 +199,13 @@ def test_alert_labels_and_annotations(rule: dict[str, Any]) -> None:
     assert re.fullmatch(r"[A-Z][A-Za-z0-9]+", name), "alert names are CamelCase"
     labels, annotations = rule["labels"], rule["annotations"]
     assert labels.get("severity") in SEVERITIES
-    assert labels.get("service") in SERVICES or labels.get("service") == TEMPLATED_SERVICE
+    assert labels.get("service") in SERVICES | {INFRASTRUCTURE, TEMPLATED_SERVICE, POD_SERVICE}
     if labels["service"] == TEMPLATED_SERVICE:
         assert 'container=~"synthdata-api|synthdata-worker"' in rule["expr"]
+    if labels["service"] == POD_SERVICE:
+        assert '"service", "synthdata-$1", "pod", "synthdata-(api|worker)-.*"' in rule["expr"]
+    if labels["service"] == INFRASTRUCTURE:
+        assert labels.get("component"), f"{name}: say which part of the infrastructure"
     assert annotations.get("summary")
     assert annotations.get("runbook_url") == RUNBOOK_URL + name.lower()
     description = annotations.get("description", "")

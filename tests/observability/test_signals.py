@@ -40,6 +40,7 @@ CONTRACT = {
     "auth_failures_total": "counter",
     "privileged_operations_total": "counter",
     "cert_expiry_seconds": "gauge",
+    "synthdata_source_requests_per_second": "gauge",
 }
 
 
@@ -85,18 +86,22 @@ def test_every_contract_metric_is_exposed_with_its_type() -> None:
     metrics.scrape_time.queue_length = lambda: 4
     metrics.scrape_time.active_users = lambda: 2
     metrics.scrape_time.cert_expiry_seconds = lambda: {"api.pem": 42.5 * 86400}
+    metrics.scrape_time.privileged_operations = lambda: {"api_key.revoke": 2}
     try:
         text = metrics_payload().decode()
     finally:
         metrics.scrape_time.queue_length = None
         metrics.scrape_time.active_users = None
         metrics.scrape_time.cert_expiry_seconds = None
+        metrics.scrape_time.privileged_operations = None
     exposed = _types(text)
     for name, kind in CONTRACT.items():
         assert exposed.get(name) == kind, f"{name} missing or not a {kind}"
     assert "synthdata_generation_queue_length 4.0" in text
     assert 'cert_expiry_seconds{certificate="api.pem"} 3.672e+06' in text
     assert 'auth_failures_total{reason="locked_out"} ' in text  # present before any event
+    assert 'privileged_operations_total{operation="create_customer"} 0.0' in text
+    assert 'privileged_operations_total{operation="api_key.revoke"} 2.0' in text
     assert 'synthdata_generation_duration_seconds_bucket{le="30.0",size_class="small"' in text
 
 

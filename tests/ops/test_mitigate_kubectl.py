@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -24,6 +23,7 @@ from synthdata.cli.main import app
 from synthdata.ops import kubectl
 from synthdata.ops.mitigate import redirect_plan, resource_settings, resources_plan
 from synthdata.service.admin.models import AuditEntry
+from synthdata.service.admin.privileged import privileged_counts
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope
 from synthdata.service.core.migrate import upgrade_head
 from tests.ops import kubectl_shim
@@ -133,8 +133,16 @@ def _audit(tmp_path: Path) -> list[AuditEntry]:
         engine.dispose()
 
 
-def _privileged(operation: str) -> float:
-    return REGISTRY.get_sample_value("privileged_operations_total", {"operation": operation}) or 0
+def _privileged(tmp_path: Path, operation: str) -> float:
+    """What the API's privileged_operations_total reports, read from the same audit log."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    upgrade_head(url)
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            return privileged_counts(session).get(operation, 0.0)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(("args", "action", "expected"), CASES, ids=lambda v: str(v)[:40])
@@ -149,7 +157,7 @@ def test_command_runs_exactly_what_dry_run_prints(
     printed = [shlex.split(line) for line in dry.stdout.splitlines()]
     assert kubectl_shim.calls(log) == []  # a dry run does not even probe kubectl
 
-    before = _privileged(action)
+    before = _privileged(tmp_path, action)
     real = runner.invoke(app, ["ops", *args, "--json"], env=env)
     assert real.exit_code == 0, real.output
     recorded = kubectl_shim.actions(log)
@@ -160,7 +168,7 @@ def test_command_runs_exactly_what_dry_run_prints(
     assert [(e.action, e.actor) for e in entries] == [(action, "cli")]
     assert entries[0].detail["ok"] is True
     assert entries[0].detail["commands"] == [shlex.join(["kubectl", *a]) for a in expected]
-    assert _privileged(action) == before + 1
+    assert _privileged(tmp_path, action) == before + 1
     notes = [f["detail"] for f in json.loads(real.stdout)["findings"] if f["name"] == "next"]
     if args[0] == "redirect-traffic":
         assert notes == [

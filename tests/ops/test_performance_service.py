@@ -59,6 +59,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         SYNTHDATA_FAULT_INJECTION="true",
         SYNTHDATA_RATE_LIMIT_PER_KEY="1000000",
         SYNTHDATA_RATE_LIMIT_PER_SOURCE="1000000",
+        SYNTHDATA_RATE_LIMIT_PER_SOURCE_PER_SECOND="1000000",
     )
     _, key = create_customer_key(env, "performance")
     started: list[Proc] = []

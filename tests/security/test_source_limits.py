@@ -8,16 +8,21 @@ route, while other sources go on unharmed.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from synthdata.service import observe
 from synthdata.service.app import create_app
+from synthdata.service.core.ratelimit import Tarpit
 from synthdata.service.core.settings import Settings
-from tests.fixtures.service import Caller
+from tests.fixtures.service import Caller, serving
 from tests.service.alertmanager_payloads import alert, group_key, notification
 
 TOKEN = "webhook-token-for-tests"
@@ -94,3 +99,54 @@ def test_wrong_scrape_tokens_lock_the_source_out(settings_for: Callable[..., Set
         )
     with api(settings, BYSTANDER) as prometheus:
         assert prometheus.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).is_success
+
+
+# -- floods: a per-second window and a tarpit (the abuse benchmark's flood rows) -------
+def test_a_source_cannot_spend_its_whole_window_in_one_second(
+    settings_for: Callable[..., Settings],
+) -> None:
+    settings = settings_for(rate_limit_per_source=1000, rate_limit_per_source_per_second=3)
+    with api(settings, ATTACKER) as attacker:
+        statuses = [attacker.get("/readyz").status_code for _ in range(12)]
+    # Fixed one-second windows: the burst may straddle one boundary, never more.
+    assert 3 <= statuses.count(200) <= 6, statuses
+    assert statuses.count(429) >= 6, statuses
+
+
+def test_the_tarpit_holds_at_most_its_capacity() -> None:
+    async def scenario() -> tuple[int, list[bool]]:
+        tarpit = Tarpit(seconds=3600, capacity=2)
+        holds = [asyncio.create_task(tarpit.hold()) for _ in range(5)]
+        await asyncio.sleep(0)  # every task runs up to its sleep, or returns
+        held, done = tarpit.held, [task.done() for task in holds]
+        for task in holds:
+            task.cancel()
+        await asyncio.gather(*holds, return_exceptions=True)
+        assert tarpit.held == 0  # cancelled holds give their place back
+        return held, done
+
+    held, done = asyncio.run(scenario())
+    assert held == 2
+    assert done == [False, False, True, True, True]  # past capacity: answered at once
+
+
+def test_a_refused_request_is_held_by_the_tarpit_before_its_429(
+    settings_for: Callable[..., Settings],
+) -> None:
+    settings = settings_for(
+        rate_limit_per_source=1, rate_limit_tarpit_seconds=2.0, rate_limit_tarpit_capacity=8
+    )
+    app = create_app(settings, workers=0)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        assert client.get("/readyz").status_code == 200
+        answers: list[httpx.Response] = []
+        refused = threading.Thread(target=lambda: answers.append(client.get("/readyz")))
+        refused.start()
+        tarpit = app.state.platform.tarpit
+        seen_held = False
+        while refused.is_alive():
+            seen_held = seen_held or tarpit.held == 1
+            time.sleep(0.01)
+        assert seen_held  # the 429 waited in the tarpit
+        assert answers[0].status_code == 429
+        assert tarpit.held == 0

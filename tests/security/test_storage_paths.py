@@ -41,7 +41,11 @@ UNKNOWN_CUSTOMER = "cus_000000000000ffffffffffffffff"
 @pytest.fixture
 def roomy(settings_for: Callable[..., Settings]) -> Settings:
     """No rate limit gets in the way of a thousand requests from one key."""
-    return settings_for(rate_limit_per_key=1_000_000, rate_limit_per_source=1_000_000)
+    return settings_for(
+        rate_limit_per_key=1_000_000,
+        rate_limit_per_source=1_000_000,
+        rate_limit_per_source_per_second=1_000_000,
+    )
 
 
 @pytest.fixture

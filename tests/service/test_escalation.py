@@ -32,6 +32,7 @@ from synthdata.service.incidents.alertmanager import AlertmanagerWebhook
 from synthdata.service.incidents.escalation import Escalator, run_escalations
 from synthdata.service.incidents.intake import ingest
 from synthdata.service.incidents.models import Incident, IncidentEvent
+from synthdata.service.incidents.pagerduty import dedup_key
 
 ROUTING_KEY = "pd-routing-key-for-tests"
 
@@ -113,6 +114,11 @@ def _open(
         return result.incident.id
 
 
+def _page_key(sessions: sessionmaker[Session], incident_id: str) -> str:
+    """The PagerDuty dedup_key of the incident's page: Alertmanager's, from its group key."""
+    return dedup_key(_incident(sessions, incident_id).group_key)
+
+
 def _timeline(sessions: sessionmaker[Session], incident_id: str) -> list[tuple[str, str]]:
     with session_scope(sessions) as session:
         events = session.scalars(
@@ -150,7 +156,7 @@ def test_overdue_sev1_pages_pagerduty_once(
     event = request["body"]
     assert event["routing_key"] == ROUTING_KEY
     assert event["event_action"] == "trigger"
-    assert event["dedup_key"] == incident_id
+    assert event["dedup_key"] == _page_key(sessions, incident_id)  # as Alertmanager keys it
     payload = event["payload"]
     assert payload["severity"] == "critical"
     assert payload["summary"].startswith("[SEV-1] DatabaseConnectionFailure: ")
@@ -182,7 +188,8 @@ def test_sev2_also_pages_and_sev3_sev4_post_to_slack(
         sev4: ("slack", "sent"),
     }
     (page,) = receiver.bodies("/pagerduty")
-    assert page["dedup_key"] == sev2 and page["payload"]["severity"] == "critical"
+    assert page["dedup_key"] == _page_key(sessions, sev2)
+    assert page["payload"]["severity"] == "critical"
     assert page["payload"]["summary"].startswith("[SEV-2] HighErrorRate")
     messages = {m["attachments"][0]["fields"][2]["value"]: m for m in receiver.bodies("/slack")}
     assert set(messages) == {sev3, sev4}
@@ -254,7 +261,7 @@ def test_failed_delivery_is_recorded_and_retried(
     (sent,) = run_escalations(sessions, targets)
     assert sent.outcome == "sent"
     bodies = receiver.bodies("/pagerduty")
-    assert [b["dedup_key"] for b in bodies] == [incident_id, incident_id]
+    assert [b["dedup_key"] for b in bodies] == [_page_key(sessions, incident_id)] * 2
     assert run_escalations(sessions, targets) == []
 
 
@@ -298,7 +305,7 @@ def test_concurrent_passes_page_each_incident_once(
     sent = [incident_id for result in results for incident_id in result]
     assert sorted(sent) == sorted(incident_ids)  # each exactly once, whoever sent it
     dedup_keys = [body["dedup_key"] for body in receiver.bodies("/pagerduty")]
-    assert sorted(dedup_keys) == sorted(incident_ids)
+    assert sorted(dedup_keys) == sorted(_page_key(sessions, i) for i in incident_ids)
 
 
 def test_the_api_process_escalates_periodically(
@@ -308,7 +315,7 @@ def test_the_api_process_escalates_periodically(
     incident_id = _open(sessions, "APIDown", "critical")
     with TestClient(create_app(settings, workers=0)):
         (page,) = receiver.wait("/pagerduty")
-    assert page["dedup_key"] == incident_id
+    assert page["dedup_key"] == _page_key(sessions, incident_id)
     assert _incident(sessions, incident_id).escalated_at is not None
 
 

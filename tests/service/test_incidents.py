@@ -484,14 +484,16 @@ def test_incident_operations_never_answer_5xx(
     from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
 
-    app = create_app(settings_for(alert_webhook_token=TOKEN), workers=0)
+    # The PagerDuty webhook is configured too (unconfigured, it answers 503 by design).
+    settings = settings_for(alert_webhook_token=TOKEN, pagerduty_webhook_secret="pd-secret")
+    app = create_app(settings, workers=0)
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     operations = [
         result.ok()
         for result in schema.get_all_operations()
         if result.ok().path.startswith(("/api/v1/incidents", "/api/v1/alerts"))
     ]
-    assert len(operations) == 7
+    assert len(operations) == 8
     headers = {"X-API-Key": admin.secret, "Authorization": f"Bearer {TOKEN}"}
     statuses: dict[str, set[int]] = {}
     for operation in operations:

@@ -136,6 +136,21 @@ def test_open_and_recently_resolved_incidents(settings: Settings, client: TestCl
     }
 
 
+def test_a_flood_of_readers_costs_one_render_per_cache_period(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """Within SYNTHDATA_STATUS_CACHE_SECONDS every reader gets the same render."""
+    settings = settings_for(status_cache_seconds=3600)
+    with TestClient(create_app(settings)) as cached:
+        first = status_of(cached)
+        page = cached.get("/status").text
+        add_the_four_incidents(settings)
+        assert status_of(cached) == first  # the same render: the incident is not in it
+        assert cached.get("/status").text == page
+    with TestClient(create_app(settings)) as fresh:  # a new render sees the facts
+        assert status_of(fresh)["status"] == "major_outage"
+
+
 @pytest.mark.parametrize(
     ("severity", "expected"),
     [("SEV-2", "degraded"), ("SEV-3", "degraded"), ("SEV-4", "operational")],

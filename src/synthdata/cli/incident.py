@@ -13,23 +13,21 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
 from synthdata.cli.console import console, error, info
+from synthdata.cli.incident_render import WIDE_LIST, incident_table, render_detail
 from synthdata.cli.operator import ByOpt, cli_source, operator
 from synthdata.cli.service import run_in_session, settings_from_env
 from synthdata.service.core.pagination import paginate
 from synthdata.service.incidents.models import (
     Incident,
-    IncidentDetail,
     IncidentOut,
     IncidentStatus,
     Severity,
@@ -59,10 +57,6 @@ def _run(action: Callable[[Session], T]) -> T:
 
 def _print_json(value: Any) -> None:
     console.print_json(json.dumps(value, default=str))
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else ""
 
 
 @app.command("list")
@@ -99,46 +93,6 @@ def list_incidents(
     Console(width=width).print(incident_table(rows, wide=width >= WIDE_LIST))
 
 
-# From this many columns, `incident list` also shows the response clock and who acted.
-WIDE_LIST = 120
-
-
-def incident_table(rows: list[IncidentOut], *, wide: bool) -> Table:
-    """One line per incident; the title is cut to fit (`show` prints it whole).
-
-    At 80 columns the id (copied from here, so never folded or cut), severity,
-    status and opening time leave about 16 characters for the title; from
-    `WIDE_LIST` columns the response clock and who acted are shown too.
-    """
-    table = Table(
-        title=f"{len(rows)} incident(s), times in UTC",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 1, 0, 0),  # with the box's blank divider: two spaces between columns
-    )
-    for heading in ("id", "sev", "status", "opened"):
-        table.add_column(heading, no_wrap=True)
-    if wide:
-        table.add_column("ack due", no_wrap=True)
-        table.add_column("by", no_wrap=True)
-    # The only column that may shrink: rich narrows wrappable columns first.
-    table.add_column("title", overflow="ellipsis", min_width=8)
-    for row in rows:
-        status = row.status if wide else _SHORT_STATUS.get(row.status, row.status)
-        cells: list[str | Text] = [row.id, row.severity, status, _short_when(row.opened_at)]
-        if wide:
-            cells += [_short_when(row.ack_due_at), row.acknowledged_by or row.resolved_by]
-        table.add_row(*cells, Text(row.title, no_wrap=True, overflow="ellipsis"))
-    return table
-
-
-_SHORT_STATUS = {IncidentStatus.ACKNOWLEDGED.value: "acked"}
-
-
-def _short_when(value: datetime | None) -> str:
-    return value.strftime("%m-%d %H:%M") if value else ""
-
-
 @app.command("show")
 def show(incident_id: IdArg, as_json: JsonOpt = False) -> None:
     """One incident: its alerts, checklist and timeline."""
@@ -151,88 +105,71 @@ def show(incident_id: IdArg, as_json: JsonOpt = False) -> None:
     render_detail(found)
 
 
-def render_detail(found: IncidentDetail) -> None:
-    """Print an incident as a summary, then alerts, checklist and timeline tables."""
-    summary = Table(title=Text(f"{found.id}: {found.title}"), show_header=False)
-    summary.add_column("field")
-    summary.add_column("value")
-    for field, value in (
-        ("severity", found.severity),
-        ("status", found.status),
-        ("service", found.service),
-        ("opened", _when(found.opened_at)),
-        ("ack due", _when(found.ack_due_at)),
-        ("acknowledged", f"{_when(found.acknowledged_at)} {found.acknowledged_by}".strip()),
-        ("escalated", _when(found.escalated_at)),
-        ("resolved", f"{_when(found.resolved_at)} {found.resolved_by}".strip()),
-    ):
-        summary.add_row(field, Text(value))
-    console.print(summary)
-
-    alerts = Table(title="Alerts")
-    for heading in ("alert", "status", "severity label", "since", "summary"):
-        alerts.add_column(heading)
-    for alert in found.alerts:
-        alerts.add_row(
-            alert.alertname,
-            alert.status,
-            str(alert.labels.get("severity", "")),
-            _when(alert.starts_at),
-            Text(str(alert.annotations.get("summary", ""))),
-        )
-    console.print(alerts)
-
-    if found.checklist:
-        checklist = Table(title="SEV-1 checklist")
-        for heading in ("#", "step", "done", "by"):
-            checklist.add_column(heading)
-        for number, item in enumerate(found.checklist, start=1):
-            done = _when(item.done_at) if item.done else ""
-            checklist.add_row(str(number), item.item, done or "no", item.done_by)
-        console.print(checklist)
-
-    timeline = Table(title="Timeline")
-    for heading in ("at", "actor", "event", "message"):
-        timeline.add_column(heading)
-    for event in found.timeline:
-        timeline.add_row(_when(event.at), event.actor, event.kind, Text(event.message))
-    console.print(timeline)
-
-
-def _act(incident_id: str, change: Callable[[Session, Incident], object], done: str) -> None:
+def _act(incident_id: str, change: Callable[[Session, Incident], T], done: str) -> T:
     """Apply `change`; it returns False when there was nothing to do (already done)."""
     from synthdata.service.incidents import service
 
-    def action(session: Session) -> object:
+    def action(session: Session) -> T:
         return change(session, service.get_incident(session, incident_id))
 
     changed = _run(action)
     info(done if changed is not False else f"{incident_id}: nothing to do, already done")
+    return changed
+
+
+def _sync_pagerduty(
+    incident_id: str,
+    change: Callable[[Session, Incident], bool],
+    done: str,
+    action: Literal["acknowledge", "resolve"],
+) -> None:
+    """`_act`, then the same acknowledge or resolve of the incident's PagerDuty alert.
+
+    Sent after the change was committed (a slow PagerDuty holds no database lock);
+    a failure is written on the timeline and shown, and leaves the change in place.
+    """
+    from synthdata.service.incidents import pagerduty
+
+    def change_and_ref(session: Session, incident: Incident) -> pagerduty.PageRef | bool:
+        return pagerduty.page_ref(incident) if change(session, incident) else False
+
+    ref = _act(incident_id, change_and_ref, done)
+    if ref is False:
+        return  # nothing changed here: PagerDuty was told the first time
+    assert isinstance(ref, pagerduty.PageRef)
+    settings = settings_from_env()
+    outcome = _run(lambda s: pagerduty.sync(s, settings, ref, action))
+    if outcome == "sent":
+        info(f"PagerDuty: {action} sent")
+    elif outcome:
+        error(f"PagerDuty: {action} {outcome} (written on the timeline)")
 
 
 @app.command("ack")
 def ack(incident_id: IdArg, by: ByOpt = None) -> None:
-    """Acknowledge an incident (stops its escalation)."""
+    """Acknowledge an incident (stops its escalation) and its PagerDuty alert."""
     from synthdata.service.incidents import service
 
     actor, source = operator(by), cli_source()
-    _act(
+    _sync_pagerduty(
         incident_id,
         lambda s, i: service.acknowledge(s, i, actor=actor, source=source),
         f"acknowledged {incident_id} as {actor}",
+        "acknowledge",
     )
 
 
 @app.command("resolve")
 def resolve(incident_id: IdArg, by: ByOpt = None) -> None:
-    """Resolve an incident by hand."""
+    """Resolve an incident by hand, and its PagerDuty alert."""
     from synthdata.service.incidents import service
 
     actor, source = operator(by), cli_source()
-    _act(
+    _sync_pagerduty(
         incident_id,
         lambda s, i: service.resolve(s, i, actor=actor, source=source),
         f"resolved {incident_id} as {actor}",
+        "resolve",
     )
 
 

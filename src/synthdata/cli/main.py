@@ -115,6 +115,10 @@ LAZY_COMMANDS = {
         "Incidents opened from Alertmanager: list, show, ack, resolve, note, tick, escalate.",
         attribute("synthdata.cli.incident", "app"),
     ),
+    "incident-spool": LazyCommand(
+        "Take Alertmanager's incident webhook durably and forward it to the API.",
+        attribute("synthdata.cli.incident_spool", "spool"),
+    ),
     "monitoring": LazyCommand(
         "Grafana dashboards and the local monitoring stack.", _monitoring_app
     ),

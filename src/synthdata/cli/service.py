@@ -136,14 +136,26 @@ def serve(
     settings = settings_from_env()
     host = settings.host if host is None else host
     port = settings.port if port is None else port
-    if job_threads is not None:
-        os.environ["SYNTHDATA_SERVE_WORKERS"] = str(job_threads)
+    threads = settings.serve_workers if job_threads is None else job_threads
+    if settings.queue != "local":
+        threads = 0  # with Redis, `synthdata worker` processes consume
+    job_process = None
+    if threads and settings.offload_cpu_work:
+        from synthdata.jobs.supervisor import WorkerProcess
+
+        job_process = WorkerProcess(threads=threads, nice=settings.offload_nice)
+        threads = 0  # none inside the API process
+    os.environ["SYNTHDATA_SERVE_WORKERS"] = str(threads)  # read by each server process
     info(
         f"API {local_api_url(host, port)}; database {database_location(settings.database_url)};"
         f" files {settings.data_dir.absolute()}"
     )
-    if workers > 1:
+    if workers > 1 or job_process is not None:  # several processes: one /metrics for all
         prepare_multiprocess_metrics(settings.data_dir.parent / "prometheus")
+    if job_process is not None and settings.migrate_on_start:
+        # Once, before the server and its worker both start: two processes migrating one
+        # SQLite file at the same moment would race.
+        prepare_database(settings, announce=False)
     run_server(  # binds the port first: a busy port fails before the app starts
         "synthdata.service.asgi:create_service_app",
         factory=True,
@@ -155,6 +167,7 @@ def serve(
         proxy_headers=False,
         log_config=None,  # the app logs JSON lines itself
         access_log=False,  # one access-log line per request comes from the app
+        companion=job_process,
     )
 
 
@@ -165,11 +178,24 @@ def worker(
         typer.Option(help="Serve this worker's /metrics on this port (0: none)."),
     ] = 8001,
     metrics_host: Annotated[str, typer.Option(help="Address for /metrics.")] = "127.0.0.1",
+    nice: Annotated[
+        int,
+        typer.Option(min=0, max=19, help="Lower this worker's CPU priority by this much."),
+    ] = 0,
+    parent_pid: Annotated[
+        int, typer.Option(hidden=True, help="Exit when this process is gone (0: never).")
+    ] = 0,
 ) -> None:
     """Consume the job queue (run any number of these; stop with Ctrl-C or SIGTERM)."""
     from synthdata.jobs.worker import run_worker
     from synthdata.observability.logging import configure_logging
 
+    if nice:
+        os.nice(nice)
+    if parent_pid:  # the embedded worker of `synthdata serve` (jobs/supervisor.py)
+        from synthdata.jobs.supervisor import exit_with_parent
+
+        exit_with_parent(parent_pid)
     settings = settings_from_env()
     where = database_location(settings.database_url)
     info(f"database {where}; files {settings.data_dir.absolute()}")

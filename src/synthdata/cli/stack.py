@@ -1,6 +1,7 @@
 """`synthdata monitoring ...`: the local monitoring stack and the generated manifests.
 
     synthdata monitoring up [--api-url URL] [--worker-url URL] [--state-dir DIR]
+                            [--incident-spool-port PORT]
     synthdata monitoring status
     synthdata monitoring down
     synthdata monitoring build [--check]
@@ -20,8 +21,8 @@ from synthdata.cli.console import console, error, info
 from synthdata.ops import monitoring_stack as stack
 
 app = typer.Typer(
-    help="The monitoring stack: Prometheus, Alertmanager and exporters on this machine, "
-    "and the Kubernetes manifests generated from the shipped configuration.",
+    help="The monitoring stack: Prometheus, Alertmanager, the incident spool and exporters "
+    "on this machine, and the Kubernetes manifests generated from the shipped configuration.",
     no_args_is_help=True,
 )
 
@@ -42,8 +43,9 @@ def up(
     api_url: Annotated[
         str | None,
         typer.Option(
-            help="The API whose /metrics to scrape and that receives the incident webhook "
-            "(default: SYNTHDATA_API_URL, else http://127.0.0.1:SYNTHDATA_PORT)."
+            help="The API whose /metrics to scrape and to which the incident spool forwards "
+            "the incident webhook (default: SYNTHDATA_API_URL, else "
+            "http://127.0.0.1:SYNTHDATA_PORT)."
         ),
     ] = None,
     worker_url: Annotated[str, typer.Option(help="The worker whose /metrics to scrape.")] = (
@@ -52,29 +54,47 @@ def up(
     state_dir: StateDir = Path("./var/monitoring"),
     prometheus_port: Annotated[int, typer.Option(help="Prometheus port (loopback).")] = 9090,
     alertmanager_port: Annotated[int, typer.Option(help="Alertmanager port (loopback).")] = 9093,
+    incident_spool_port: Annotated[
+        int,
+        typer.Option(
+            help="The incident spool's port (loopback): Alertmanager's incident webhook, "
+            "stored there and forwarded to the API."
+        ),
+    ] = 9095,
     database_url: Annotated[
         str | None,
-        typer.Option(envvar="SYNTHDATA_DATABASE_URL", help="PostgreSQL for postgres_exporter."),
+        typer.Option(
+            help="The service's database (default: as the service reads it, "
+            "SYNTHDATA_DATABASE_URL, else SQLite under SYNTHDATA_HOME). PostgreSQL is "
+            "scraped through postgres_exporter; otherwise there is no database exporter "
+            "job and no alert on one."
+        ),
     ] = None,
     redis_url: Annotated[
-        str | None, typer.Option(envvar="SYNTHDATA_REDIS_URL", help="Redis for redis_exporter.")
+        str | None,
+        typer.Option(
+            help="The service's Redis (default: SYNTHDATA_REDIS_URL), scraped through "
+            "redis_exporter; without one there is no Redis job and no alert on it."
+        ),
     ] = None,
     exporters: Annotated[
-        bool, typer.Option(help="Start node/postgres/redis exporters that are installed.")
+        bool, typer.Option(help="Start the installed exporters of the jobs scraped.")
     ] = True,
     monitoring_dir: MonitoringDir = None,
 ) -> None:
-    """Start Prometheus (shipped rules) and Alertmanager (shipped routing) on loopback."""
-    if api_url is None:
-        from synthdata.cli.service import settings_from_env
+    """Start Prometheus (shipped rules), Alertmanager (shipped routing) and the incident
+    spool on loopback, for the service as SYNTHDATA_* configures it (the same variables
+    as `make run`)."""
+    from synthdata.cli.service import settings_from_env
 
-        api_url = settings_from_env().api_url
-    options = stack.StackOptions(
+    options = stack.StackOptions.for_service(
+        settings_from_env(),
         state_dir=state_dir,
         api_url=api_url,
         worker_url=worker_url,
         prometheus_port=prometheus_port,
         alertmanager_port=alertmanager_port,
+        incident_spool_port=incident_spool_port,
         monitoring_dir=monitoring_dir,
         database_url=database_url,
         redis_url=redis_url,

@@ -84,5 +84,8 @@ class ConsoleLines:
         }
         for noise in ("message", "level", "service.name"):
             record.pop(noise, None)
-        event.update(record)  # request_id, customer_id, source.ip, trace ids
+        stack = record.pop("error.stack_trace", None)
+        if stack:  # a request that raised: its traceback below the line, as a traceback
+            event["exception"] = stack
+        event.update(record)  # request_id, customer_id, source.ip, trace ids, error.*
         return str(self._render(None, event["level"], event))

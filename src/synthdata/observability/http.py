@@ -5,7 +5,8 @@
 request (through `RequestTally`, in batches) under its route template
 (`/api/v1/jobs/{job_id}`, never the raw path; unknown paths are `unmatched`) and
 writes one access-log line with `response_time` in milliseconds, the field the
-runbook's slow-request query reads.
+runbook's slow-request query reads; a request that raised gets its exception on that
+same line (`request_errors`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from starlette.types import Scope
 
 from synthdata.observability import metrics
 from synthdata.observability.exposition import LocalExposition, MergedExposition
-from synthdata.observability.heavy_hitters import HeavyHitters
+from synthdata.observability.heavy_hitters import HeavyHitters, WindowedHeavyHitters
 from synthdata.observability.logging import (
     access_json,
     batching_loop,
@@ -41,6 +42,7 @@ from synthdata.observability.logging import (
     write_access_lines,
 )
 from synthdata.observability.render_cache import RenderCache
+from synthdata.observability.request_errors import attached, error_fields
 from synthdata.observability.request_tally import (
     DEFAULT_CUSTOMER_SERIES,
     RequestTally,
@@ -72,7 +74,7 @@ class RequestRecorder:
 
     def __init__(
         self,
-        talkers: HeavyHitters | None = None,
+        talkers: WindowedHeavyHitters | None = None,
         quiet_routes: frozenset[str] = frozenset(),
         customers: HeavyHitters | None = None,
     ) -> None:
@@ -142,6 +144,13 @@ class RequestRecorder:
         }
         if trace:
             event.update(trace)
+        auth_failure = state.get("auth_failure")
+        if auth_failure:  # counted in auth_failures_total under this reason
+            event["auth_failure"] = auth_failure
+        error = attached(state)
+        if error is not None:  # this line is the failure's one ERROR line
+            event.update(error_fields(error))
+            return access_json("error", event)
         shed = state.get("load_shed")
         if shed and status >= 500:
             # Refused on purpose (the circuit breaker): counted apart so that error

@@ -3,7 +3,9 @@
 Fields (docs/metrics.md, "Logs"): `@timestamp`, `log.level`, `level` (upper case,
 what the runbook's error query matches), `message`, `service.name`, `trace.id`,
 `span.id`, `request_id`, and for requests `http.request.method`, `url.path`,
-`http.response.status_code`, `response_time` (ms), `customer_id`, `source.ip`.
+`http.response.status_code`, `response_time` (ms), `customer_id`, `source.ip`, and
+for a request that raised, `error.type`, `error.message`, `error.stack_trace`
+(one ERROR line per failed request: see `request_errors`).
 Secrets are scrubbed from every line before it is written. Every line reaches the
 stream (and the log file) whole, in one write, however many threads and processes
 share them (see `line_writer`).
@@ -275,6 +277,10 @@ def configure_logging(
             foreign_pre_chain=[chain[0], structlog.stdlib.add_log_level, *chain[1:]],
         )
     )
+    # A request's exception is on its access line; uvicorn must not log it again.
+    from synthdata.observability.request_errors import DuplicateExceptionFilter
+
+    handler.addFilter(DuplicateExceptionFilter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())

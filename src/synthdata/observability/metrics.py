@@ -5,8 +5,11 @@ and fix the form (docs/metrics.md lists each correction):
 - `synthdata_active_users` is a gauge, so it has no `_total` suffix;
 - `cert_expiry_days` is exposed in the base unit, `cert_expiry_seconds` (promtool's
   lint rejects a `_days` name); queries divide by 86400;
-- per-source traffic is a bounded top-N (`synthdata_source_requests_total`), never
-  one series per address;
+- per-source traffic is a bounded top-N of the last minute, a gauge of each heavy
+  hitter's request rate (`synthdata_source_requests_per_second`), never one series
+  per address;
+- `privileged_operations_total` is counted from the audit log at scrape time, so the
+  actions of every process that writes it (the CLI too) reach Prometheus;
 - the queue length, active users, certificate expiry and open incidents are read from
   their source of truth at scrape time, so every replica reports the same correct value.
 
@@ -20,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # Request latency: fine around the 500 ms objective and the 1 s alert threshold.
@@ -126,17 +129,6 @@ auth_failures_total = Counter(
     "Rejected authentications, by reason (never by address or user).",
     ["reason"],
 )
-privileged_operations_total = Counter(
-    "privileged_operations",
-    "Admin actions (customer/key management, circuit breaker, config changes).",
-    ["operation"],
-)
-source_requests_total = Counter(
-    "synthdata_source_requests",
-    "Requests by source address, for the current heavy hitters only; all other "
-    'addresses are counted as source_ip="other".',
-    ["source_ip"],
-)
 incident_time_to_ack_seconds = Histogram(
     "incident_time_to_ack_seconds",
     "Time from an incident opening to its acknowledgement, by severity.",
@@ -167,8 +159,6 @@ SERIES_METRICS: tuple[Counter | Histogram, ...] = (
     api_requests_total,
     revenue_generated_total,
     auth_failures_total,
-    privileged_operations_total,
-    source_requests_total,
     incident_time_to_ack_seconds,
     incident_escalations_total,
 )
@@ -201,9 +191,7 @@ def preinitialise(
         data_processed_bytes_total.labels(direction)
     for currency in currencies:
         revenue_generated_total.labels(currency)
-    for operation in operations:
-        privileged_operations_total.labels(operation)
-    source_requests_total.labels("other")
+    scrape_time.known_operations = tuple(operations)
     for severity in SEVERITIES:
         incident_time_to_ack_seconds.labels(severity)
     for target in ESCALATION_TARGETS:
@@ -224,14 +212,21 @@ class ScrapeTimeGauges(Collector):
         self.active_users: Callable[[], float] | None = None
         self.cert_expiry_seconds: Callable[[], dict[str, float]] | None = None
         self.incidents_open: Callable[[], dict[str, float]] | None = None
+        # operation -> privileged audit-log entries ever written (every process's)
+        self.privileged_operations: Callable[[], dict[str, float]] | None = None
+        self.known_operations: tuple[str, ...] = ()  # reported at 0 before the first
+        # source address -> requests per second over the last minute (heavy hitters only)
+        self.source_request_rates: Callable[[], dict[str, float]] | None = None
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
         if self.queue_length is not None:
             value = _safe(self.queue_length)
             if value is not None:
                 yield GaugeMetricFamily(
                     "synthdata_generation_queue_length",
-                    "Generation jobs waiting in the queue (read from the queue itself).",
+                    "Generation messages waiting in the queue: one per job phase (prepare, each "
+                    "chunk, finalize), not per job. Read from the queue itself, so every replica "
+                    "reports the same value: aggregate with max, not sum.",
                     value=value,
                 )
         if self.work_in_flight is not None:
@@ -273,6 +268,38 @@ class ScrapeTimeGauges(Collector):
                 for severity, count in sorted({**dict.fromkeys(SEVERITIES, 0.0), **counts}.items()):
                     family.add_metric([severity], count)
                 yield family
+        yield from self._security()
+
+    def _security(self) -> Iterable[GaugeMetricFamily | CounterMetricFamily]:
+        if self.privileged_operations is not None:
+            done = _safe(self.privileged_operations)
+            if done is not None:
+                counter = CounterMetricFamily(
+                    "privileged_operations",
+                    "Privileged actions in the audit log (customer and key management, "
+                    "circuit breaker, cache configuration, cluster changes), by any process "
+                    "(API, CLI); read from the database, so every replica reports the same "
+                    "total. On-call work on incidents is audited but not counted.",
+                    labels=["operation"],
+                )
+                known = dict.fromkeys(self.known_operations, 0.0)
+                for operation, count in sorted({**known, **done}.items()):
+                    counter.add_metric([operation], count)
+                yield counter
+        if self.source_request_rates is not None:
+            rates = _safe(self.source_request_rates)
+            if rates is not None:
+                gauge = GaugeMetricFamily(
+                    "synthdata_source_requests_per_second",
+                    "Requests per second over the last minute from each of the current "
+                    "heavy-hitter source addresses (at most a few per process; an address "
+                    "that stops sending drops out). Every other address is in the access "
+                    "log only.",
+                    labels=["source_ip"],
+                )
+                for source, rate in sorted(rates.items()):
+                    gauge.add_metric([source], rate)
+                yield gauge
 
 
 def _safe(reader: Callable[[], T]) -> T | None:

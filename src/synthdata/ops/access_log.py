@@ -4,7 +4,9 @@
 are those written by `observability/http.py` (message `request`), with the fields
 `@timestamp`, `http.request.method`, `url.path`, `http.route`,
 `http.response.status_code`, `response_time` (ms), `customer_id`, `source.ip` and
-`request_id`. Lines of other kinds, and lines that are not JSON, are skipped.
+`request_id`, and `auth_failure` (the `auth_failures_total` reason) on a request
+refused for its credentials or a lockout. Lines of other kinds, and lines that are not
+JSON, are skipped.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class AccessLine:
     source: str
     customer_id: str | None
     request_id: str | None
+    auth_failure: str | None = None
 
 
 def _first(record: dict[str, Any], *names: str) -> Any:
@@ -65,6 +68,7 @@ def parse_access_line(text: str) -> AccessLine | None:
             source=str(_first(record, "source.ip", "source_ip") or "unknown"),
             customer_id=_first(record, "customer_id"),
             request_id=_first(record, "request_id"),
+            auth_failure=_first(record, "auth_failure"),
         )
     except (TypeError, ValueError):
         return None

@@ -1,23 +1,25 @@
 """`synthdata ops health-check [--comprehensive]`: is every part of the platform up?
 
 The service (its /healthz and /readyz), database, queue, Redis, storage and the
-workers; with `--comprehensive` also the monitoring stack (Prometheus and its scrape
-targets, Alertmanager, Grafana) and the log pipeline.
+workers (health_workers.py); with `--comprehensive` also the monitoring stack
+(Prometheus and its scrape targets, Alertmanager, Grafana), the log pipeline, and what
+the service is going through (health_signals.py): the alerts that fire, the API's 5xx
+ratio and p95 latency. Every finding carries the time its check took (`took_ms`, the
+table's "took" column).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from synthdata.ops.diagnose import (
     DISK_THRESHOLD,
-    QUEUE_STALLED,
-    age_text,
     check_queue,
     check_redis,
     connected_database,
@@ -29,28 +31,65 @@ from synthdata.ops.diagnose import (
     size_text,
 )
 from synthdata.ops.disk import filesystem_usage
+from synthdata.ops.health_signals import check_firing_alerts, check_traffic
+from synthdata.ops.health_workers import check_workers
 from synthdata.ops.pipeline import check_log_pipeline
-from synthdata.ops.report import Report, Status
+from synthdata.ops.report import TOOK_MS, Finding, Report, Status
 from synthdata.service.core.settings import Settings
 
 
 def health_check(settings: Settings, *, url: str, comprehensive: bool) -> Report:
-    """Check every part; each gets a finding (ok, or what is wrong and where)."""
+    """Check every part; each gets a finding (ok, or what is wrong and where), with the
+    time its check took (a probe that takes seconds is a finding in itself)."""
     report = Report("health-check" + (" --comprehensive" if comprehensive else ""))
     with http_client() as client:
-        check_service(report, client, url.rstrip("/"))
-        with connected_database(report, settings) as engine:
-            check_queue(report, settings)
-            check_redis(report, settings)
-            check_storage(report, settings)
+        timed(report, check_service, client, url.rstrip("/"))
+        with timed_database(report, settings) as engine:
+            timed(report, check_queue, settings)
+            timed(report, check_redis, settings)
+            timed(report, check_storage, settings)
             if engine is not None:
-                check_workers(report, engine)
+                timed(report, check_workers, engine)
         if comprehensive:
-            check_prometheus(report, client, settings.prometheus_url)
-            check_alertmanager(report, client, settings.alertmanager_url)
-            check_grafana(report, client, settings.grafana_url)
-            check_log_pipeline(report, client, settings, prefix="log pipeline: ")
+            timed(report, check_prometheus, client, settings.prometheus_url)
+            timed(report, check_alertmanager, client, settings.alertmanager_url)
+            timed(report, check_grafana, client, settings.grafana_url)
+            timed(report, check_log_pipeline, client, settings, prefix="log pipeline: ")
+            # Up is not healthy: what the pager sees (alerts) and what users get.
+            timed(
+                report,
+                check_firing_alerts,
+                client,
+                settings.prometheus_url,
+                settings.alertmanager_url,
+            )
+            timed(report, check_traffic, client, settings.prometheus_url)
     return report
+
+
+def timed(report: Report, check: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+    """Run one check; stamp the findings it added with how long it took."""
+    first = len(report.findings)
+    started = time.perf_counter()
+    try:
+        check(report, *args, **kwargs)
+    finally:
+        _stamp(report.findings[first:], time.perf_counter() - started)
+
+
+@contextmanager
+def timed_database(report: Report, settings: Settings) -> Iterator[Engine | None]:
+    """`connected_database`, its finding stamped with the time the connection took."""
+    first = len(report.findings)
+    started = time.perf_counter()
+    with connected_database(report, settings) as engine:
+        _stamp(report.findings[first:], time.perf_counter() - started)
+        yield engine
+
+
+def _stamp(findings: list[Finding], seconds: float) -> None:
+    for finding in findings:
+        finding.data[TOOK_MS] = round(seconds * 1000, 1)
 
 
 def check_service(report: Report, client: httpx.Client, url: str) -> None:
@@ -98,41 +137,6 @@ def check_storage(report: Report, settings: Settings) -> None:
         detail += f", above the {DISK_THRESHOLD:.0%} disk alert"
     status: Status = "warn" if used > DISK_THRESHOLD else "ok"
     report.add("storage", status, detail, free_bytes=usage.avail_bytes, used_ratio=used)
-
-
-def check_workers(report: Report, engine: Engine) -> None:
-    """Jobs are being picked up: the oldest queued job is younger than the stall alert."""
-    from synthdata.jobs.models import Job, JobState
-    from synthdata.service.core.db import utcnow
-
-    try:
-        with engine.connect() as connection:
-            queued, oldest = connection.execute(
-                select(func.count(), func.min(Job.created_at)).where(
-                    Job.state == JobState.QUEUED.value
-                )
-            ).one()
-            running = connection.execute(
-                select(func.count()).where(Job.state == JobState.RUNNING.value)
-            ).scalar_one()
-            finished = connection.execute(select(func.max(Job.finished_at))).scalar_one()
-    except SQLAlchemyError as exc:
-        report.add("workers", "fail", f"cannot read the jobs table ({reason(exc)})")
-        return
-    now = utcnow()
-    last = f"last job finished {age_text(now - finished)} ago" if finished else "no job finished"
-    data: dict[str, Any] = {"queued": queued, "running": running, "last_finished": finished}
-    if not queued:
-        report.add("workers", "ok", f"no job waiting, {running} running, {last}", **data)
-        return
-    waited: timedelta = now - oldest
-    data["oldest_queued_age_seconds"] = waited.total_seconds()
-    detail = f"{queued} queued (oldest {age_text(waited)}), {running} running, {last}"
-    if waited > QUEUE_STALLED:
-        detail += f": no worker picked a job up in {age_text(QUEUE_STALLED)}"
-        report.add("workers", "fail", detail, **data)
-    else:
-        report.add("workers", "ok", detail, **data)
 
 
 def check_prometheus(report: Report, client: httpx.Client, url: str) -> None:

@@ -19,6 +19,8 @@ from synthdata.cli.console import console
 
 Status = Literal["ok", "info", "warn", "fail", "unreachable"]
 
+TOOK_MS = "took_ms"  # a finding's data: how long its check took, in milliseconds
+
 EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_UNREACHABLE = 3
@@ -83,8 +85,16 @@ def emit(report: Report, *, as_json: bool) -> int:
     table.add_column("check")
     table.add_column("status")
     table.add_column("detail", overflow="fold")
+    # A command that times its checks (health-check) shows each one's time.
+    timed = any(TOOK_MS in finding.data for finding in report.findings)
+    if timed:
+        table.add_column("took", justify="right")
     for finding in report.findings:
         style = _STYLE[finding.status]
-        table.add_row(finding.name, f"[{style}]{finding.status}[/]", finding.detail)
+        row = [finding.name, f"[{style}]{finding.status}[/]", finding.detail]
+        if timed:
+            took = finding.data.get(TOOK_MS)
+            row.append(f"{took:.0f} ms" if isinstance(took, int | float) else "")
+        table.add_row(*row)
     console.print(table)
     return report.exit_code()

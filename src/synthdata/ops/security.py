@@ -6,9 +6,17 @@ address and status), the auth lockout state (Redis keys, or 429 answers in the l
 when the limits live in each process's memory), and Prometheus (the counters by
 reason, and the alert expressions themselves).
 
+A failed authentication is what `auth_failures_total` counts, so the command and
+the BruteForceAttack rule count the same requests: an access line marked with an
+`auth_failure` reason (401 missing/unknown/revoked key, 403 forbidden, and the 429s of
+a locked-out address), or, in lines written before the mark existed, a 401 or 403.
+A 429 of a busy but honest address (the per-source rate limit) is not a failure.
+
 A source is suspicious when, in the window:
-- its failed authentications (401/403) exceed the BruteForceAttack rate in any
-  window of that rule's range (`rate(auth_failures_total[5m]) > 10` as shipped);
+- its failed authentications exceed the BruteForceAttack rate in any window of that
+  rule's range (`rate(auth_failures_total[5m]) > 10` as shipped); the rule adds up
+  every source, so when only all of them together cross it, the finding says so and
+  names the biggest contributors;
 - its requests exceed the DDoSAttack rate in any window of that rule's range
   (`> 1000` requests/s over 1 m as shipped);
 - it authenticated as `distinct_customers` or more customers (many keys from one place);
@@ -28,7 +36,7 @@ from synthdata.ops.report import Report
 from synthdata.ops.security_thresholds import AlertThreshold
 from synthdata.ops.timeparse import duration_text
 
-FAILED_AUTH = (401, 403)
+FAILED_AUTH = (401, 403)  # without an `auth_failure` mark (older log lines)
 REFUSED = 429
 TOP = 5
 
@@ -58,6 +66,12 @@ class SourceStats:
     per_second: Counter[int] = field(default_factory=Counter)
     failures_per_second: Counter[int] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
+    failure_statuses: Counter[int] = field(default_factory=Counter)
+
+
+def is_failed_auth(line: AccessLine) -> bool:
+    """Whether `auth_failures_total` counted this request (see the module docstring)."""
+    return line.auth_failure is not None or line.status in FAILED_AUTH
 
 
 def collect(lines: Iterable[AccessLine]) -> dict[str, SourceStats]:
@@ -73,9 +87,10 @@ def collect(lines: Iterable[AccessLine]) -> dict[str, SourceStats]:
             entry.customers.add(line.customer_id)
         if 400 <= line.status < 500:
             entry.client_errors += 1
-        if line.status in FAILED_AUTH:
+        if is_failed_auth(line):
             entry.failed_auth += 1
             entry.failures_per_second[second] += 1
+            entry.failure_statuses[line.status] += 1
         if line.status == REFUSED:
             entry.refused += 1
             if entry.last_refused is None or line.at > entry.last_refused:
@@ -116,21 +131,24 @@ def _top(counter: Counter[str], n: int = TOP) -> str:
 
 # -- failed logins ----------------------------------------------------------------------
 def report_failed_auth(report: Report, stats: dict[str, SourceStats], last: timedelta) -> None:
-    """401/403 answers in the window, by status and by source."""
+    """Failed authentications in the window (lockout 429s included), by status and source."""
     by_source = Counter({s.source: s.failed_auth for s in stats.values() if s.failed_auth})
     by_status: Counter[int] = Counter()
     for entry in stats.values():
-        for status in FAILED_AUTH:
-            by_status[status] += entry.statuses[status]
+        by_status.update(entry.failure_statuses)
     total = sum(by_source.values())
     if not total:
         report.add("failed auths (access log)", "ok", f"none in the last {duration_text(last)}")
         return
+    statuses = ", ".join(
+        f"{status}{' locked out' if status == REFUSED else ''}: {by_status[status]}"
+        for status in sorted(by_status)
+    )
     report.add(
         "failed auths (access log)",
         "info",
-        f"{total} in the last {duration_text(last)} (401: {by_status[401]}, "
-        f"403: {by_status[403]}) from {len(by_source)} sources: {_top(by_source)}",
+        f"{total} in the last {duration_text(last)} ({statuses}) "
+        f"from {len(by_source)} sources: {_top(by_source)}",
         by_status={str(k): v for k, v in by_status.items()},
         by_source=dict(by_source),
     )
@@ -212,6 +230,8 @@ def report_suspicious_sources(
         ratio = entry.client_errors / entry.requests if entry.requests else 0.0
         if entry.requests >= limits.ratio_min_requests and ratio >= limits.error_ratio:
             errors.append(f"{entry.source} ({ratio:.0%} of {entry.requests})")
+    if not brute:
+        brute += _together(stats, limits.brute_force)
     _verdict(report, "brute-force sources", brute, "fail", limits.brute_force.describe())
     _verdict(report, "flooding sources (DDoS)", flood, "fail", limits.ddos.describe())
     _verdict(
@@ -228,6 +248,28 @@ def report_suspicious_sources(
         "warn",
         f">= {limits.error_ratio:.0%} 4xx of >= {limits.ratio_min_requests} requests",
     )
+
+
+def _together(stats: dict[str, SourceStats], rule: AlertThreshold) -> list[str]:
+    """The rule's own view (every source added up), when no single source crosses it."""
+    combined: Counter[int] = Counter()
+    for entry in stats.values():
+        combined.update(entry.failures_per_second)
+    over, rate, start = _over_rate(combined, rule)
+    if not over:
+        return []
+    window = rule.window or timedelta(minutes=5)
+    end = start + int(window.total_seconds())
+    in_window = Counter(
+        {
+            entry.source: sum(n for s, n in entry.failures_per_second.items() if start <= s < end)
+            for entry in stats.values()
+        }
+    )
+    return [
+        f"all sources together ({rate:.2f} failed/s from {_stamp(start)}; "
+        f"{len(+in_window)} sources, most: {_top(+in_window)})"
+    ]
 
 
 def _verdict(report: Report, name: str, hits: list[str], bad: str, rule: str) -> None:

@@ -9,11 +9,12 @@ what and where, instead of failing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from synthdata.observability.heavy_hitters import SOURCE_WINDOW_SECONDS
 from synthdata.observability.logging import scrub
 from synthdata.ops.access_log import AccessLine, read_access_lines
 from synthdata.ops.live_api import LiveApi, Unreachable
@@ -119,9 +120,12 @@ def redis_lockouts(settings: Settings) -> dict[str, int] | None:
 
 def source_limits(monitoring_dir: Path, options: CheckOptions) -> SourceLimits:
     """The per-source limits: the alert thresholds from the rule files, our own ratios."""
+    ddos = alert_threshold(monitoring_dir, DDOS)
+    if ddos.window is None:  # a gauge that is already a rate over the sketch's window
+        ddos = replace(ddos, window=timedelta(seconds=SOURCE_WINDOW_SECONDS))
     return SourceLimits(
         brute_force=alert_threshold(monitoring_dir, BRUTE_FORCE),
-        ddos=alert_threshold(monitoring_dir, DDOS),
+        ddos=ddos,
         distinct_customers=options.distinct_customers,
         error_ratio=options.error_ratio,
         ratio_min_requests=options.ratio_min_requests,

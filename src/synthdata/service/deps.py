@@ -82,7 +82,9 @@ def source_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _too_many(retry_after: int, detail: str) -> Problem:
+async def _too_many(platform: Platform, retry_after: int, detail: str) -> Problem:
+    """The 429 to raise, once the tarpit has held the request (core/ratelimit.py)."""
+    await platform.tarpit.hold()
     return Problem(
         429, detail, kind="rate-limited", headers={"Retry-After": str(max(1, retry_after))}
     )
@@ -106,24 +108,40 @@ async def limit_source(request: Request, platform: PlatformDep) -> str:
     decision = await _limit(platform, platform.limiter.check_source, source)
     if not decision.allowed:
         if decision.locked_out:
-            auth_failures_total.labels("locked_out").inc()
-        raise _too_many(decision.retry_after, "too many requests from this address")
+            count_auth_failure(request, "locked_out")
+        raise await _too_many(platform, decision.retry_after, "too many requests from this address")
     return source
 
 
 SourceDep = Annotated[str, Depends(limit_source)]
 
 
-async def refuse_credential(platform: Platform, source: str, reason: str) -> None:
+def count_auth_failure(request: Request | None, reason: str) -> None:
+    """Count a rejected authentication, and mark its access-log line with the reason.
+
+    The mark lets `security-check` count in the access log exactly what the
+    BruteForceAttack rule counts: the 429s of a locked-out address too, and not the
+    429s of a busy but honest one.
+    """
+    auth_failures_total.labels(reason).inc()
+    if request is not None:
+        request.state.auth_failure = reason
+
+
+async def refuse_credential(
+    platform: Platform, source: str, reason: str, request: Request | None = None
+) -> None:
     """Count a wrong secret from `source`: 429 once it has sent too many, else return.
 
     API keys, the alert webhook token and the metrics scrape token share one count
     per address, so guessing any of them leads to the same lockout.
     """
-    auth_failures_total.labels(reason).inc()
+    count_auth_failure(request, reason)
     limiter = platform.limiter
     if not (await _limit(platform, limiter.record_failure, source)).allowed:
-        raise _too_many(limiter.lockout_seconds, "too many invalid credentials from this address")
+        raise await _too_many(
+            platform, limiter.lockout_seconds, "too many invalid credentials from this address"
+        )
 
 
 async def get_principal(
@@ -137,7 +155,7 @@ async def get_principal(
     limiter = platform.limiter
     secret = api_key or (bearer.credentials if bearer else None)
     if not secret:
-        auth_failures_total.labels("missing").inc()
+        count_auth_failure(request, "missing")
         raise Problem(
             401,
             "an API key is required (X-API-Key or Authorization: Bearer)",
@@ -151,7 +169,7 @@ async def get_principal(
         platform.key_cache.put(digest, verdict)
     principal, reason = verdict
     if principal is None:
-        await refuse_credential(platform, source, reason)
+        await refuse_credential(platform, source, reason, request)
         raise Problem(
             401,
             "invalid or revoked API key",
@@ -160,7 +178,7 @@ async def get_principal(
         )
     decision = await _limit(platform, limiter.check_key, principal.key_id)
     if not decision.allowed:
-        raise _too_many(decision.retry_after, "too many requests for this API key")
+        raise await _too_many(platform, decision.retry_after, "too many requests for this API key")
     request.state.principal = principal
     # Read by the observability middleware: requests per customer, active users.
     request.state.customer_id = principal.customer_id
@@ -171,10 +189,10 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-async def get_admin(principal: PrincipalDep) -> Principal:
+async def get_admin(request: Request, principal: PrincipalDep) -> Principal:
     """The caller, who must hold an admin key."""
     if not principal.is_admin:
-        auth_failures_total.labels("forbidden").inc()
+        count_auth_failure(request, "forbidden")
         raise Problem(403, "this operation needs an admin key", kind="forbidden")
     return principal
 

@@ -61,7 +61,7 @@ async def require_scrape_access(
         presented = credentials.credentials if credentials else ""
         if hmac.compare_digest(presented.encode(), expected.encode()):
             return
-        await refuse_credential(platform, source, "unknown" if presented else "missing")
+        await refuse_credential(platform, source, "unknown" if presented else "missing", request)
         raise Problem(
             401,
             "a valid metrics scrape token is required (Authorization: Bearer)",

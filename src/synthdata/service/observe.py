@@ -4,7 +4,7 @@
 HTTP metrics and the access log, `/metrics`, and the gauges that are read from
 their source of truth when Prometheus scrapes (queue length from the queue, work in
 flight and active users from the database, certificate expiry from files and
-endpoints, open incidents from the database).
+endpoints, open incidents and privileged operations from the database).
 """
 
 from __future__ import annotations
@@ -17,25 +17,12 @@ from synthdata.jobs.leases import live_leases
 from synthdata.observability import metrics
 from synthdata.observability.certificates import CertificateWatch
 from synthdata.observability.http import install_observability
+from synthdata.service.admin.privileged import PRIVILEGED_OPERATIONS, privileged_counts
 from synthdata.service.core.db import session_scope
 from synthdata.service.core.platform import Platform
 from synthdata.service.customers.models import Customer
 from synthdata.service.incidents.service import open_counts
 from synthdata.service.metrics_access import require_scrape_access
-
-# Every action written to the audit log (see admin/service.py `audit` callers).
-PRIVILEGED_OPERATIONS = (
-    "customer.create",
-    "api_key.create",
-    "api_key.revoke",
-    "circuit_breaker.enable",
-    "circuit_breaker.disable",
-    "model_cache.configure",
-    "k8s.scale",
-    "k8s.restart",
-    "k8s.update_resources",
-    "k8s.redirect_traffic",
-)
 
 
 def bind_platform(platform: Platform) -> None:
@@ -48,6 +35,7 @@ def bind_platform(platform: Platform) -> None:
         settings.cert_file_paths, settings.tls_endpoint_list
     )
     metrics.scrape_time.incidents_open = lambda: _open_incidents(platform)
+    metrics.scrape_time.privileged_operations = lambda: _privileged(platform)
     currencies = set(settings.currency_list)
     try:
         with session_scope(platform.sessions) as session:
@@ -65,6 +53,11 @@ def _work_in_flight(platform: Platform) -> float:
 def _open_incidents(platform: Platform) -> dict[str, float]:
     with session_scope(platform.read_sessions) as session:
         return open_counts(session)
+
+
+def _privileged(platform: Platform) -> dict[str, float]:
+    with session_scope(platform.read_sessions) as session:
+        return privileged_counts(session)
 
 
 def install(app: FastAPI) -> None:

@@ -9,7 +9,7 @@ is bound first: a busy port fails with one clear line, and nothing starts.
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import Any, Protocol
 
 from synthdata.engine.errors import SynthDataError
 
@@ -39,16 +39,46 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_server(app: str, *, host: str, port: int, workers: int, **options: Any) -> None:
+class Companion(Protocol):
+    """A process that lives as long as the server (the embedded job worker)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_server(
+    app: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    companion: Companion | None = None,
+    **options: Any,
+) -> None:
     """Serve the app factory `app` on `host:port` until interrupted.
 
     Raises `CannotListen` before anything starts when the port cannot be bound.
+    `companion` starts once the port is bound and stops after the server has.
     """
-    import uvicorn
-
     options.setdefault("http", HTTP_PROTOCOL)  # by name: worker processes import it
 
     sock = bind_listener(host, port)
+    if companion is None:
+        _serve(app, sock, host=host, port=port, workers=workers, **options)
+        return
+    companion.start()
+    try:
+        _serve(app, sock, host=host, port=port, workers=workers, **options)
+    finally:
+        companion.stop()
+
+
+def _serve(
+    app: str, sock: socket.socket, *, host: str, port: int, workers: int, **options: Any
+) -> None:
+    import uvicorn
+
     if workers > 1:
         # The supervisor binds in the parent before any worker process starts its app.
         sock.close()

@@ -15,6 +15,9 @@ import typer
 from synthdata.cli.ops.app import ops_app, settings_from_env, window_option
 from synthdata.ops.report import emit
 
+# The runbook's slow-request threshold (ms); here, so that `--help` imports nothing more.
+DEFAULT_SLOW_MS = 1000
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")]
 
 
@@ -42,7 +45,8 @@ def health_check(
         bool,
         typer.Option(
             "--comprehensive",
-            help="Also Prometheus (and its targets), Alertmanager, Grafana, the log pipeline.",
+            help="Also Prometheus (and its targets), Alertmanager, Grafana, the log pipeline, "
+            "the firing alerts and the API's 5xx ratio and p95 from Prometheus.",
         ),
     ] = False,
     url: Annotated[
@@ -54,7 +58,8 @@ def health_check(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Service, database, queue, Redis, storage and workers (and the monitoring stack)."""
+    """Service, database, queue, Redis, storage and workers (and the monitoring stack, and
+    what it sees: alerts, errors, latency), each with the time its check took."""
     from synthdata.ops.health import health_check as check
 
     settings = settings_from_env()
@@ -104,13 +109,31 @@ def check_error_logs(
             "--level", callback=_check_level, help="This level and above: DEBUG ... CRITICAL."
         ),
     ] = "ERROR",
+    slow: Annotated[
+        bool,
+        typer.Option(
+            "--slow",
+            help="Slow requests instead of errors (the runbook's query): "
+            "response_time at or above --min-ms, by endpoint.",
+        ),
+    ] = False,
+    min_ms: Annotated[
+        int, typer.Option("--min-ms", min=0, metavar="MS", help="The --slow threshold.")
+    ] = DEFAULT_SLOW_MS,
     limit: Annotated[int, typer.Option(min=1, help="Groups shown (most frequent first).")] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """Error lines in the window, grouped by message and endpoint (Elasticsearch or log file)."""
-    from synthdata.ops.logs import error_logs
+    """Error lines in the window, grouped by error and endpoint, with request id, customer and
+    traceback (Elasticsearch, or the log file when it is not configured or not reachable)."""
+    settings, window = settings_from_env(), window_option(last)
+    if slow:
+        from synthdata.ops.slow_requests import slow_requests
 
-    report = error_logs(settings_from_env(), window=window_option(last), level=level, limit=limit)
+        report = slow_requests(settings, window=window, threshold_ms=min_ms, limit=limit)
+    else:
+        from synthdata.ops.logs import error_logs
+
+        report = error_logs(settings, window=window, level=level, limit=limit)
     raise typer.Exit(emit(report, as_json=as_json))
 
 

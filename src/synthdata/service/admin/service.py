@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synthdata.engine.errors import InputError
-from synthdata.observability.metrics import privileged_operations_total
 from synthdata.service.admin.models import SERVICES, AuditEntry, BreakerState, Flag
+from synthdata.service.admin.privileged import is_privileged
 from synthdata.service.core.db import utcnow
 
 
@@ -79,17 +79,18 @@ def audit(
     target: str = "",
     source: str = "",
     detail: dict[str, Any] | None = None,
-    privileged: bool = True,
+    privileged: bool | None = None,
 ) -> AuditEntry:
     """Append one action to the audit log (same transaction as the action).
 
     Privileged actions (customer and key management, switches, configuration and
-    cluster changes) also count in `privileged_operations_total`, which the
-    PrivilegedOperationsSpike alert watches; on-call work on incidents (ack, notes,
-    checklist) is audited but not counted, so working an incident cannot raise one.
+    cluster changes) count in `privileged_operations_total`, which the API reads from
+    this log when scraped (admin/privileged.py), so a CLI process's actions count too;
+    on-call work on incidents (`incident.*`) is audited but not counted. `privileged`,
+    when given, must agree with that rule: the action's name decides.
     """
-    if privileged:
-        privileged_operations_total.labels(action).inc()
+    if privileged is not None and privileged != is_privileged(action):
+        raise ValueError(f"audit action {action!r}: privileged is decided by its name")
     entry = AuditEntry(
         actor=actor, action=action, target=target, source=source[:100], detail=detail or {}
     )

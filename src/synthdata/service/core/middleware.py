@@ -17,6 +17,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from synthdata.observability.request_errors import attach as attach_error
 from synthdata.observability.tracing import record_exception
 from synthdata.service.core.nul_guard import nul_refusal
 from synthdata.service.core.problems import internal_error_response
@@ -76,12 +77,14 @@ class RequestIdMiddleware:
         try:
             await app(scope, receive, send_with_id)
         except Exception as exc:
+            if self.observer is not None:  # logged once: on the request's access line
+                attach_error(scope, exc)
             if started:  # a response is under way: only closing the connection ends it
                 raise
             record_exception(exc)
             # Answered here, not re-raised: Starlette's error middleware would answer
             # and re-raise, and uvicorn would then close the client's connection.
-            response = internal_error_response(scope.get("method", ""), scope.get("path", ""))
+            response = internal_error_response(scope.get("method", ""), scope.get("path", ""), exc)
             await response(scope, receive, send_with_id)
         finally:
             if self.observer is not None:

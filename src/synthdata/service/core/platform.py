@@ -34,7 +34,7 @@ from synthdata.service.core.circuit import RedisCircuit
 from synthdata.service.core.db import make_engine, make_session_factory
 from synthdata.service.core.dbwatchdog import DatabaseTimeouts
 from synthdata.service.core.migrate import upgrade_head
-from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter
+from synthdata.service.core.ratelimit import MemoryCounter, RateLimiter, RedisCounter, Tarpit
 from synthdata.service.core.settings import Settings
 from synthdata.service.core.storage import Storage
 from synthdata.service.customers.keycache import KeyCache
@@ -69,6 +69,8 @@ class Platform:
     # Skips Redis for a moment after it failed (shared with the rate limiter): job
     # messages sent on the request path (`jobs.service.send_prepare`); None: local queue.
     queue_circuit: RedisCircuit | None
+    # Holds refused requests (429) a moment, so that a flood's refusals cost little.
+    tarpit: Tarpit
     _read_engine: Engine | None = field(default=None, repr=False)
     _read_threads: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(READ_THREADS, thread_name_prefix="db-read"),
@@ -114,6 +116,7 @@ class Platform:
             window=settings.rate_limit_window_seconds,
             per_key=settings.rate_limit_per_key,
             per_source=settings.rate_limit_per_source,
+            per_source_per_second=settings.rate_limit_per_source_per_second,
             lockout_failures=settings.auth_lockout_failures,
             lockout_window=settings.auth_lockout_window_seconds,
             lockout_seconds=settings.auth_lockout_seconds,
@@ -150,6 +153,7 @@ class Platform:
                 make_engine(settings.database_url, timeouts=timeouts, poolclass=NullPool)
             ),
             redis_circuit if settings.queue == "redis" else None,
+            Tarpit(settings.rate_limit_tarpit_seconds, settings.rate_limit_tarpit_capacity),
             read_engine,
         )
 

@@ -21,6 +21,7 @@ from starlette.routing import Match
 
 from synthdata.engine.errors import InputError, ModelFormatError
 from synthdata.observability.logging import scrub
+from synthdata.observability.request_errors import already_logged
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("synthdata.service")
@@ -127,12 +128,16 @@ def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
     return problem_response(422, detail, kind="validation-error", extra={"errors": errors})
 
 
-def internal_error_response(method: str, path: str) -> JSONResponse:
+def internal_error_response(
+    method: str, path: str, exc: BaseException | None = None
+) -> JSONResponse:
     """Log the exception being handled, with its traceback, and answer 500.
 
-    A bug: the answer says nothing about it, the log line says everything.
+    A bug: the answer says nothing about it, the log line says everything. An
+    exception already kept for its request's access line is not logged again.
     """
-    log.exception("unhandled error on %s %s", method, path)
+    if not already_logged(exc):
+        log.exception("unhandled error on %s %s", method, path)
     return problem_response(500, "internal error; it has been logged", kind="internal-error")
 
 
@@ -178,7 +183,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     # failure outside that middleware.
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        return internal_error_response(request.method, request.url.path)
+        return internal_error_response(request.method, request.url.path, exc)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -9,6 +9,7 @@ circuit (`circuit.py`) skips Redis for a few seconds: a stalled Redis costs one 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -125,6 +126,7 @@ class RateLimiter:
         per_key: int,
         per_source: int,
         lockout_failures: int,
+        per_source_per_second: int | None = None,
         lockout_window: int,
         lockout_seconds: int,
         circuit: RedisCircuit | None = None,
@@ -134,6 +136,9 @@ class RateLimiter:
         self.window = window
         self.per_key = per_key
         self.per_source = per_source
+        # A second, one-second window: without it a source may spend its whole
+        # window's allowance in the first second (3,000 requests in ~1 s).
+        self.per_source_per_second = per_source_per_second
         self.lockout_failures = lockout_failures
         self.lockout_window = lockout_window
         self.lockout_seconds = lockout_seconds
@@ -166,6 +171,10 @@ class RateLimiter:
             locked = self.counter.locked_for(f"src:{source}")
             if locked:
                 return Decision(False, locked, locked_out=True)
+            if self.per_source_per_second is not None:
+                burst = self._hit(f"src1s:{source}", self.per_source_per_second, 1)
+                if not burst.allowed:
+                    return burst
             return self._hit(f"src:{source}", self.per_source, self.window)
 
         return self._safely("check_source", Decision(True), run)
@@ -193,3 +202,40 @@ class RateLimiter:
     def _hit(self, key: str, limit: int, window: int) -> Decision:
         count, retry_after = self.counter.incr(key, window)
         return Decision(count <= limit, 0 if count <= limit else retry_after)
+
+
+class Tarpit:
+    """Holds refused requests for a moment before their 429.
+
+    A flood answered with instant 429s still costs the server every request: 16
+    connections got 3,000 refusals a second and slowed everyone else's requests
+    2-9x (benchmarks/abuse.py). Holding each refusal `seconds` first lets a
+    connection send one request per `seconds`, and a held request costs one sleeping
+    coroutine. At most `capacity` are held at once, so that many connections cannot
+    pile up sleepers; past it refusals are answered at once.
+    """
+
+    def __init__(self, seconds: float, capacity: int) -> None:
+        self.seconds = seconds
+        self.capacity = capacity
+        self._held = 0
+        self._mutex = threading.Lock()  # apps under test may run on several loops
+
+    @property
+    def held(self) -> int:
+        """Refusals being held now."""
+        return self._held
+
+    async def hold(self) -> None:
+        """Wait `seconds` unless the tarpit is full (or off)."""
+        if self.seconds <= 0:
+            return
+        with self._mutex:
+            if self._held >= self.capacity:
+                return
+            self._held += 1
+        try:
+            await asyncio.sleep(self.seconds)
+        finally:
+            with self._mutex:
+                self._held -= 1

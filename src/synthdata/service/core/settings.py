@@ -17,11 +17,13 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from synthdata.service.core.webhook_token import read_token
 
 _PLACEHOLDER_PASSWORDS = {"changeme", "change-me", "password", "secret", "example", "xxx"}
 DEFAULT_HOST = "127.0.0.1"
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
     orphan_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
     queue_poll_max_seconds: float = Field(default=1.0, gt=0)
     serve_workers: int = Field(default=2, ge=0)
+    # CPU-heavy work stays out of the API process, at a lower CPU priority, so that it
+    # never slows the API's answers: with the local queue `synthdata serve` runs its job
+    # threads in one child `synthdata worker` (jobs/supervisor.py), and uploads are
+    # inspected in a helper process (service/core/offload.py). False: threads inside it.
+    offload_cpu_work: bool = True
+    offload_nice: int = Field(default=10, ge=0, le=19)
     # CPU threads one `synthdata worker` process may use (0: every core). Give each
     # worker its share of the machine (e.g. 1 with two workers on two cores), as a
     # container CPU limit would: see engine/threads.py.
@@ -113,12 +121,20 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, gt=0)
     rate_limit_per_key: int = Field(default=1200, gt=0)
     rate_limit_per_source: int = Field(default=3000, gt=0)
+    rate_limit_per_source_per_second: int = Field(default=100, gt=0)
+    # A refused request waits this long before its 429, up to this many at once
+    # (core/ratelimit.py Tarpit): a flood's refusals then cost next to nothing.
+    rate_limit_tarpit_seconds: float = Field(default=1.0, ge=0)
+    rate_limit_tarpit_capacity: int = Field(default=256, ge=0)
     rate_limit_backend: Literal["auto", "memory", "redis"] = "auto"
     rate_limit_prefix: str = "synthdata:rl"
     auth_lockout_failures: int = Field(default=20, gt=0)
     auth_lockout_window_seconds: int = Field(default=300, gt=0)
     auth_lockout_seconds: int = Field(default=900, gt=0)
     circuit_breaker_retry_after: int = Field(default=60, gt=0)
+    # /status and /status.json are rendered at most once per this many seconds
+    # (0: whenever asked, concurrent requests still sharing one render).
+    status_cache_seconds: float = Field(default=1.0, ge=0)
     # How long a process trusts its last answer about an API key (customers/keycache.py):
     # a key revoked on another replica stops working within this many seconds.
     auth_cache_seconds: float = Field(default=2.0, ge=0)
@@ -165,15 +181,35 @@ class Settings(BaseSettings):
     elasticsearch_index: str = "synthdata-logs"
     fluent_bit_url: str = ""  # Fluent Bit's HTTP server, e.g. http://127.0.0.1:2020
 
-    # Incidents: the bearer token Alertmanager sends to POST /api/v1/alerts/webhook
-    # (empty: the webhook is refused), and where overdue acknowledgements escalate.
-    alert_webhook_token: str = ""
+    # Incidents: the bearer token Alertmanager sends to POST /api/v1/alerts/webhook is
+    # `alert_webhook_token` (below): SYNTHDATA_ALERT_WEBHOOK_TOKEN when set ("" refuses
+    # the webhook), else the token file that `synthdata monitoring up` creates; and
+    # where overdue acknowledgements escalate.
+    configured_alert_webhook_token: str | None = Field(
+        default=None, validation_alias="SYNTHDATA_ALERT_WEBHOOK_TOKEN"
+    )
+    alert_webhook_token_file: Path = Field(
+        default_factory=lambda data: data["home"] / "secrets" / "alert-webhook-token"
+    )
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     pagerduty_routing_key: str = ""
+    # PagerDuty's v3 webhook (POST /api/v1/alerts/pagerduty) signs each delivery with
+    # this secret (X-PagerDuty-Signature); empty: the webhook is refused (503).
+    pagerduty_webhook_secret: str = ""
     slack_webhook_url: str = ""
     escalation_check_seconds: float = Field(default=30.0, gt=0)
     # Test-only: `X-Synthdata-Fault: 500` answers with that 5xx (service/core/faults.py).
     fault_injection: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _webhook_token_argument(cls, data: Any) -> Any:
+        # `Settings(alert_webhook_token=...)` sets the token, as the variable does; the
+        # alias alone would also read an unprefixed ALERT_WEBHOOK_TOKEN variable.
+        if isinstance(data, dict) and "alert_webhook_token" in data:
+            data = dict(data)
+            data["SYNTHDATA_ALERT_WEBHOOK_TOKEN"] = data.pop("alert_webhook_token")
+        return data
 
     @field_validator("home")
     @classmethod
@@ -216,6 +252,18 @@ class Settings(BaseSettings):
                 if url and (urlsplit(url).password or "").lower() in _PLACEHOLDER_PASSWORDS:
                     raise ValueError(f"SYNTHDATA_{name.upper()} uses a placeholder password")
         return self
+
+    @property
+    def alert_webhook_token(self) -> str:
+        """The incident webhook's token: SYNTHDATA_ALERT_WEBHOOK_TOKEN when set, else the
+        token file's content, read on every call ("" while neither exists).
+
+        Read each time so that a server started before `synthdata monitoring up` knows
+        the token that command creates (service/core/webhook_token.py).
+        """
+        if self.configured_alert_webhook_token is not None:
+            return self.configured_alert_webhook_token
+        return read_token(self.alert_webhook_token_file)
 
     @property
     def cert_file_paths(self) -> list[Path]:

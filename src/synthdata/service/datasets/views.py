@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -13,9 +15,12 @@ from sqlalchemy.orm import defer
 
 from synthdata.engine.errors import InputError
 from synthdata.engine.io import detect_format
+from synthdata.engine.schema import TableSchema
 from synthdata.service.core.db import new_id
+from synthdata.service.core.offload import shared_offload
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import MEDIA_TYPE, PROBLEM_RESPONSES, Problem, ProblemDoc
+from synthdata.service.core.settings import Settings
 from synthdata.service.datasets.models import Dataset, DatasetOut, DatasetSummary
 from synthdata.service.datasets.service import inspect_table
 from synthdata.service.datasets.upload import FILE_FIELD, MAX_PARTS, receive_upload
@@ -101,8 +106,8 @@ async def upload_dataset(
         final = storage.dataset_file(owner, dataset_id, fmt)
         os.replace(incoming, final)
         settings = platform.settings
-        rows, schema = await run_in_threadpool(
-            inspect_table,
+        rows, schema = await _inspect(
+            settings,
             final,
             fmt,
             name=upload.filename,
@@ -180,6 +185,20 @@ def delete_dataset(
     session.commit()
     platform.storage.remove_tree(folder)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _inspect(
+    settings: Settings, path: Path, fmt: str, **options: Any
+) -> tuple[int, TableSchema]:
+    """Rows and schema of a stored upload, read away from the event loop.
+
+    In a helper process by default (service/core/offload.py): parsing is CPU under
+    the GIL, and on a thread here it would slow every other request.
+    """
+    if settings.offload_cpu_work:
+        offload = shared_offload(settings.offload_nice)
+        return await offload.run(inspect_table, path, fmt, **options)
+    return await run_in_threadpool(functools.partial(inspect_table, path, fmt, **options))
 
 
 def _encode(dataset: Dataset) -> bytes:

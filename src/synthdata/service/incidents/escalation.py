@@ -2,6 +2,9 @@
 
 An open incident whose `ack_due_at` has passed escalates once: SEV-1/SEV-2 page
 through the PagerDuty Events API v2, SEV-3/SEV-4 post to a Slack incoming webhook.
+The page uses Alertmanager's dedup_key for the incident's alert group (see
+`pagerduty`): when Alertmanager already paged, it updates that PagerDuty alert
+(whose escalation policy re-notifies) instead of opening a second one.
 
 Every API replica runs a pass every `escalation_check_seconds`, and
 `synthdata incident escalate` runs one on demand, so an escalation is claimed with
@@ -20,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,13 +30,13 @@ from synthdata.observability.metrics import incident_escalations_total
 from synthdata.service.core.db import session_scope, utcnow
 from synthdata.service.core.settings import Settings
 from synthdata.service.incidents.models import Incident, IncidentStatus
+from synthdata.service.incidents.pagerduty import dedup_key, deliver
 from synthdata.service.incidents.policy import escalation_target
 from synthdata.service.incidents.service import record
 
 log = logging.getLogger("synthdata.incidents")
 
 ACTOR = "escalation"
-TIMEOUT = httpx.Timeout(5.0)  # a hung receiver must not stall the pass
 SOURCE = "synthdata-api"
 
 
@@ -86,14 +88,15 @@ def claim(session: Session, incident_id: str, now: datetime) -> bool:
 
 
 def pagerduty_event(incident: Incident, routing_key: str, now: datetime) -> dict[str, Any]:
-    """The Events API v2 trigger; the incident id as dedup_key makes a re-send one alert."""
+    """The Events API v2 trigger, keyed as Alertmanager keys the group's page: a
+    re-send, or a page Alertmanager already opened, stays one PagerDuty alert."""
     summary = (
         f"[{incident.severity}] {incident.title} (not acknowledged, {_overdue(incident, now)})"
     )
     return {
         "routing_key": routing_key,
         "event_action": "trigger",
-        "dedup_key": incident.id,
+        "dedup_key": dedup_key(incident.group_key),
         "payload": {
             "summary": summary[:1024],  # the Events API's limit
             "severity": "critical",
@@ -159,20 +162,6 @@ def _request(settings: Settings, incident: Incident, now: datetime) -> tuple[str
     return settings.slack_webhook_url, slack_message(incident, now)
 
 
-def _deliver(url: str, body: dict[str, Any]) -> str:
-    """POST the body; "" on success, otherwise why it failed (never the URL: a Slack
-    webhook URL is a credential, and the reason goes on the timeline)."""
-    try:
-        response = httpx.post(url, json=body, timeout=TIMEOUT)
-    except httpx.HTTPError as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-    else:
-        if response.is_success:
-            return ""
-        reason = f"HTTP {response.status_code}: {response.text[:200]}"
-    return reason.replace(url, "<target URL>")[:300]
-
-
 def escalate_one(
     sessions: sessionmaker[Session], settings: Settings, incident_id: str, now: datetime
 ) -> Outcome | None:
@@ -188,7 +177,7 @@ def escalate_one(
     if not url:
         outcome = Outcome(incident_id, target, "skipped", f"{target} not configured")
     else:
-        failure = _deliver(url, body)
+        failure = deliver(url, body)
         outcome = Outcome(incident_id, target, "failed" if failure else "sent", failure)
     with session_scope(sessions) as session:
         incident = session.get(Incident, incident_id)

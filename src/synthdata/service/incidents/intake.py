@@ -12,6 +12,11 @@ Times come from the alerts, not from the delivery: an incident opens at the earl
 outage of this API or its database, and the response clock must not start late),
 and an alert older than what is recorded of it (a redelivered notification) is left
 out (see `staleness`).
+
+A notification forwarded by the incident spool (see `spool`) may say that the spool
+already escalated the group while this API could not record it: the incident then
+takes that escalation (`escalated_at`, a timeline line at the time it was sent), and
+the API's escalator does not page again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy.orm import Session
 from synthdata.service.core.db import utcnow
 from synthdata.service.incidents import policy
 from synthdata.service.incidents.alertmanager import AlertmanagerWebhook, WebhookAlert
+from synthdata.service.incidents.grouping import incident_of_cause
 from synthdata.service.incidents.models import (
     Incident,
     IncidentAlert,
@@ -33,9 +39,11 @@ from synthdata.service.incidents.models import (
     Severity,
 )
 from synthdata.service.incidents.service import record
+from synthdata.service.incidents.spool import SpoolEscalation
 from synthdata.service.incidents.staleness import current_alerts
 
 ACTOR = "alertmanager"
+SPOOL_ACTOR = "incident-spool"
 
 
 @dataclass
@@ -47,9 +55,12 @@ class IntakeResult:
 
 
 def ingest(
-    session: Session, payload: AlertmanagerWebhook, now: datetime | None = None
+    session: Session,
+    payload: AlertmanagerWebhook,
+    now: datetime | None = None,
+    spool_escalation: SpoolEscalation | None = None,
 ) -> IntakeResult:
-    """Apply one notification; the caller commits."""
+    """Apply one notification (and the spool's escalation of its group); the caller commits."""
     now = now or utcnow()
     _lock_group(session, payload.groupKey)
     incident = session.scalars(
@@ -63,6 +74,8 @@ def ingest(
     ).first()
     alerts = current_alerts(session, payload.groupKey, payload.alerts)
     firing = [a for a in alerts if a.status == "firing"]
+    if incident is None and alerts:  # one root cause, one incident (see `grouping`)
+        incident = incident_of_cause(session, payload, alerts, now)
     if incident is None:
         if not firing:
             return IntakeResult(None, 0)  # the end of something we never opened, or stale
@@ -72,6 +85,7 @@ def ingest(
         changes = 0
     changes += _apply_alerts(session, incident, alerts, now)
     changes += _raise_severity(session, incident, now)
+    changes += _take_spool_escalation(session, incident, spool_escalation, now)
     changes += _resolve_if_quiet(session, incident, payload, now)
     session.flush()
     return IntakeResult(incident, changes)
@@ -91,7 +105,8 @@ def _lock_group(session: Session, group_key: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _title(payload: AlertmanagerWebhook) -> str:
+def incident_title(payload: AlertmanagerWebhook) -> str:
+    """The title of the incident a notification opens: its alert name and summary."""
     name = payload.commonLabels.get("alertname") or payload.alerts[0].alertname or "alert"
     summary = payload.commonAnnotations.get("summary", "")
     return (f"{name}: {summary}" if summary else name)[:500]
@@ -104,7 +119,7 @@ def _open(
     opened_at = _opened_at(session, payload.groupKey, firing, now)
     incident = Incident(
         group_key=payload.groupKey,
-        title=_title(payload),
+        title=incident_title(payload),
         severity=severity.value,
         status=IncidentStatus.OPEN.value,
         service=payload.commonLabels.get("service", "")[:100],
@@ -231,6 +246,36 @@ def _raise_severity(session: Session, incident: Incident, now: datetime) -> int:
         message=f"{before.value} -> {worst.value}",
         detail={"from": before.value, "to": worst.value},
         at=now,
+    )
+    return 1
+
+
+def _take_spool_escalation(
+    session: Session, incident: Incident, escalation: SpoolEscalation | None, now: datetime
+) -> int:
+    """Record the spool's escalation once, unless the incident escalated or was acked.
+
+    Only an escalation of this incident's episode counts: one that began before the
+    incident opened belongs to an episode that ended (or was resolved by hand).
+    """
+    if escalation is None or incident.escalated_at is not None:
+        return 0
+    if incident.acknowledged_at is not None or escalation.episode_start < incident.opened_at:
+        return 0
+    incident.escalated_at = escalation.at
+    if escalation.outcome == "sent":
+        kind, message = "escalated", f"sent to {escalation.target} by the incident spool"
+    else:
+        kind = "escalation_skipped"
+        message = f"escalation_skipped: not configured ({escalation.target})"
+    record(
+        session,
+        incident,
+        actor=SPOOL_ACTOR,
+        kind=kind,
+        message=message + " (the API could not record the alert in time)",
+        detail={"dedup_key": escalation.dedup_key, "recorded_at": now.isoformat()},
+        at=escalation.at,
     )
     return 1
 

@@ -31,6 +31,16 @@ SEV1_ALERTS = frozenset(
     {"APIDown", "APIAvailabilityLow", "DatabaseConnectionFailure", "APIErrorBudgetBurn"}
 )
 
+# Alerts that one root cause fires together, by cause: one incident (and one page)
+# per cause and service. Alertmanager groups the same list into one notification
+# (monitoring/alertmanager/alertmanager.yml); the intake attaches a family alert that
+# still arrives in another group (another route, or an older configuration) to the
+# cause's open incident. An alert may also name its cause itself (`cause_group` label).
+CAUSE_GROUPS = {
+    "api-errors": frozenset({"APIAvailabilityLow", "HighErrorRate", "APIErrorBudgetBurn"}),
+}
+CAUSE_LABEL = "cause_group"
+
 RESPONSE_TIMES = {
     Severity.SEV1: timedelta(minutes=15),
     Severity.SEV2: timedelta(hours=1),
@@ -62,6 +72,16 @@ def alert_severity(labels: Mapping[str, str]) -> Severity:
     if level == "warning":
         return Severity.SEV3
     return Severity.SEV4
+
+
+def cause_of(labels: Mapping[str, str]) -> str:
+    """The root cause an alert belongs to, per service ("api-errors/synthdata-api"); ""
+    for an alert that stands alone."""
+    cause = labels.get(CAUSE_LABEL, "")
+    if not cause:
+        name = labels.get("alertname", "")
+        cause = next((group for group, names in CAUSE_GROUPS.items() if name in names), "")
+    return f"{cause}/{labels.get('service', '')}" if cause else ""
 
 
 def worst(severities: Iterable[Severity | str]) -> Severity:

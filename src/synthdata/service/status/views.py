@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import jinja2
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
+from synthdata.observability.render_cache import RenderCache
+from synthdata.service.core.platform import Platform
 from synthdata.service.deps import PlatformDep, limit_source
 from synthdata.service.status.components import describe_duration
 from synthdata.service.status.models import ServiceStatus
@@ -52,14 +54,42 @@ def render_status_page(status: ServiceStatus) -> str:
     )
 
 
+class _StatusRenders:
+    """The page and the document, each rendered at most once per `max_age` seconds.
+
+    Both are public and read the database: under a flood from many addresses (each
+    within its own rate limit) a render per request kept a thread busy and slowed
+    every other request. Concurrent requests share one render (observability/
+    render_cache.py), and a render serves again for `SYNTHDATA_STATUS_CACHE_SECONDS`.
+    """
+
+    def __init__(self, platform: Platform) -> None:
+        seconds = platform.settings.status_cache_seconds
+        self.page = RenderCache(
+            lambda: render_status_page(build_status(platform)).encode(), seconds
+        )
+        self.document = RenderCache(
+            lambda: build_status(platform).model_dump_json().encode(), seconds
+        )
+
+
+def _renders(request: Request, platform: Platform) -> _StatusRenders:
+    state = request.app.state
+    renders: _StatusRenders | None = getattr(state, "status_renders", None)
+    if renders is None:  # two first requests may both build one: harmless
+        renders = state.status_renders = _StatusRenders(platform)
+    return renders
+
+
 @router.get("/status", response_class=HTMLResponse)
-def status_page(platform: PlatformDep) -> HTMLResponse:
+async def status_page(request: Request, platform: PlatformDep) -> Response:
     """The public status page: overall banner, component health, open and recent incidents."""
-    return HTMLResponse(render_status_page(build_status(platform)), headers=NO_CACHE)
+    body = await _renders(request, platform).page.get_async()
+    return Response(body, media_type="text/html; charset=utf-8", headers=NO_CACHE)
 
 
-@router.get("/status.json")
-def status_document(platform: PlatformDep, response: Response) -> ServiceStatus:
+@router.get("/status.json", response_model=ServiceStatus)
+async def status_document(request: Request, platform: PlatformDep) -> Response:
     """The same facts as the status page, as JSON."""
-    response.headers.update(NO_CACHE)
-    return build_status(platform)
+    body = await _renders(request, platform).document.get_async()
+    return Response(body, media_type="application/json", headers=NO_CACHE)
