@@ -36,6 +36,12 @@ QUEUE_DESCRIPTION = (
     "finalize, so this is work waiting, not jobs. Every API and worker replica reads the "
     "same queue, hence max over replicas (a sum would count it once per replica)."
 )
+JOBS_WAITING_DESCRIPTION = (
+    "Jobs submitted and not yet started by any worker (state queued, read from the "
+    "database): the backlog GenerationQueueBacklog alerts on (> 50 for 15 minutes). One "
+    "long job queues many chunk messages but is not waiting. Max over replicas, which "
+    "all report the same value."
+)
 
 
 def _q(expr: str, legend: str = "", instant: bool = False) -> tuple[Query, ...]:
@@ -117,26 +123,34 @@ SYSTEM_OVERVIEW = Dashboard(
             "Generation",
             (
                 Panel(
+                    "Jobs Waiting to Start",
+                    "short",
+                    _q("max(synthdata_generation_jobs_queued)", "jobs waiting"),
+                    kind="stat",
+                    description=JOBS_WAITING_DESCRIPTION,
+                    width=6,
+                ),
+                Panel(
                     "Generation Queue (messages)",
                     "short",
                     _q("max(synthdata_generation_queue_length)", "messages queued"),
                     kind="stat",
                     description=QUEUE_DESCRIPTION,
-                    width=8,
+                    width=6,
                 ),
                 Panel(
                     "Active Users",
                     "short",
                     _q("max(synthdata_active_users)", "users"),
                     kind="stat",
-                    width=8,
+                    width=6,
                 ),
                 Panel(
                     "Targets Up",
                     "short",
                     _q('sum by (job) (up{job=~"synthdata-.*"})', "{{job}}"),
                     kind="stat",
-                    width=8,
+                    width=6,
                 ),
             ),
         ),
@@ -178,6 +192,12 @@ APPLICATION = Dashboard(
                     "short",
                     _q("max(synthdata_generation_queue_length)", "messages queued"),
                     description=QUEUE_DESCRIPTION,
+                ),
+                Panel(
+                    "Jobs Waiting to Start",
+                    "short",
+                    _q("max(synthdata_generation_jobs_queued)", "jobs waiting"),
+                    description=JOBS_WAITING_DESCRIPTION,
                 ),
                 Panel(
                     "Jobs Started, Succeeded and Failed",

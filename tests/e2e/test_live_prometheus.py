@@ -48,6 +48,7 @@ CONTRACT = (
     "synthdata_generation_success_total",
     "synthdata_generation_duration_seconds_count",
     "synthdata_generation_queue_length",
+    "synthdata_generation_jobs_queued",
     "synthdata_model_training_duration_seconds_count",
     "synthdata_active_users",
     "synthdata_data_processed_bytes_total",
@@ -245,6 +246,7 @@ def test_every_contract_metric_reaches_prometheus(
     )
     assert training is not None and training >= 1, training
     _check(prom, "max(synthdata_generation_queue_length)", 0)
+    _check(prom, "max(synthdata_generation_jobs_queued)", 0)  # the job was started
     _check(
         prom,
         f'sum(synthdata_revenue_generated_total{{currency="{CURRENCY}"}})',

@@ -27,8 +27,11 @@ def worker_of(server_pid: int, timeout: float = 60.0) -> psutil.Process:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in psutil.Process(server_pid).children():
-            if "worker" in child.cmdline():
-                return child
+            try:
+                if "worker" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                    return child
+            except psutil.Error:  # a child that just ended (not yet reaped)
+                continue
         time.sleep(0.1)
     raise AssertionError("no worker child started")
 
@@ -36,7 +39,10 @@ def worker_of(server_pid: int, timeout: float = 60.0) -> psutil.Process:
 def gone(pid: int, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.Error:  # no such process, or a zombie psutil cannot read
             return True
         time.sleep(0.1)
     return False

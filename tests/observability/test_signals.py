@@ -32,6 +32,7 @@ CONTRACT = {
     "synthdata_generation_success_total": "counter",
     "synthdata_generation_duration_seconds": "histogram",
     "synthdata_generation_queue_length": "gauge",
+    "synthdata_generation_jobs_queued": "gauge",
     "synthdata_model_training_duration_seconds": "histogram",
     "synthdata_active_users": "gauge",
     "synthdata_data_processed_bytes_total": "counter",
@@ -84,6 +85,7 @@ def _app() -> FastAPI:
 def test_every_contract_metric_is_exposed_with_its_type() -> None:
     metrics.preinitialise(["copula"], ["USD"], ["create_customer"])
     metrics.scrape_time.queue_length = lambda: 4
+    metrics.scrape_time.jobs_queued = lambda: 3
     metrics.scrape_time.active_users = lambda: 2
     metrics.scrape_time.cert_expiry_seconds = lambda: {"api.pem": 42.5 * 86400}
     metrics.scrape_time.privileged_operations = lambda: {"api_key.revoke": 2}
@@ -91,6 +93,7 @@ def test_every_contract_metric_is_exposed_with_its_type() -> None:
         text = metrics_payload().decode()
     finally:
         metrics.scrape_time.queue_length = None
+        metrics.scrape_time.jobs_queued = None
         metrics.scrape_time.active_users = None
         metrics.scrape_time.cert_expiry_seconds = None
         metrics.scrape_time.privileged_operations = None
@@ -98,6 +101,7 @@ def test_every_contract_metric_is_exposed_with_its_type() -> None:
     for name, kind in CONTRACT.items():
         assert exposed.get(name) == kind, f"{name} missing or not a {kind}"
     assert "synthdata_generation_queue_length 4.0" in text
+    assert "synthdata_generation_jobs_queued 3.0" in text
     assert 'cert_expiry_seconds{certificate="api.pem"} 3.672e+06' in text
     assert 'auth_failures_total{reason="locked_out"} ' in text  # present before any event
     assert 'privileged_operations_total{operation="create_customer"} 0.0' in text

@@ -37,7 +37,11 @@ def test_no_server_errors(settings_for, make_caller):
     key = make_caller(Role.ADMIN, name="Fuzz").secret
     # With a webhook token set, Alertmanager's webhook answers the fuzzer's calls (which
     # carry no token) with 401; tests/service/test_incidents.py fuzzes it with the token.
-    app = create_app(settings_for(alert_webhook_token="fuzz-webhook-token"), workers=0)
+    # Likewise PagerDuty's webhook with its signing secret (401 to unsigned calls, not 503).
+    configured = settings_for(
+        alert_webhook_token="fuzz-webhook-token", pagerduty_webhook_secret="fuzz-pd-secret"
+    )
+    app = create_app(configured, workers=0)
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20

@@ -136,16 +136,16 @@ def serve(
     settings = settings_from_env()
     host = settings.host if host is None else host
     port = settings.port if port is None else port
+    if job_threads is not None:  # read by each server process
+        os.environ["SYNTHDATA_SERVE_WORKERS"] = str(job_threads)
     threads = settings.serve_workers if job_threads is None else job_threads
-    if settings.queue != "local":
-        threads = 0  # with Redis, `synthdata worker` processes consume
     job_process = None
-    if threads and settings.offload_cpu_work:
+    if threads and settings.queue == "local" and settings.offload_cpu_work:
         from synthdata.jobs.supervisor import WorkerProcess
+        from synthdata.service.asgi import JOBS_ELSEWHERE
 
         job_process = WorkerProcess(threads=threads, nice=settings.offload_nice)
-        threads = 0  # none inside the API process
-    os.environ["SYNTHDATA_SERVE_WORKERS"] = str(threads)  # read by each server process
+        os.environ[JOBS_ELSEWHERE] = "1"  # none inside the server processes
     info(
         f"API {local_api_url(host, port)}; database {database_location(settings.database_url)};"
         f" files {settings.data_dir.absolute()}"

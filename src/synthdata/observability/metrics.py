@@ -10,8 +10,9 @@ and fix the form (docs/metrics.md lists each correction):
   per address;
 - `privileged_operations_total` is counted from the audit log at scrape time, so the
   actions of every process that writes it (the CLI too) reach Prometheus;
-- the queue length, active users, certificate expiry and open incidents are read from
-  their source of truth at scrape time, so every replica reports the same correct value.
+- the queue length, jobs queued, active users, certificate expiry and open incidents
+  are read from their source of truth at scrape time, so every replica reports the
+  same correct value.
 
 Code elsewhere imports these objects and only calls `.labels(...).inc()` /
 `.observe()`; no metric is created anywhere else.
@@ -209,6 +210,7 @@ class ScrapeTimeGauges(Collector):
     def __init__(self) -> None:
         self.queue_length: Callable[[], float] | None = None
         self.work_in_flight: Callable[[], float] | None = None
+        self.jobs_queued: Callable[[], float] | None = None
         self.active_users: Callable[[], float] | None = None
         self.cert_expiry_seconds: Callable[[], dict[str, float]] | None = None
         self.incidents_open: Callable[[], dict[str, float]] | None = None
@@ -236,6 +238,16 @@ class ScrapeTimeGauges(Collector):
                     "synthdata_generation_work_in_flight",
                     "Job phases and chunks a worker holds right now under a live lease "
                     "(read from the database): busy workers, even before any chunk ends.",
+                    value=value,
+                )
+        if self.jobs_queued is not None:
+            value = _safe(self.jobs_queued)
+            if value is not None:
+                yield GaugeMetricFamily(
+                    "synthdata_generation_jobs_queued",
+                    "Jobs submitted and not yet started by any worker (state queued), read "
+                    "from the database: the backlog in jobs, however many chunks a running "
+                    "job has queued. Every replica reports the same value: aggregate with max.",
                     value=value,
                 )
         if self.active_users is not None:

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from synthdata.observability.logging import configure_logging
@@ -16,13 +18,19 @@ from synthdata.service.core import faults
 from synthdata.service.core.middleware import MiddlewareHook
 from synthdata.service.core.settings import Settings, get_settings
 
+JOBS_ELSEWHERE = "_SYNTHDATA_JOBS_IN_CHILD"
+"""Set by `synthdata serve` when its child worker runs the jobs (jobs/supervisor.py): the
+server processes then run no job thread. Not a setting: the configuration (and its
+digest in the deployments table) stays what the operator set."""
+
 
 def create_service_app() -> FastAPI:
     """Build the app for one server process."""
     settings = get_settings()
     configure_logging(settings.log_level, log_file=settings.log_file, batch_access_lines=True)
     configure_tracing("synthdata-api")
-    return create_app(settings, hooks=service_hooks(settings))
+    workers = 0 if os.environ.get(JOBS_ELSEWHERE) else None
+    return create_app(settings, workers=workers, hooks=service_hooks(settings))
 
 
 def service_hooks(settings: Settings) -> list[MiddlewareHook]:

@@ -2,18 +2,19 @@
 
 `install` is the app-factory hook that turns observability on for a process:
 HTTP metrics and the access log, `/metrics`, and the gauges that are read from
-their source of truth when Prometheus scrapes (queue length from the queue, work in
-flight and active users from the database, certificate expiry from files and
+their source of truth when Prometheus scrapes (queue length from the queue, jobs
+queued, work in flight and active users from the database, certificate expiry from files and
 endpoints, open incidents and privileged operations from the database).
 """
 
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from synthdata.engine.base import list_synthesizers
 from synthdata.jobs.leases import live_leases
+from synthdata.jobs.models import Job, JobState
 from synthdata.observability import metrics
 from synthdata.observability.certificates import CertificateWatch
 from synthdata.observability.http import install_observability
@@ -30,6 +31,7 @@ def bind_platform(platform: Platform) -> None:
     settings = platform.settings
     metrics.scrape_time.queue_length = platform.queue.pending
     metrics.scrape_time.work_in_flight = lambda: _work_in_flight(platform)
+    metrics.scrape_time.jobs_queued = lambda: _jobs_queued(platform)
     metrics.scrape_time.active_users = platform.activity.active_keys
     metrics.scrape_time.cert_expiry_seconds = CertificateWatch(
         settings.cert_file_paths, settings.tls_endpoint_list
@@ -48,6 +50,12 @@ def bind_platform(platform: Platform) -> None:
 def _work_in_flight(platform: Platform) -> float:
     with session_scope(platform.read_sessions) as session:
         return float(live_leases(session))
+
+
+def _jobs_queued(platform: Platform) -> float:
+    # Jobs, not queue messages: a running job's chunk messages are progress, not backlog.
+    with session_scope(platform.read_sessions) as session:
+        return float(session.scalar(select(func.count()).where(Job.state == JobState.QUEUED)) or 0)
 
 
 def _open_incidents(platform: Platform) -> dict[str, float]:
