@@ -180,7 +180,11 @@ def worker(
     metrics_host: Annotated[str, typer.Option(help="Address for /metrics.")] = "127.0.0.1",
     nice: Annotated[
         int,
-        typer.Option(min=0, max=19, help="Lower this worker's CPU priority by this much."),
+        typer.Option(
+            min=0,
+            max=19,
+            help="Lower this worker's CPU priority by this much (nice).",
+        ),
     ] = 0,
     parent_pid: Annotated[
         int, typer.Option(hidden=True, help="Exit when this process is gone (0: never).")
@@ -191,7 +195,9 @@ def worker(
     from synthdata.observability.logging import configure_logging
 
     if nice:
-        os.nice(nice)
+        from synthdata.engine.threads import lower_priority
+
+        lower_priority(nice)
     if parent_pid:  # the embedded worker of `synthdata serve` (jobs/supervisor.py)
         from synthdata.jobs.supervisor import exit_with_parent
 

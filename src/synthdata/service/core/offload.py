@@ -16,7 +16,6 @@ import asyncio
 import atexit
 import functools
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
 from synthdata.engine.errors import InputError
+from synthdata.engine.threads import lower_priority
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,7 +46,10 @@ class Offload:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=context, initializer=os.nice, initargs=(self.nice,)
+                    max_workers=1,
+                    mp_context=context,
+                    initializer=lower_priority,
+                    initargs=(self.nice,),
                 )
             return self._pool
 
