@@ -315,8 +315,14 @@ def test_critical_inhibits_the_warning_of_the_same_alert_and_service(alertmanage
             _alert("HighDiskUsage", "warning", "synthdata-api", device="/dev/sda1"),
         ],
     )
+    # Alertmanager's inhibitor sees new alerts asynchronously: read until it has.
+    deadline = time.monotonic() + 15
     states = _states(alertmanager)
     inhibited = states[("CertificateExpiringSoon", "warning", "synthdata-api")]
+    while inhibited["state"] != "suppressed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        states = _states(alertmanager)
+        inhibited = states[("CertificateExpiringSoon", "warning", "synthdata-api")]
     assert inhibited["state"] == "suppressed"
     assert inhibited["inhibitedBy"]
     for key in [

@@ -141,8 +141,9 @@ def serve(
     threads = settings.serve_workers if job_threads is None else job_threads
     job_process = None
     if threads and settings.queue == "local" and settings.offload_cpu_work:
-        from synthdata.jobs.supervisor import WorkerProcess
-        from synthdata.service.asgi import JOBS_ELSEWHERE
+        # Nothing here may import prometheus_client before the metrics directory is
+        # prepared below (it would write into the directory about to be emptied).
+        from synthdata.jobs.supervisor import JOBS_ELSEWHERE, WorkerProcess
 
         job_process = WorkerProcess(threads=threads, nice=settings.offload_nice)
         os.environ[JOBS_ELSEWHERE] = "1"  # none inside the server processes

@@ -29,6 +29,11 @@ import time
 
 log = logging.getLogger("synthdata.jobs")
 
+JOBS_ELSEWHERE = "_SYNTHDATA_JOBS_IN_CHILD"
+"""Set by `synthdata serve` when its child worker runs the jobs: the server processes
+(service/asgi.py) then run no job thread. Not a setting: the configuration (and its
+digest in the deployments table) stays what the operator set."""
+
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Seconds before restarting a worker that exited, by how often it failed in a row."""
 STEADY_SECONDS = 60.0
@@ -83,7 +88,6 @@ class WorkerProcess:
         with self._mutex:
             if self._stopping.is_set():
                 return
-            # Same environment as the server (database, files, queue, log settings).
             self._process = subprocess.Popen(self.command, env=dict(os.environ), process_group=0)
             log.info("job worker started (pid %d, %d thread(s))", self._process.pid, self.threads)
 

@@ -10,6 +10,7 @@ import os
 
 from fastapi import FastAPI
 
+from synthdata.jobs.supervisor import JOBS_ELSEWHERE
 from synthdata.observability.logging import configure_logging
 from synthdata.observability.tracing import configure_tracing
 from synthdata.service import observe
@@ -17,11 +18,6 @@ from synthdata.service.app import create_app
 from synthdata.service.core import faults
 from synthdata.service.core.middleware import MiddlewareHook
 from synthdata.service.core.settings import Settings, get_settings
-
-JOBS_ELSEWHERE = "_SYNTHDATA_JOBS_IN_CHILD"
-"""Set by `synthdata serve` when its child worker runs the jobs (jobs/supervisor.py): the
-server processes then run no job thread. Not a setting: the configuration (and its
-digest in the deployments table) stays what the operator set."""
 
 
 def create_service_app() -> FastAPI:
