@@ -1,6 +1,7 @@
 """Fault to page with the shipped alerting, end to end with real processes; and a soak.
 
     python -m benchmarks.alert_latency                      # every fault, 30-minute soak
+    python -m benchmarks.alert_latency --lanes 3            # the same, 3 at a time
     python -m benchmarks.alert_latency --faults database_down --soak 3
     python -m benchmarks.alert_latency --faults none --soak 30
     python -m benchmarks.alert_latency --compressed [--runs 3]
@@ -12,7 +13,9 @@ API down, database down, Redis down, a 5xx episode, a slow database, brute force
 measures the time from the fault to the first notification, beside the configured
 minimum, and how many pages the one root cause produced (target exactly 1); then a
 healthy soak (benchmarks/alert_soak.py: steady load, jobs that run 20+ minutes; target
-0 notifications). Results: benchmarks/results/alert_latency.{json,md}.
+0 notifications). Results: benchmarks/results/alert_latency.{json,md}. `--lanes N` runs
+the faults and the soak N at a time, each in its own process with its own stack and
+receiver (benchmarks/alert_lanes.py): about an hour instead of three.
 
 `--compressed` runs the CI test's flows (benchmarks/alert_flows.py) on the compressed
 stack (benchmarks/alert_stack.py: every duration divided by 30), which measures the
@@ -47,6 +50,7 @@ from benchmarks.alert_config import (
 )
 from benchmarks.alert_faults import FAULTS, run_fault
 from benchmarks.alert_flows import FLOWS, flow_brute_force, flow_database, flow_error_rate
+from benchmarks.alert_lanes import run_in_lanes
 from benchmarks.alert_latency_report import (
     machine,
     render_compressed,
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=float, default=60.0, help="Healthy seconds before each fault."
     )
+    parser.add_argument(
+        "--lanes", type=int, default=1, help="Faults and soak run this many at a time."
+    )
     parser.add_argument("--compressed", action="store_true", help="The CI flows, time / 30.")
     parser.add_argument("--runs", type=int, default=3, help="Runs of each compressed flow.")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -160,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="alert-latency-") as tmp:
             if args.compressed:
                 report |= run_compressed(args.runs, Path(tmp), receiver)
+            elif args.lanes > 1:
+                report |= run_in_lanes(faults, args.soak, args.warmup, args.lanes, Path(tmp), _log)
+                report["settings"] = _production_settings(Path(tmp))
             else:
                 report |= run_production(faults, args.soak, args.warmup, Path(tmp), receiver)
                 report["settings"] = _production_settings(Path(tmp))

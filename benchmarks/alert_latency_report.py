@@ -72,6 +72,20 @@ def _header(report: dict[str, Any], title: str) -> list[str]:
         "",
         "Configuration: " + "; ".join(f"{k} {v}" for k, v in report["settings"].items()) + ".",
         "",
+        *_lanes(report),
+    ]
+
+
+def _lanes(report: dict[str, Any]) -> list[str]:
+    lanes = report.get("lanes", 1)
+    if lanes <= 1:
+        return []
+    ends = "; ".join(f"{k} {v}" for k, v in report.get("lane_loadavg_at_end", {}).items())
+    return [
+        f"Side by side: the faults and the soak ran {lanes} at a time, each in its own "
+        "process with its own stack (processes, ports, PostgreSQL database, Redis queue) "
+        f"and its own receiver, sharing the CPU. Load average at each one's end: {ends}.",
+        "",
     ]
 
 

@@ -113,3 +113,29 @@ def test_work_in_flight_is_exposed_at_scrape_time(platform):
     assert "synthdata_generation_work_in_flight 1.0" in text
     for name in ("failures", "chunks_completed"):
         assert f'synthdata_generation_{name}_total{{synthesizer="{DEFAULT_SYNTHESIZER}"}} ' in text
+
+
+def _durations(size_class: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "synthdata_generation_duration_seconds_count",
+            {"synthesizer": DEFAULT_SYNTHESIZER, "size_class": size_class},
+        )
+        or 0.0
+    )
+
+
+def test_duration_is_classed_by_the_larger_of_input_and_result(settings_for):
+    """Many rows from a tiny table is a medium job, not a slow small one (a false page)."""
+    built = Platform.build(settings_for(job_chunk_rows=100_000))
+    try:
+        tiny, many = _job(built, rows=10)[0], _job(built, rows=200_000)[0]
+        before = {c: _durations(c) for c in ("small", "medium")}
+        _run_all(built, tiny)
+        _run_all(built, many)
+        job = _get(built, many)
+        assert job.state == "succeeded" and 1_000_000 <= job.result_bytes <= 100_000_000
+        assert _durations("small") == before["small"] + 1
+        assert _durations("medium") == before["medium"] + 1
+    finally:
+        built.stop()

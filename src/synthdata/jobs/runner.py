@@ -296,6 +296,8 @@ class JobRunner:
                     raise UserFacingError("the generated parts were lost; please resubmit")
                 beat.check()
 
+                size = target.stat().st_size
+
                 def record(session: Session) -> signals.Outcome:
                     if not finish(session, job_id, token):
                         raise LeaseLost()
@@ -304,11 +306,11 @@ class JobRunner:
                         .where(Job.id == job_id)
                         .values(
                             result_path=self.storage.relative(target),
-                            result_bytes=target.stat().st_size,
+                            result_bytes=size,
                             rows_done=job.rows,
                         )
                     )
-                    return signals.outcome(session, job, record_charge(session, job))
+                    return signals.outcome(session, job, record_charge(session, job), size)
 
                 signals.generation_succeeded(job, self._tx(record))
         except LeaseLost:

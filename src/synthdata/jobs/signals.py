@@ -39,15 +39,20 @@ def generation_failed(kind: str, synthesizer: str) -> None:
 class Outcome:
     """What a success needs to report, read inside the job's final transaction."""
 
-    input_bytes: int
+    data_bytes: int  # the larger of the table read and the file written: what the job handled
     currency: str | None
     amount_micros: int
 
 
-def outcome(session: Session, job: Job, charge: Charge | None) -> Outcome:
-    """Collect the outcome while the session is open (the ORM rows expire on commit)."""
+def outcome(session: Session, job: Job, charge: Charge | None, result_bytes: int = 0) -> Outcome:
+    """Collect the outcome while the session is open (the ORM rows expire on commit).
+
+    The size class is that of the larger of the input table and the result file: a
+    100-million-row job learned from a 20 kB table is a large job, and the runbook's
+    30-second baseline for small datasets would page on every healthy one.
+    """
     return Outcome(
-        input_bytes(session, job),
+        max(input_bytes(session, job), result_bytes),
         charge.currency if charge is not None else None,
         charge.amount_micros if charge is not None else 0,
     )
@@ -60,7 +65,7 @@ def generation_succeeded(job: Job, result: Outcome) -> None:
     if started is not None:
         seconds = (datetime.now(UTC) - _aware(started)).total_seconds()
         metrics.generation_duration_seconds.labels(
-            job.synthesizer, metrics.size_class(result.input_bytes)
+            job.synthesizer, metrics.size_class(result.data_bytes)
         ).observe(max(seconds, 0.0))
     if result.currency is not None:
         metrics.revenue_generated_total.labels(result.currency).inc(

@@ -90,8 +90,8 @@ generation_chunks_completed_total = Counter(
 )
 generation_duration_seconds = Histogram(
     "synthdata_generation_duration_seconds",
-    "Wall time of a successful generation job, by input size class "
-    "(small < 1 MB, medium 1-100 MB, large > 100 MB).",
+    "Wall time of a successful generation job, by the size class of the larger of its "
+    "input table and its result file (small < 1 MB, medium 1-100 MB, large > 100 MB).",
     ["synthesizer", "size_class"],
     buckets=GENERATION_BUCKETS,
 )
