@@ -7,9 +7,10 @@ PostgreSQLSlowQueries rule and the dashboard read. Checked here:
   the Helm chart's `config.queries`, the Compose exporter's --extend.query-path) and
   Compose's PostgreSQL loads and creates the extension;
 - the rule and the panels read only series the file produces;
-- the real exporter, run with the file against a real PostgreSQL that has the
-  extension, exports counters whose rates give the mean statement time; against a
-  database without the extension it keeps pg_up at 1 (no false database alert).
+- the real exporter, run as `synthdata monitoring up` runs it (with the file) against a
+  real PostgreSQL that has the extension, exports counters whose rates give the mean
+  statement time; against a database without the extension it keeps pg_up at 1 (no
+  false database alert).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ import psycopg
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+
+from synthdata.ops.monitoring_config import StackOptions
+from synthdata.ops.monitoring_stack import exporter_command
 
 from .conftest import MONITORING, RULES_DIR
 
@@ -167,9 +171,17 @@ def exporter(dsn: str) -> Iterator[str]:
             pytrace=False,
         )
     port = _free_port()
+    # The command `synthdata monitoring up` runs (Compose and Kubernetes are checked above).
+    args, env = exporter_command(
+        "postgres-exporter",
+        binary,
+        f"127.0.0.1:{port}",
+        StackOptions(database_url=dsn.replace("postgresql://", "postgresql+psycopg://")),
+        MONITORING,
+    )
     process = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}", f"--extend.query-path={QUERIES}"],
-        env={**os.environ, "DATA_SOURCE_NAME": dsn},
+        args,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

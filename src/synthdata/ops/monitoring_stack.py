@@ -188,7 +188,7 @@ def up(options: StackOptions, log: Log = lambda _: None) -> list[Component]:
         "/-/ready",  # answers queries (healthy alone comes before the storage is open)
     )
     if options.exporters:
-        _start_exporters(options, unused, launcher, log)
+        _start_exporters(options, unused, launcher, log, monitoring_dir)
     return list(launcher.running.values())
 
 
@@ -251,8 +251,30 @@ def _write_prometheus_config(
     return path
 
 
+def exporter_command(
+    name: str, binary: str, address: str, options: StackOptions, monitoring_dir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of one exporter as the local stack runs it.
+
+    postgres_exporter gets the shipped custom queries (pg_stat_statements), which
+    PostgreSQLSlowQueries and the database dashboard read, as Compose and Kubernetes do.
+    """
+    env = dict(os.environ)
+    if name == "postgres-exporter":
+        env["DATA_SOURCE_NAME"] = postgres_dsn(options.database_url) or ""
+        queries = monitoring_dir / "postgres-exporter" / "queries.yaml"
+        return [binary, f"--web.listen-address={address}", f"--extend.query-path={queries}"], env
+    if name == "redis-exporter":
+        return [binary, f"-web.listen-address={address}", f"-redis.addr={options.redis_url}"], env
+    return [binary, f"--web.listen-address={address}"], env
+
+
 def _start_exporters(
-    options: StackOptions, unused: dict[str, str], launcher: _Launcher, log: Log
+    options: StackOptions,
+    unused: dict[str, str],
+    launcher: _Launcher,
+    log: Log,
+    monitoring_dir: Path,
 ) -> None:
     """The installed exporters of the jobs the stack scrapes, on their shipped ports."""
     for name, (binaries, port) in EXPORTERS.items():
@@ -264,12 +286,5 @@ def _start_exporters(
             log(f"{name}: not started ({' or '.join(binaries)} not installed){consequence}")
             continue
         address = f"127.0.0.1:{port}"
-        env = dict(os.environ)
-        if name == "postgres-exporter":
-            env["DATA_SOURCE_NAME"] = postgres_dsn(options.database_url) or ""
-            args = [binary, f"--web.listen-address={address}"]
-        elif name == "redis-exporter":
-            args = [binary, f"-web.listen-address={address}", f"-redis.addr={options.redis_url}"]
-        else:
-            args = [binary, f"--web.listen-address={address}"]
+        args, env = exporter_command(name, binary, address, options, monitoring_dir)
         launcher.launch(name, args, f"http://{address}", "/metrics", env)
