@@ -69,13 +69,19 @@ def start_spool(tmp_path: Path) -> Iterator[Callable[[str], Spool]]:
     env = base_env(tmp_path / "spool-home", SYNTHDATA_ALERT_WEBHOOK_TOKEN=TOKEN)
     spool_file = tmp_path / "spool" / "incident-spool.sqlite3"
 
-    def start(api_url: str) -> Spool:
+    def start(api_url: str, token_file: Path | None = None) -> Spool:
+        """`token_file`: the token is read from that file (no variable), as `monitoring up`
+        runs the spool for a service that set none."""
         port = free_port()
         args = [*SYNTHDATA, "incident-spool", "--api-url", api_url, "--port", str(port)]
         log = (tmp_path / f"spool-{len(started)}.log").open("wb")
+        spool_env = dict(env)
+        if token_file is not None:
+            spool_env.pop("SYNTHDATA_ALERT_WEBHOOK_TOKEN")
+            spool_env["SYNTHDATA_ALERT_WEBHOOK_TOKEN_FILE"] = str(token_file)
         popen = subprocess.Popen(
             [*args, "--spool-file", str(spool_file)],
-            env=env,
+            env=spool_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -162,6 +168,20 @@ def test_the_spool_refuses_what_the_api_would_and_spools_nothing(
     assert _post(spool, {**body, "alerts": []}).status_code == 400
     assert httpx.post(f"{spool}/elsewhere", json=body, timeout=10).status_code == 404
     assert httpx.get(f"{spool}/healthz", timeout=5).json()["pending"] == 0
+
+
+def test_a_token_replaced_in_its_file_is_used_without_a_restart(
+    start_spool: Callable[[str, Path | None], Spool], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "secrets" / "alert-webhook-token"
+    token_file.parent.mkdir()
+    token_file.write_text("first-token\n")
+    spool = start_spool(f"http://127.0.0.1:{free_port()}", token_file).url
+    body = notification(group_key("APIDown"), alert("APIDown", "critical"))
+    assert _post(spool, body, token="first-token").status_code == 200
+    token_file.write_text("second-token\n")  # rotated by hand, as the runbook says
+    assert _post(spool, body, token="first-token").status_code == 401
+    assert _post(spool, body, token="second-token").status_code == 200
 
 
 # -- the spool's escalation, as the API takes it -----------------------------------------------

@@ -210,7 +210,6 @@ class Forwarder:
 
 def make_server(host: str, port: int, spool: Spool, forwarder: Forwarder) -> ThreadingHTTPServer:
     """The receiving HTTP server (not started)."""
-    token = forwarder.settings.alert_webhook_token
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "synthdata-incident-spool"
@@ -228,6 +227,9 @@ def make_server(host: str, port: int, spool: Spool, forwarder: Forwarder) -> Thr
             if self.path != WEBHOOK_PATH:
                 self._answer(HTTPStatus.NOT_FOUND, {"detail": "not found"})
                 return
+            # Read on every call, as the API does: a token replaced in its file is used
+            # at once, without a restart that would leave Alertmanager's posts refused.
+            token = forwarder.settings.alert_webhook_token
             if not token:
                 self._answer(HTTPStatus.SERVICE_UNAVAILABLE, {"detail": "no webhook token set"})
                 return
