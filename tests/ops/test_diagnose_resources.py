@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from synthdata.ops.diagnose import QUEUE_BACKLOG
 from synthdata.service.core.settings import Settings
@@ -179,8 +180,10 @@ def test_backlog_and_memory_pressure_are_flagged(
         database_url=env["SYNTHDATA_DATABASE_URL"], data_dir=Path(env["SYNTHDATA_DATA_DIR"])
     )
     queue = JobQueue(settings)
-    for index in range(QUEUE_BACKLOG + 1):  # nobody consumes: one more than the alert allows
-        queue.send_prepare(f"job_backlog_{index}")
+    # One more queued job than the alert allows, each with its message; nobody consumes.
+    job_ids = _queued_jobs(settings, QUEUE_BACKLOG + 1)
+    for job_id in job_ids:
+        queue.send_prepare(job_id)
     kubelet = container_metrics(receiver, memory_ratio=0.9)
     prometheus = prometheus_factory({"kubelet": [kubelet.url.removeprefix("http://")]})
     wait_until(lambda: _has_data(prometheus, "container_memory_working_set_bytes"), what="a scrape")
@@ -190,6 +193,7 @@ def test_backlog_and_memory_pressure_are_flagged(
     assert_clean_exit(run, 1)
     backlog = run.finding("queue")
     assert backlog["status"] == "warn" and backlog["data"]["length"] == QUEUE_BACKLOG + 1
+    assert backlog["data"]["jobs_queued"] == QUEUE_BACKLOG + 1
     assert f"backlog alert above {QUEUE_BACKLOG}" in backlog["detail"]
     pod = "namespace=synthdata pod=synthdata-api-0 container=synthdata-api"
     memory = run.finding(f"prometheus container memory / limit {pod}")
@@ -199,6 +203,7 @@ def test_backlog_and_memory_pressure_are_flagged(
     assert run.finding("redis")["status"] == "info"
 
     # Redis and Prometheus cannot be reached: exit 3 (1 if the host itself is busy).
+    _end_jobs(settings)  # the backlog is gone: nothing but the outages is left to find
     empty = tmp_path / "empty-data"
     JobQueue(settings.model_copy(update={"data_dir": empty})).pending()  # an empty queue
     down_env = {
@@ -214,3 +219,59 @@ def test_backlog_and_memory_pressure_are_flagged(
     busy = [n for n, s in down.statuses().items() if s == "warn"]
     assert all(n.startswith(HOST_LOAD) for n in busy), down.statuses()
     assert_clean_exit(down, 1 if busy else 3)
+
+
+def _queued_jobs(settings: Settings, count: int) -> list[str]:
+    """`count` generation jobs in the queued state (rows only, no files)."""
+    from synthdata.jobs.models import Job
+    from synthdata.service.core.db import make_engine, session_scope
+    from synthdata.service.customers.models import Customer
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(sessionmaker(engine)) as session:
+            customer = Customer(name="Backlog")
+            session.add(customer)
+            session.flush()
+            jobs = [Job(customer_id=customer.id, rows=10, seed=1) for _ in range(count)]
+            session.add_all(jobs)
+            session.flush()
+            return [job.id for job in jobs]
+    finally:
+        engine.dispose()
+
+
+def _end_jobs(settings: Settings) -> None:
+    from sqlalchemy import update
+
+    from synthdata.jobs.models import Job
+    from synthdata.service.core.db import make_engine, session_scope
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(sessionmaker(engine)) as session:
+            session.execute(update(Job).values(state="cancelled"))
+    finally:
+        engine.dispose()
+
+
+def test_a_running_jobs_chunk_messages_are_not_a_backlog(tmp_path: Path) -> None:
+    """GenerationQueueBacklog counts queued jobs; the check agrees with it, not with the
+    message count (one big running job is hundreds of chunk messages)."""
+    from synthdata.jobs.queue import JobQueue
+    from synthdata.service.core.migrate import upgrade_head
+
+    env = base_test_env(tmp_path)
+    upgrade_head(env["SYNTHDATA_DATABASE_URL"])
+    settings = Settings(
+        database_url=env["SYNTHDATA_DATABASE_URL"], data_dir=Path(env["SYNTHDATA_DATA_DIR"])
+    )
+    (job_id,) = _queued_jobs(settings, 1)
+    queue = JobQueue(settings)
+    for index in range(3 * QUEUE_BACKLOG):
+        queue.send_chunk(job_id, index)
+    run = ops(env, "check-resources", "--json")
+    queue_finding = run.finding("queue")
+    assert queue_finding["data"]["length"] == 3 * QUEUE_BACKLOG
+    assert queue_finding["data"]["jobs_queued"] == 1
+    assert queue_finding["status"] == "ok", queue_finding

@@ -149,6 +149,14 @@ def live_leases(session: Session) -> int:
     return int(session.scalar(jobs) or 0) + int(session.scalar(chunks) or 0)
 
 
+def queued_jobs(session: Session) -> int:
+    """Jobs waiting for their first worker: the backlog GenerationQueueBacklog watches.
+
+    Jobs, not queue messages: a running job's chunk messages are progress, not backlog.
+    """
+    return int(session.scalar(select(func.count()).where(Job.state == JobState.QUEUED)) or 0)
+
+
 def sync_rows_done(session: Session, job_id: str) -> None:
     """Set the job's rows_done to the sum over its chunks (right even after re-runs)."""
     total = (

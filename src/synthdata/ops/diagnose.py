@@ -27,7 +27,7 @@ from synthdata.service.core.settings import Settings
 CPU_THRESHOLD = 0.8  # resources.yml HighCPUUtilization: CPU used / CPU limit
 MEMORY_THRESHOLD = 0.8  # resources.yml HighMemoryUtilization: working set / limit
 DISK_THRESHOLD = 0.85  # resources.yml HighDiskUsage: 1 - avail / size
-QUEUE_BACKLOG = 50  # generation.yml GenerationQueueBacklog: queued messages
+QUEUE_BACKLOG = 50  # generation.yml GenerationQueueBacklog: queued jobs
 QUEUE_STALLED = timedelta(minutes=15)  # generation.yml GenerationQueueStalled: progress window
 LOG_FRESHNESS = timedelta(minutes=15)  # newest log line older than this: the pipeline stalls
 
@@ -164,8 +164,10 @@ def connected_database(report: Report, settings: Settings) -> Iterator[Engine | 
 
 
 # -- queue --------------------------------------------------------------------------------
-def check_queue(report: Report, settings: Settings) -> int | None:
-    """The "queue" finding: reachable, and its length against the backlog alert's threshold."""
+def check_queue(report: Report, settings: Settings, engine: Engine | None = None) -> int | None:
+    """The "queue" finding: reachable, and the backlog against GenerationQueueBacklog's
+    threshold. The alert counts queued jobs (from the database, `engine`), not messages:
+    one running job of 150 chunks is 150 messages and no backlog at all."""
     from huey.exceptions import HueyException
 
     from synthdata.jobs.queue import make_huey
@@ -189,12 +191,31 @@ def check_queue(report: Report, settings: Settings) -> int | None:
         else:
             report.add("queue", "fail", f"{settings.queue} queue at {where}: {reason(exc)}")
         return None
-    status: Status = "warn" if length > QUEUE_BACKLOG else "ok"
     detail = f"{length} message(s) waiting in the {settings.queue} queue {settings.queue_name!r}"
-    if status == "warn":
-        detail += f" (backlog alert above {QUEUE_BACKLOG})"
-    report.add("queue", status, detail, length=length)
+    queued = _queued_jobs(engine)
+    status: Status = "warn" if queued is not None and queued > QUEUE_BACKLOG else "ok"
+    if queued is None:
+        detail += "; queued jobs unknown (no database)"
+    else:
+        detail += f"; {queued} job(s) queued"
+        if status == "warn":
+            detail += f" (backlog alert above {QUEUE_BACKLOG})"
+    report.add("queue", status, detail, length=length, jobs_queued=queued)
     return length
+
+
+def _queued_jobs(engine: Engine | None) -> int | None:
+    if engine is None:
+        return None
+    from sqlalchemy.orm import Session
+
+    from synthdata.jobs.leases import queued_jobs
+
+    try:
+        with Session(engine) as session:
+            return queued_jobs(session)
+    except SQLAlchemyError:
+        return None  # a database without the schema yet: the database finding says so
 
 
 def _is_connection_error(exc: Exception) -> bool:

@@ -45,7 +45,7 @@ def health_check(settings: Settings, *, url: str, comprehensive: bool) -> Report
     with http_client() as client:
         timed(report, check_service, client, url.rstrip("/"))
         with timed_database(report, settings) as engine:
-            timed(report, check_queue, settings)
+            timed(report, check_queue, settings, engine)
             timed(report, check_redis, settings)
             timed(report, check_storage, settings)
             if engine is not None:

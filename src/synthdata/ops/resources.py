@@ -121,8 +121,8 @@ def check_resources(settings: Settings, *, detailed: bool) -> Report:
     with connected_database(report, settings) as engine:
         if engine is not None:
             _database_size(report, engine, settings)
-    _redis_memory(report, settings)
-    check_queue(report, settings)
+        _redis_memory(report, settings)
+        check_queue(report, settings, engine)
     if detailed:
         _top_processes(report, processes)
         _prometheus_figures(report, settings.prometheus_url)

@@ -10,11 +10,10 @@ endpoints, open incidents and privileged operations from the database).
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from synthdata.engine.base import list_synthesizers
-from synthdata.jobs.leases import live_leases
-from synthdata.jobs.models import Job, JobState
+from synthdata.jobs.leases import live_leases, queued_jobs
 from synthdata.observability import metrics
 from synthdata.observability.certificates import CertificateWatch
 from synthdata.observability.http import install_observability
@@ -53,9 +52,8 @@ def _work_in_flight(platform: Platform) -> float:
 
 
 def _jobs_queued(platform: Platform) -> float:
-    # Jobs, not queue messages: a running job's chunk messages are progress, not backlog.
     with session_scope(platform.read_sessions) as session:
-        return float(session.scalar(select(func.count()).where(Job.state == JobState.QUEUED)) or 0)
+        return float(queued_jobs(session))
 
 
 def _open_incidents(platform: Platform) -> dict[str, float]:
