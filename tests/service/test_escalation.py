@@ -102,11 +102,16 @@ def targets(settings_for: Callable[..., Settings], receiver: Receiver) -> Settin
 
 
 def _open(
-    sessions: sessionmaker[Session], name: str, severity: str, minutes_ago: float = 120
+    sessions: sessionmaker[Session],
+    name: str,
+    severity: str,
+    minutes_ago: float = 120,
+    route: str = "{}",
 ) -> str:
-    """An incident opened `minutes_ago` (so its clock has run out) from one alert."""
+    """An incident opened `minutes_ago` (so its clock has run out) from one alert; `route`
+    is the route part of the group key (Alertmanager's matchers of the routes taken)."""
     payload = AlertmanagerWebhook.model_validate(
-        notification(f"{{}}:{{alertname={name!r}}}", alert(name, severity))
+        notification(f"{route}:{{alertname={name!r}}}", alert(name, severity))
     )
     with session_scope(sessions) as session:
         result = ingest(session, payload, now=utcnow() - timedelta(minutes=minutes_ago))
@@ -173,6 +178,23 @@ def test_overdue_sev1_pages_pagerduty_once(
     # Escalation happens once.
     assert run_escalations(sessions, targets) == []
     assert len(receiver.requests) == 1
+
+
+def test_a_security_page_escalates_on_the_security_teams_service(
+    sessions: sessionmaker[Session], targets: Settings, receiver: Receiver
+) -> None:
+    """Alertmanager paged the security service (its own routing key): the escalation of
+    that incident must update that page, not open one on the platform's service."""
+    security = targets.model_copy(update={"pagerduty_security_routing_key": "security-key"})
+    route = '{}/{team="security"}/{severity="critical"}'
+    security_id = _open(sessions, "BruteForceAttack", "critical", route=route)
+    platform_id = _open(sessions, "APIDown", "critical")
+    run_escalations(sessions, security)
+    keys = {r["body"]["dedup_key"]: r["body"]["routing_key"] for r in receiver.requests}
+    assert keys == {
+        _page_key(sessions, security_id): "security-key",
+        _page_key(sessions, platform_id): ROUTING_KEY,
+    }
 
 
 def test_sev2_also_pages_and_sev3_sev4_post_to_slack(

@@ -104,6 +104,33 @@ def test_api_ack_and_resolve_close_alertmanagers_page(
     assert found["status"] == "resolved"
 
 
+def test_a_security_page_is_acknowledged_on_the_security_teams_service(
+    pd_settings: Settings,
+    admin: Caller,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    """PagerDuty scopes a dedup_key to its integration: the security route's page is
+    acknowledged with the security service's routing key."""
+    settings = pd_settings.model_copy(update={"pagerduty_security_routing_key": "security-key"})
+    key = '{}/{team="security"}/{severity="critical"}:{alertname="BruteForceAttack"}'
+    with TestClient(create_app(settings, workers=0)) as api:
+        response = api.post(
+            "/api/v1/alerts/webhook",
+            json=notification(key, alert("BruteForceAttack", "critical")),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert response.status_code == 200, response.text
+        incident_id = response.json()["incident_id"]
+        assert api.post(f"/api/v1/incidents/{incident_id}/ack", headers=admin.headers).is_success
+    assert receiver.bodies("/pagerduty") == [
+        {
+            "routing_key": "security-key",
+            "event_action": "acknowledge",
+            "dedup_key": _alertmanager_dedup_key(key),
+        }
+    ]
+
+
 def test_a_failed_event_is_on_the_timeline_and_the_ack_stands(
     api: TestClient,
     admin: Caller,

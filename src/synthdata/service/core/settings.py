@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     # of rows); other request bodies (JSON) by `max_request_body_bytes`. See docs/api.md.
     max_dataset_columns: int = Field(default=2_000, gt=0)
     max_dataset_rows: int = Field(default=100_000_000, gt=0)
+    # A dataset of linked tables (a .zip upload): at most this many tables, each within
+    # max_dataset_columns, all of them together within max_dataset_rows.
+    max_dataset_tables: int = Field(default=50, gt=0)
+    # Tighter (or looser) shape limits by customer plan, as JSON, e.g.
+    # {"free": {"tables": 5, "columns": 50, "rows": 100000}}; a plan not named here, or a
+    # limit a plan leaves out, gets the three settings above (datasets/limits.py).
+    plan_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
     max_request_body_bytes: int = Field(default=1024**2, gt=0)
 
     # Jobs: rows per chunk (the unit a worker runs), ceiling per job, leases.
@@ -193,6 +200,9 @@ class Settings(BaseSettings):
     )
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     pagerduty_routing_key: str = ""
+    # The security team's PagerDuty service (Alertmanager's security-pagerduty receiver):
+    # events about a page that route sent go to this key; empty: the platform key.
+    pagerduty_security_routing_key: str = ""
     # PagerDuty's v3 webhook (POST /api/v1/alerts/pagerduty) signs each delivery with
     # this secret (X-PagerDuty-Signature); empty: the webhook is refused (503).
     pagerduty_webhook_secret: str = ""
@@ -216,6 +226,18 @@ class Settings(BaseSettings):
     def _absolute_home(cls, home: Path) -> Path:
         # Resolved once, so every path derived from it is absolute whatever the cwd.
         return home.expanduser().absolute()
+
+    @field_validator("plan_limits")
+    @classmethod
+    def _plan_limit_names(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for plan, limits in value.items():
+            unknown = set(limits) - {"tables", "columns", "rows"}
+            if unknown or any(limit <= 0 for limit in limits.values()):
+                raise ValueError(
+                    f"SYNTHDATA_PLAN_LIMITS[{plan!r}]: give tables, columns and rows as "
+                    f"positive integers (got {limits})"
+                )
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -30,7 +30,7 @@ from synthdata.observability.metrics import incident_escalations_total
 from synthdata.service.core.db import session_scope, utcnow
 from synthdata.service.core.settings import Settings
 from synthdata.service.incidents.models import Incident, IncidentStatus
-from synthdata.service.incidents.pagerduty import dedup_key, deliver
+from synthdata.service.incidents.pagerduty import dedup_key, deliver, routing_key_for
 from synthdata.service.incidents.policy import escalation_target
 from synthdata.service.incidents.service import record
 
@@ -153,9 +153,10 @@ def _overdue(incident: Incident, now: datetime) -> str:
 def _request(settings: Settings, incident: Incident, now: datetime) -> tuple[str, dict[str, Any]]:
     """(url, body) for the incident's target; url "" when the target is not configured."""
     if escalation_target(incident.severity) == "pagerduty":
-        if not settings.pagerduty_routing_key or not settings.pagerduty_events_url:
+        routing_key = routing_key_for(settings, incident.group_key)
+        if not routing_key or not settings.pagerduty_events_url:
             return "", {}
-        body = pagerduty_event(incident, settings.pagerduty_routing_key, now)
+        body = pagerduty_event(incident, routing_key, now)
         return settings.pagerduty_events_url, body
     if not settings.slack_webhook_url:
         return "", {}

@@ -6,7 +6,8 @@ key, Alertmanager's `notify.Key.Hash`), and the incident keeps that group key. T
 escalation of an unacknowledged incident and our acknowledge/resolve use the same
 key, so they update, acknowledge and resolve the very alert Alertmanager opened
 rather than opening a second one (PagerDuty scopes the key to the integration: both
-use the routing key of the platform's PagerDuty service).
+use the routing key of the PagerDuty service Alertmanager paged: the platform's, or the
+security team's for a group its route formed; see `routing_key_for`).
 
 Events are sent outside any transaction (a slow PagerDuty must not hold a database
 lock) and the outcome goes on the timeline: `pagerduty_acknowledge` or
@@ -43,11 +44,29 @@ def dedup_key(group_key: str) -> str:
     return hashlib.sha256(group_key.encode()).hexdigest()
 
 
+# Alertmanager's group key starts with the matchers of the route that formed the group
+# (`{}/{team="security"}/{severity="critical"}:{...}`): the route, hence the receiver.
+_SECURITY_ROUTE = 'team="security"'
+
+
+def routing_key_for(settings: Settings, group_key: str) -> str:
+    """The routing key of the PagerDuty service that paged for this alert group.
+
+    PagerDuty scopes a dedup_key to the integration it arrived on: an acknowledge sent
+    with the platform's key would not touch a page the security service holds.
+    """
+    route = group_key.split(":", 1)[0]
+    if _SECURITY_ROUTE in route and settings.pagerduty_security_routing_key:
+        return settings.pagerduty_security_routing_key
+    return settings.pagerduty_routing_key
+
+
 @dataclass(frozen=True)
 class PageRef:
     """What an event needs of an incident, taken before its transaction commits."""
 
     incident_id: str
+    group_key: str
     dedup_key: str
     pages: bool  # SEV-1/SEV-2: paged by Alertmanager or by the escalation
 
@@ -56,6 +75,7 @@ def page_ref(incident: Incident) -> PageRef:
     """The incident's PagerDuty alert."""
     return PageRef(
         incident_id=incident.id,
+        group_key=incident.group_key,
         dedup_key=dedup_key(incident.group_key),
         pages=escalation_target(incident.severity) == "pagerduty",
     )
@@ -84,9 +104,10 @@ def deliver(url: str, body: dict[str, Any]) -> str:
 
 def send_status(settings: Settings, ref: PageRef, action: Action) -> str:
     """Send the event; "sent", "failed: why", or "" (never paged, or no PagerDuty)."""
-    if not (ref.pages and settings.pagerduty_routing_key and settings.pagerduty_events_url):
+    routing_key = routing_key_for(settings, ref.group_key)
+    if not (ref.pages and routing_key and settings.pagerduty_events_url):
         return ""
-    body = status_event(ref, action, settings.pagerduty_routing_key)
+    body = status_event(ref, action, routing_key)
     failure = deliver(settings.pagerduty_events_url, body)
     return f"failed: {failure}" if failure else "sent"
 

@@ -38,6 +38,7 @@ from synthdata.service.incidents.alertmanager import AlertmanagerWebhook
 from synthdata.service.incidents.escalation import pagerduty_event, slack_message
 from synthdata.service.incidents.intake import incident_title
 from synthdata.service.incidents.models import Incident
+from synthdata.service.incidents.pagerduty import routing_key_for
 from synthdata.service.incidents.policy import escalation_target
 from synthdata.service.incidents.spool import ESCALATION_HEADER, Overdue, Spool, SpoolEscalation
 
@@ -199,9 +200,10 @@ class Forwarder:
         )
         settings = self.settings
         if target == "pagerduty":
-            if not settings.pagerduty_routing_key or not settings.pagerduty_events_url:
+            routing_key = routing_key_for(settings, incident.group_key)
+            if not routing_key or not settings.pagerduty_events_url:
                 return "", {}
-            event = pagerduty_event(incident, settings.pagerduty_routing_key, now)
+            event = pagerduty_event(incident, routing_key, now)
             return settings.pagerduty_events_url, event
         if not settings.slack_webhook_url:
             return "", {}
