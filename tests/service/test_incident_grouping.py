@@ -11,6 +11,7 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -136,3 +137,48 @@ def test_after_the_incident_is_resolved_the_cause_opens_a_new_one(
 )
 def test_cause_of(labels: dict[str, str], cause: str) -> None:
     assert policy.cause_of(labels) == cause
+
+
+def test_two_groups_of_one_cause_on_two_replicas_at_once_are_one_incident(
+    database_url: str,
+) -> None:
+    """Replica A has taken HighErrorRate's group and not committed yet when replica B
+    takes APIAvailabilityLow's (another group, the same cause): B waits for A, then
+    joins A's incident instead of opening (and paging) a second one."""
+    from sqlalchemy import func, select
+
+    from synthdata.service.core.db import make_engine, make_session_factory
+    from synthdata.service.incidents.alertmanager import AlertmanagerWebhook
+    from synthdata.service.incidents.intake import ingest
+    from synthdata.service.incidents.models import Incident
+
+    def payload(name: str) -> AlertmanagerWebhook:
+        return AlertmanagerWebhook.model_validate(
+            notification(_group(name), alert(name, "critical"))
+        )
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        first = sessions()
+        ingest(first, payload("HighErrorRate"))  # replica A, its transaction still open
+        second_done = threading.Event()
+
+        def replica_b() -> None:
+            with sessions() as session, session.begin():
+                ingest(session, payload("APIAvailabilityLow"))
+            second_done.set()
+
+        b = threading.Thread(target=replica_b)
+        b.start()
+        b.join(timeout=1.0)  # B must be waiting on A: it cannot have decided yet
+        waited = not second_done.is_set()
+        first.commit()
+        first.close()
+        b.join(timeout=30)
+        assert second_done.is_set()
+        with sessions() as session:
+            opened = session.scalar(select(func.count()).select_from(Incident))
+        assert (waited, opened) == (True, 1)
+    finally:
+        engine.dispose()

@@ -62,7 +62,12 @@ def ingest(
 ) -> IntakeResult:
     """Apply one notification (and the spool's escalation of its group); the caller commits."""
     now = now or utcnow()
-    _lock_group(session, payload.groupKey)
+    _lock(session, f"group:{payload.groupKey}")
+    # Two groups of one cause (policy.CAUSE_GROUPS) reaching two replicas at once must
+    # not both find no open incident of their cause: the cause is locked too, after the
+    # group, always in this order (no deadlock).
+    for cause in sorted({policy.cause_of(a.labels) for a in payload.alerts} - {""}):
+        _lock(session, f"cause:{cause}")
     incident = session.scalars(
         select(Incident)
         .where(
@@ -91,8 +96,8 @@ def ingest(
     return IntakeResult(incident, changes)
 
 
-def _lock_group(session: Session, group_key: str) -> None:
-    """Serialise notifications of one group across API replicas.
+def _lock(session: Session, name: str) -> None:
+    """Serialise notifications about `name` across API replicas, until the commit.
 
     SQLite already runs one writer at a time (BEGIN IMMEDIATE); on PostgreSQL two
     replicas receiving the same group's first notification (Alertmanager retries
@@ -100,7 +105,7 @@ def _lock_group(session: Session, group_key: str) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.sha256(group_key.encode()).digest()
+    digest = hashlib.sha256(name.encode()).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
