@@ -17,9 +17,13 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
+from synthdata.observability.http import metrics_payload
+from synthdata.observability.request_tally import fold_all
 from synthdata.service import observe
 from synthdata.service.app import create_app
+from synthdata.service.asgi import service_hooks
 from synthdata.service.core.ratelimit import Tarpit
 from synthdata.service.core.settings import Settings
 from tests.fixtures.service import Caller, serving
@@ -150,3 +154,41 @@ def test_a_refused_request_is_held_by_the_tarpit_before_its_429(
         assert seen_held  # the 429 waited in the tarpit
         assert answers[0].status_code == 429
         assert tarpit.held == 0
+
+
+def _readyz_latency(le: str) -> float:
+    """Observations of GET /readyz at most `le` seconds ("": all), as /metrics shows them."""
+    name = "http_request_duration_seconds_bucket" if le else "http_request_duration_seconds_count"
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_payload().decode())
+        for sample in family.samples
+        if sample.name == name
+        and sample.labels.get("endpoint") == "/readyz"
+        and sample.labels.get("method") == "GET"
+        and (not le or float(sample.labels["le"]) == float(le))
+    )
+
+
+def test_the_latency_histogram_leaves_out_the_tarpits_hold(
+    settings_for: Callable[..., Settings],
+) -> None:
+    """A refusal held 2 s on purpose is not the service being slow: APILatencyBudgetBurn
+    paged during a brute-force attack while every user request was fast."""
+    settings = settings_for(
+        rate_limit_per_source=1, rate_limit_tarpit_seconds=2.0, rate_limit_tarpit_capacity=8
+    )
+    app = create_app(settings, workers=0, hooks=service_hooks(settings))  # with metrics
+    fold_all()
+    fast, count = _readyz_latency("0.5"), _readyz_latency("")
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        assert client.get("/readyz").status_code == 200
+        started = time.monotonic()
+        assert client.get("/readyz").status_code == 429
+        assert time.monotonic() - started >= 2.0  # it was held
+        deadline = time.monotonic() + 10  # requests are counted in batches
+        while _readyz_latency("") < count + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            fold_all()
+    assert _readyz_latency("") == count + 2
+    assert _readyz_latency("0.5") == fast + 2  # both counted under 500 ms

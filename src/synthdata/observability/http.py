@@ -129,7 +129,10 @@ class RequestRecorder:
         source = client[0] if client else "unknown"
         state: dict[str, Any] = scope.get("state") or {}
         customer_id = state.get("customer_id")
-        self.tally.add((method, endpoint, status, seconds, source, customer_id))
+        # The histogram times the service's work: a refusal the tarpit held on purpose
+        # counts without its hold (service/deps.py); the access log keeps the whole time.
+        served = max(0.0, seconds - float(state.get("tarpit_seconds", 0.0)))
+        self.tally.add((method, endpoint, status, served, source, customer_id))
         if status < 400 and endpoint in self.quiet_routes:
             return None
         event = {

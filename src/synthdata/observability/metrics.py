@@ -62,7 +62,8 @@ http_requests_shed_total = Counter(
 )
 http_request_duration_seconds = Histogram(
     "http_request_duration_seconds",
-    "Time from request received to response sent, by route template.",
+    "Time from request received to response sent, by route template (a refusal held "
+    "by the rate limiter's tarpit counts without its hold).",
     ["method", "endpoint"],
     buckets=HTTP_BUCKETS,
 )

@@ -82,9 +82,18 @@ def source_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _too_many(platform: Platform, retry_after: int, detail: str) -> Problem:
-    """The 429 to raise, once the tarpit has held the request (core/ratelimit.py)."""
-    await platform.tarpit.hold()
+async def _too_many(
+    platform: Platform, retry_after: int, detail: str, request: Request | None
+) -> Problem:
+    """The 429 to raise, once the tarpit has held the request (core/ratelimit.py).
+
+    The hold is marked on the request: the latency histogram leaves it out (a refusal
+    held on purpose is not the service being slow for its users; APILatencyBudgetBurn
+    paged during a brute-force attack), while the access log keeps the whole time.
+    """
+    held = await platform.tarpit.hold()
+    if request is not None and held:
+        request.state.tarpit_seconds = held
     return Problem(
         429, detail, kind="rate-limited", headers={"Retry-After": str(max(1, retry_after))}
     )
@@ -109,7 +118,9 @@ async def limit_source(request: Request, platform: PlatformDep) -> str:
     if not decision.allowed:
         if decision.locked_out:
             count_auth_failure(request, "locked_out")
-        raise await _too_many(platform, decision.retry_after, "too many requests from this address")
+        raise await _too_many(
+            platform, decision.retry_after, "too many requests from this address", request
+        )
     return source
 
 
@@ -140,7 +151,10 @@ async def refuse_credential(
     limiter = platform.limiter
     if not (await _limit(platform, limiter.record_failure, source)).allowed:
         raise await _too_many(
-            platform, limiter.lockout_seconds, "too many invalid credentials from this address"
+            platform,
+            limiter.lockout_seconds,
+            "too many invalid credentials from this address",
+            request,
         )
 
 
@@ -178,7 +192,9 @@ async def get_principal(
         )
     decision = await _limit(platform, limiter.check_key, principal.key_id)
     if not decision.allowed:
-        raise await _too_many(platform, decision.retry_after, "too many requests for this API key")
+        raise await _too_many(
+            platform, decision.retry_after, "too many requests for this API key", request
+        )
     request.state.principal = principal
     # Read by the observability middleware: requests per customer, active users.
     request.state.customer_id = principal.customer_id

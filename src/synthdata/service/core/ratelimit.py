@@ -226,16 +226,18 @@ class Tarpit:
         """Refusals being held now."""
         return self._held
 
-    async def hold(self) -> None:
-        """Wait `seconds` unless the tarpit is full (or off)."""
+    async def hold(self) -> float:
+        """Wait `seconds` unless the tarpit is full (or off); the seconds held."""
         if self.seconds <= 0:
-            return
+            return 0.0
         with self._mutex:
             if self._held >= self.capacity:
-                return
+                return 0.0
             self._held += 1
+        started = time.monotonic()
         try:
             await asyncio.sleep(self.seconds)
         finally:
             with self._mutex:
                 self._held -= 1
+        return time.monotonic() - started
