@@ -140,3 +140,15 @@ def longest_critical_for_seconds() -> float:
         for rule in shipped_alert_rules()
         if rule.get("labels", {}).get("severity") == "critical"
     )
+
+
+def pages_expected(alertname: str) -> int:
+    """Pages one cause of `alertname` should give: 1 when it is critical (PagerDuty), 0 when
+    it only warns (Slack: BruteForceAttack is a warning in the runbook)."""
+    return int(
+        any(
+            rule.get("labels", {}).get("severity") == "critical"
+            for rule in shipped_alert_rules()
+            if rule["alert"] == alertname
+        )
+    )

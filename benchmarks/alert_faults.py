@@ -28,7 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.alert_config import Timing, alert_for_seconds, longest_critical_for_seconds
+from benchmarks.alert_config import (
+    Timing,
+    alert_for_seconds,
+    longest_critical_for_seconds,
+    pages_expected,
+)
 from benchmarks.alert_flows import BAD_KEY, BRUTE_FORCE_CONNECTIONS, BRUTE_FORCE_PER_SECOND, FAULT
 from benchmarks.alert_load import SteadyLoad, traffic
 from benchmarks.alert_production import ProductionStack
@@ -204,6 +209,7 @@ def run_fault(
             "first_kind": first["kind"] if first else None,
             "first_bound_s": timing.bound_s(first_for) if first_for is not None else None,
             "expected_fire_s": round(expected_hits[0]["t"] - start, 1) if expected_hits else None,
+            "pages_expected": pages_expected(fault.expected),
             "pages": len(
                 {n["key"] for n in seen if n["kind"] == "pagerduty" and n["action"] == "trigger"}
             ),

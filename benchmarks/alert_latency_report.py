@@ -73,7 +73,20 @@ def _header(report: dict[str, Any], title: str) -> list[str]:
         "Configuration: " + "; ".join(f"{k} {v}" for k, v in report["settings"].items()) + ".",
         "",
         *_lanes(report),
+        *_reruns(report),
     ]
+
+
+def _reruns(report: dict[str, Any]) -> list[str]:
+    lines = []
+    for r in report.get("reruns", []):
+        what = ", ".join(r["faults"]) + (" and the soak" if r["soak"] else "")
+        lines.append(
+            f"Re-measured after a fix: {what} by `{r['command']}` on {r['date']} at "
+            f"{r['commit']} (load average at its end {r['loadavg_at_end']}); those rows "
+            "are from that run."
+        )
+    return [*lines, ""] if lines else []
 
 
 def _lanes(report: dict[str, Any]) -> list[str]:
@@ -99,6 +112,12 @@ def _resolve(row: dict[str, Any]) -> str:
     return "; ".join(parts) or "-"
 
 
+def _pages(row: dict[str, Any]) -> str:
+    """Pages, and how many one cause of the expected alert should give (0 for a warning)."""
+    expected = row.get("pages_expected")
+    return str(row["pages"]) if expected is None else f"{row['pages']} (target {expected})"
+
+
 def _named(note: dict[str, Any]) -> str:
     return "+".join(note["alertnames"]) or note["text"]
 
@@ -119,7 +138,8 @@ def render_production(report: dict[str, Any]) -> str:
         "group_wait (the fault seen by the very next scrape and evaluation), `bound` adds one "
         "scrape and one evaluation interval (worst aligned); rate-based alerts also wait for "
         "their ratio to cross the threshold. Pages: distinct PagerDuty dedup keys triggered "
-        "(target exactly 1 per root cause); groups: distinct alert groups anyone was told "
+        "(target: exactly 1 per root cause whose alert is critical, 0 for a warning, "
+        "which goes to Slack); groups: distinct alert groups anyone was told "
         "about (PagerDuty incidents, plus Slack threads no page named).",
         "",
         "| fault | expected alert | floor / bound | first notification | after | pages "
@@ -135,7 +155,7 @@ def render_production(report: dict[str, Any]) -> str:
         )
         lines.append(
             f"| {row['fault']} | {row['expected_alert']} | {_s(row['expected_floor_s'])} / "
-            f"{_s(row['expected_bound_s'])} | {first} | {_s(row['fire_s'])} | {row['pages']} | "
+            f"{_s(row['expected_bound_s'])} | {first} | {_s(row['fire_s'])} | {_pages(row)} | "
             f"{row['groups']} ({names}) | {_resolve(row)} |"
         )
     soak = report.get("soak")
