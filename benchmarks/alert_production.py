@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import redis
 import yaml
 from tests.databases import PG_SERVER, scratch_postgres
-from tests.e2e.conftest import REDIS_SERVER, Proc, free_port, service_env, wait_http
+from tests.fixtures.processes import REDIS_SERVER, Proc, free_port, service_env, wait_http
 
 from benchmarks.alert_config import (
     ALERTMANAGER_YML,

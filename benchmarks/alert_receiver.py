@@ -16,7 +16,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.monitoring.test_alertmanager import Receiver
+from tests.fixtures.alertmanager import Receiver
 
 from benchmarks.alert_config import names_in
 

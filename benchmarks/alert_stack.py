@@ -29,8 +29,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 import yaml
 from tests.databases import PG_SERVER
-from tests.e2e.conftest import REDIS_SERVER, Proc, free_port, service_env, wait_http
-from tests.monitoring.test_alertmanager import INCIDENT_WEBHOOK, _copy_config, receiver_secrets
+from tests.fixtures.alertmanager import INCIDENT_WEBHOOK, copy_config, receiver_secrets
+from tests.fixtures.processes import REDIS_SERVER, Proc, free_port, service_env, wait_http
 
 from benchmarks.alert_config import (
     MIN_RANGE_SECONDS,
@@ -189,7 +189,7 @@ class AlertStack:
         """The shipped routing, receivers pointed at the local stand-ins."""
         am_home = self.home / "alertmanager-home"
         am_home.mkdir(parents=True)
-        config_path = _copy_config(am_home, receiver_secrets(self.receiver.url))
+        config_path = copy_config(am_home, receiver_secrets(self.receiver.url))
         text = config_path.read_text().replace(INCIDENT_WEBHOOK, f"{self.receiver.url}/webhook")
         config = yaml.safe_load(text)
         config["global"]["pagerduty_url"] = f"{self.receiver.url}/pagerduty"

@@ -27,8 +27,8 @@ from benchmarks.alert_flows import flow_brute_force, flow_database, flow_error_r
 from benchmarks.alert_receiver import TimedReceiver, start_receiver
 from benchmarks.alert_stack import AlertStack
 
-from tests.monitoring.conftest import Tools, tools  # noqa: F401  (the fixture)
-from tests.monitoring.test_alertmanager import SECRETS
+from tests.fixtures.alertmanager import SECRETS
+from tests.fixtures.monitoring import Tools, tools  # noqa: F401  (the fixture)
 
 
 @pytest.fixture(scope="module")

@@ -35,9 +35,9 @@ import pytest
 from benchmarks.alert_latency import TimedReceiver
 from benchmarks.service_processes import SYNTHDATA, cli, free_port
 
-from tests.e2e.conftest import Proc, service_env, wait_http
-from tests.e2e.test_incident_webhook import TOKEN, _start_alertmanager, stand_ins  # noqa: F401
-from tests.monitoring.conftest import Tools, tools  # noqa: F401  (the fixture)
+from tests.fixtures.incident_webhook import TOKEN, stand_ins, start_alertmanager  # noqa: F401
+from tests.fixtures.monitoring import Tools, tools  # noqa: F401  (the fixture)
+from tests.fixtures.processes import Proc, service_env, wait_http
 from tests.security.tcp_proxy import TcpProxy, proxy_to
 
 pytestmark = [
@@ -86,7 +86,7 @@ class Stack:
         )
         wait_http(self.spool, "/healthz")
         # The shipped routing, its incident webhook pointed at the spool.
-        self.alertmanager = _start_alertmanager(
+        self.alertmanager = start_alertmanager(
             home / "alertmanager", self.spool.url, receiver, processes, binaries
         )
 

@@ -9,72 +9,22 @@ and group_interval are 1 s in the test's copy.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
-from benchmarks.alert_latency import TimedReceiver, start_receiver
-from benchmarks.service_processes import cli, free_port
+from benchmarks.alert_latency import TimedReceiver
+from benchmarks.service_processes import cli
 
-from tests.e2e.conftest import Proc, promtool_check_metrics, service_env, wait_http
-from tests.monitoring.conftest import Tools, tools  # noqa: F401  (the fixture)
-from tests.monitoring.test_alertmanager import (
-    INCIDENT_WEBHOOK,
-    SECRETS,
-    _copy_config,
-    receiver_secrets,
-)
+from tests.fixtures.incident_webhook import TOKEN, start_alertmanager
+from tests.fixtures.monitoring import Tools, tools  # noqa: F401  (the fixture)
+from tests.fixtures.processes import Proc, promtool_check_metrics, service_env
 
 pytestmark = pytest.mark.slow
-
-TOKEN = SECRETS["incident-webhook-token"]
-
-
-@pytest.fixture
-def stand_ins() -> Iterator[TimedReceiver]:
-    """PagerDuty and Slack, replaced by a local recorder."""
-    receiver, server = start_receiver()
-    yield receiver
-    server.shutdown()
-    server.server_close()
-
-
-def _start_alertmanager(
-    home: Path,
-    api_url: str,
-    receiver: TimedReceiver,
-    processes: Callable[..., Proc],
-    binaries: Tools,
-) -> Proc:
-    secrets = receiver_secrets(receiver.url)
-    config_path = _copy_config(home, secrets)
-    text = config_path.read_text()
-    assert INCIDENT_WEBHOOK in text
-    config = yaml.safe_load(text.replace(INCIDENT_WEBHOOK, f"{api_url}/api/v1/alerts/webhook"))
-    config["global"]["pagerduty_url"] = f"{receiver.url}/pagerduty"
-    config["route"].update(group_wait="1s", group_interval="1s")
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    port = free_port()
-    proc = processes(
-        "alertmanager",
-        [
-            binaries.alertmanager,
-            f"--config.file={config_path}",
-            f"--storage.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        dict(os.environ),
-        url=f"http://127.0.0.1:{port}",
-    )
-    wait_http(proc, "/-/ready", timeout=60)
-    return proc
 
 
 def _post_alert(alertmanager: Proc, labels: dict[str, str], ends_at: datetime) -> None:
@@ -120,7 +70,7 @@ def test_alertmanager_opens_and_resolves_incidents(
     env = service_env(tmp_path / "api", SYNTHDATA_ALERT_WEBHOOK_TOKEN=TOKEN)
     admin_key = cli(env, "admin", "create-key", "--role", "admin", "--name", "on-call")
     api = serve(env, 1, "--job-threads", "0")
-    alertmanager = _start_alertmanager(
+    alertmanager = start_alertmanager(
         tmp_path / "alertmanager", api.url, stand_ins, processes, tools
     )
 

@@ -25,7 +25,7 @@ from benchmarks.service_processes import cli
 import synthdata
 from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.ops.dashboards import dashboard_expressions, substitute_variables
-from tests.e2e.conftest import (
+from tests.fixtures.processes import (
     Prometheus,
     promtool_check_metrics,
     service_env,

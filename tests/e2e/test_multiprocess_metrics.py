@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from synthdata.observability import metrics
 from synthdata.observability.http import metrics_payload
-from tests.e2e.conftest import (
+from tests.fixtures.processes import (
     promtool_check_exposition,
     promtool_check_metrics,
     service_env,

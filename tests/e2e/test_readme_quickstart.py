@@ -11,55 +11,21 @@ examples/), so the admin commands must find the server's database by themselves.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from benchmarks.service_processes import free_port
 
-from tests.e2e.conftest import Proc, wait_http
+from tests.fixtures.processes import Proc
+from tests.fixtures.quickstart import REPO, default_server, section_blocks, user_env
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 SECTION = "### The service"
-
-
-def section_blocks(markdown: str, heading: str) -> list[str]:
-    """The ```bash blocks between `heading` and the next heading, as written."""
-    blocks: list[str] = []
-    inside_section = False
-    fence: list[str] | None = None
-    for line in markdown.splitlines():
-        if fence is not None:
-            if line.startswith("```"):
-                blocks.append("\n".join(fence) + "\n")
-                fence = None
-            else:
-                fence.append(line)
-        elif line.strip() == heading:
-            inside_section = True
-        elif inside_section and line.startswith("#"):
-            break
-        elif inside_section and line.strip() == "```bash":
-            fence = []
-    return blocks
-
-
-def user_env(home: Path, port: int) -> dict[str, str]:
-    """A user's environment with nothing of ours in it but HOME and SYNTHDATA_PORT."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SYNTHDATA_", "OTEL_", "XDG_")) and k != "PROMETHEUS_MULTIPROC_DIR"
-    }
-    env.update(HOME=str(home), SYNTHDATA_PORT=str(port))
-    return env
 
 
 def test_section_has_the_quickstart() -> None:
@@ -67,26 +33,6 @@ def test_section_has_the_quickstart() -> None:
     assert len(blocks) == 1
     assert "synthdata admin create-key" in blocks[0]
     assert "/result" in blocks[0]
-
-
-@contextmanager
-def default_server(env: dict[str, str], cwd: Path, log: Path) -> Iterator[Proc]:
-    """`synthdata serve` with no option, run from `cwd` as tools/run.sh execs it; ready."""
-    with log.open("wb") as sink:
-        popen = subprocess.Popen(
-            [str(Path(sys.executable).with_name("synthdata")), "serve"],
-            cwd=cwd,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Proc("serve", popen, log, url=f"http://127.0.0.1:{env['SYNTHDATA_PORT']}")
-    try:
-        wait_http(server, "/readyz")
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 import synthdata
 from synthdata.cli import stack as stack_cli
 from synthdata.ops import monitoring_stack
-from tests.e2e.conftest import Proc
-from tests.e2e.test_readme_quickstart import REPO, default_server, section_blocks, user_env
+from tests.fixtures.processes import Proc
+from tests.fixtures.quickstart import REPO, default_server, section_blocks, user_env
 
 pytestmark = pytest.mark.slow
 

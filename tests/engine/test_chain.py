@@ -10,32 +10,12 @@ import pytest
 
 from synthdata._api import load_model
 from synthdata.engine.base import DEFAULT_SYNTHESIZER, create_synthesizer
-
-
-def _table(n: int = 6_000, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    segment = rng.choice(["retail", "wholesale", "online"], n, p=[0.5, 0.3, 0.2])
-    x = rng.normal(size=n)
-    # The sign of the x-y link flips with the segment: one correlation cannot carry it.
-    y = np.where(segment == "wholesale", -x, x) + 0.2 * rng.normal(size=n)
-    amount = np.round(np.exp(rng.normal(3, 1, n)), 2)
-    # Amounts are missing mostly for online orders.
-    amount[(segment == "online") & (rng.random(n) < 0.6)] = np.nan
-    return pd.DataFrame(
-        {
-            "segment": segment,
-            "x": x,
-            "y": y,
-            "amount": amount,
-            "items": rng.poisson(np.where(segment == "wholesale", 20, 2)),
-            "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
-        }
-    )
+from tests.fixtures.tables import segmented_table
 
 
 @pytest.fixture(scope="module")
 def fitted() -> tuple[pd.DataFrame, object]:
-    data = _table()
+    data = segmented_table()
     return data, create_synthesizer("chain").fit(data)
 
 
@@ -110,7 +90,7 @@ def test_wide_tables_limit_the_parents_per_column() -> None:
 
 
 def test_leaves_hold_at_least_the_minimum_rows() -> None:
-    data = _table(n=3_000)
+    data = segmented_table(n=3_000)
     model = create_synthesizer("chain", min_leaf_rows=50).fit(data)
     for tree in model._model.trees:
         leaves = int((tree.feature < 0).sum())

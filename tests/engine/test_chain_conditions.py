@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from synthdata.engine.base import create_synthesizer
 from synthdata.engine.errors import InputError
-from tests.engine.test_chain import _table
+from tests.fixtures.tables import segmented_table
 
 
 @pytest.fixture(scope="module")
 def fitted() -> tuple[pd.DataFrame, object]:
-    data = _table()
+    data = segmented_table()
     return data, create_synthesizer("chain").fit(data)
 
 
@@ -83,7 +83,7 @@ def test_impossible_conditions_fail_fast_with_the_column_named(
 
 
 def test_a_synthesizer_without_conditions_says_so() -> None:
-    model = create_synthesizer("copula").fit(_table(n=500))
+    model = create_synthesizer("copula").fit(segmented_table(n=500))
     with pytest.raises(InputError, match="copula synthesizer cannot sample with conditions"):
         model.sample(10, conditions={"segment": "retail"})
 

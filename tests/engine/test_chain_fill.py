@@ -9,7 +9,7 @@ import pytest
 import synthdata
 from synthdata.engine.constraints import unmet
 from synthdata.engine.errors import InputError
-from tests.engine.test_constraints import CONSTRAINTS, orders
+from tests.fixtures.tables import CONSTRAINTS, orders
 
 
 @pytest.fixture(scope="module")

@@ -14,50 +14,7 @@ from hypothesis import strategies as st
 import synthdata
 from synthdata.engine.constraints import ConstraintWarning, load_constraints, unmet
 from synthdata.engine.errors import InputError
-
-
-def orders(rows: int = 1_500, seed: int = 0) -> pd.DataFrame:
-    """A table where every constraint below holds, and where independent-ish sampling
-    would break most of them."""
-    rng = np.random.default_rng(seed)
-    ordered = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, rows), "D")
-    shipped = ordered + pd.to_timedelta(rng.integers(0, 10, rows), "D")
-    country = rng.choice(["fr", "de", "us"], rows)
-    city = np.where(
-        country == "fr",
-        rng.choice(["paris", "lyon"], rows),
-        np.where(country == "de", rng.choice(["berlin", "bonn"], rows), "nyc"),
-    )
-    net = np.round(rng.gamma(2.0, 50.0, rows), 2)
-    tax = np.round(net * rng.choice([0.05, 0.2], rows), 2)
-    channel = rng.integers(0, 3, rows)
-    return pd.DataFrame(
-        {
-            "order_id": np.arange(rows),
-            "ordered_at": ordered,
-            "shipped_at": shipped,
-            "country": country,
-            "city": city,
-            "net": net,
-            "tax": tax,
-            "gross": np.round(net + tax, 2),
-            "is_web": (channel == 0).astype(int),
-            "is_store": (channel == 1).astype(int),
-            "is_phone": (channel == 2).astype(int),
-            "quantity": rng.integers(1, 20, rows),
-        }
-    )
-
-
-CONSTRAINTS = [
-    {"type": "inequality", "low": "ordered_at", "high": "shipped_at"},
-    {"type": "bounds", "column": "quantity", "min": 1, "max": 19},
-    {"type": "positive", "column": "net"},
-    {"type": "fixed_combinations", "columns": ["country", "city"]},
-    {"type": "one_hot", "columns": ["is_web", "is_store", "is_phone"]},
-    {"type": "sum", "columns": ["net", "tax"], "total": "gross"},
-    "tax <= 0.2 * net + 0.01 and `country` in ('fr', 'de', 'us')",
-]
+from tests.fixtures.tables import CONSTRAINTS, orders
 
 
 @pytest.mark.parametrize("synthesizer", ["chain", "copula"])

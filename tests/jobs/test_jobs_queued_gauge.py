@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.jobs.test_runner import _get, _job
+from tests.fixtures.jobs import generation_job, get_job
 
 from synthdata.observability import metrics
 from synthdata.observability.http import metrics_payload
@@ -44,18 +44,18 @@ def _scrape(platform: Platform) -> dict[str, float]:
 
 def test_jobs_queued_counts_jobs_not_yet_started(platform):
     assert _scrape(platform)["synthdata_generation_jobs_queued"] == 0
-    waiting = [_job(platform, rows=5)[0] for _ in range(3)]
+    waiting = [generation_job(platform, rows=5)[0] for _ in range(3)]
     assert _scrape(platform)["synthdata_generation_jobs_queued"] == 3
 
     platform.runner.prepare(waiting[0])  # started: no longer waiting
-    assert _get(platform, waiting[0]).state == "running"
+    assert get_job(platform, waiting[0]).state == "running"
     assert _scrape(platform)["synthdata_generation_jobs_queued"] == 2
 
 
 def test_one_long_job_is_many_messages_and_no_queued_job(platform):
-    job_id, _ = _job(platform, rows=700)  # 100 chunks of 7 rows
+    job_id, _ = generation_job(platform, rows=700)  # 100 chunks of 7 rows
     platform.runner.prepare(job_id)  # plans the chunks and queues a message for each
-    job = _get(platform, job_id)
+    job = get_job(platform, job_id)
     assert (job.state, job.chunks_total) == ("running", 100)
     scraped = _scrape(platform)
     assert scraped["synthdata_generation_queue_length"] >= 100

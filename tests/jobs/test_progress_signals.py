@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import update
-from tests.jobs.test_runner import _get, _job, _run_all
+from tests.fixtures.jobs import generation_job, get_job, run_all_chunks
 
 from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs import leases
@@ -38,7 +38,7 @@ def _sample(name: str, synthesizer: str = DEFAULT_SYNTHESIZER) -> float:
 
 
 def test_every_completed_chunk_is_counted_as_progress(platform):
-    job_id, _ = _job(platform, rows=50)  # 8 chunks of at most 7 rows
+    job_id, _ = generation_job(platform, rows=50)  # 8 chunks of at most 7 rows
     before = _sample("synthdata_generation_chunks_completed_total")
     platform.runner.prepare(job_id)
     platform.runner.run_chunk(job_id, 0)
@@ -47,22 +47,22 @@ def test_every_completed_chunk_is_counted_as_progress(platform):
     for index in range(1, 8):
         platform.runner.run_chunk(job_id, index)
     platform.runner.run_chunk(job_id, 3)  # a duplicate delivery completes nothing
-    assert _get(platform, job_id).state == "succeeded"
+    assert get_job(platform, job_id).state == "succeeded"
     assert _sample("synthdata_generation_chunks_completed_total") == before + 8
 
 
 def test_finished_jobs_count_as_succeeded_or_failed(platform):
-    ok_id, _ = _job(platform, rows=5)
-    broken_id, _ = _job(platform, rows=5)
+    ok_id, _ = generation_job(platform, rows=5)
+    broken_id, _ = generation_job(platform, rows=5)
     with session_scope(platform.sessions) as session:
         model_id = session.get_one(Job, broken_id).model_id
         path = platform.storage.absolute(session.get_one(SynthModel, model_id).path)
     path.write_bytes(b"not a model")
     succeeded = _sample("synthdata_generation_success_total")
     failed = _sample("synthdata_generation_failures_total")
-    _run_all(platform, ok_id)
-    _run_all(platform, broken_id)
-    assert (_get(platform, ok_id).state, _get(platform, broken_id).state) == (
+    run_all_chunks(platform, ok_id)
+    run_all_chunks(platform, broken_id)
+    assert (get_job(platform, ok_id).state, get_job(platform, broken_id).state) == (
         "succeeded",
         "failed",
     )
@@ -74,7 +74,7 @@ def test_finished_jobs_count_as_succeeded_or_failed(platform):
 
 
 def test_work_in_flight_counts_live_leases_only(platform):
-    job_id, _ = _job(platform, rows=14)
+    job_id, _ = generation_job(platform, rows=14)
     with session_scope(platform.sessions) as session:
         assert leases.live_leases(session) == 0
         assert leases.claim_job(session, job_id, 60, phase="prepare") is not None
@@ -96,7 +96,7 @@ def test_work_in_flight_counts_live_leases_only(platform):
 
 
 def test_work_in_flight_is_exposed_at_scrape_time(platform):
-    job_id, _ = _job(platform, rows=14)
+    job_id, _ = generation_job(platform, rows=14)
     platform.runner.prepare(job_id)
     bind_platform(platform)
     try:
@@ -129,11 +129,11 @@ def test_duration_is_classed_by_the_larger_of_input_and_result(settings_for):
     """Many rows from a tiny table is a medium job, not a slow small one (a false page)."""
     built = Platform.build(settings_for(job_chunk_rows=100_000))
     try:
-        tiny, many = _job(built, rows=10)[0], _job(built, rows=200_000)[0]
+        tiny, many = generation_job(built, rows=10)[0], generation_job(built, rows=200_000)[0]
         before = {c: _durations(c) for c in ("small", "medium")}
-        _run_all(built, tiny)
-        _run_all(built, many)
-        job = _get(built, many)
+        run_all_chunks(built, tiny)
+        run_all_chunks(built, many)
+        job = get_job(built, many)
         assert job.state == "succeeded" and 1_000_000 <= job.result_bytes <= 100_000_000
         assert _durations("small") == before["small"] + 1
         assert _durations("medium") == before["medium"] + 1

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select, update
+from tests.fixtures.jobs import generation_job, get_job, run_all_chunks
 
-import synthdata
 from synthdata.jobs import leases
 from synthdata.jobs.chunking import join_parts
 from synthdata.jobs.models import Job, JobChunk
 from synthdata.jobs.reaper import reap
 from synthdata.service.core.db import session_scope, utcnow
 from synthdata.service.core.platform import Platform
-from synthdata.service.customers.models import Customer
 from synthdata.service.models.models import SynthModel
 from synthdata.service.usage.models import Charge
-
-TABLE = pd.DataFrame(
-    {
-        "n": np.arange(200) % 17 * 1.5,
-        "c": np.array(["a", "b", "c", "d"])[np.arange(200) % 4],
-    }
-)
 
 
 @pytest.fixture
@@ -36,41 +27,11 @@ def platform(settings_for):
     built.stop()
 
 
-def _job(platform: Platform, rows: int, fmt: str = "csv", seed: int = 9) -> tuple[str, object]:
-    """A customer with a ready model and a generation job on it (no message sent)."""
-    model = synthdata.fit(TABLE)
-    with session_scope(platform.sessions) as session:
-        customer = Customer(name="Runner", price_per_1k_micros=2_000_000)
-        session.add(customer)
-        session.flush()
-        row = SynthModel(customer_id=customer.id, synthesizer="copula", state="ready")
-        session.add(row)
-        session.flush()
-        path = platform.storage.model_file(customer.id, row.id)
-        path.parent.mkdir(parents=True)
-        model.save(path)
-        row.path = platform.storage.relative(path)
-        job = Job(customer_id=customer.id, model_id=row.id, rows=rows, format=fmt, seed=seed)
-        session.add(job)
-    return job.id, model
-
-
-def _get(platform: Platform, job_id: str) -> Job:
-    with session_scope(platform.sessions) as session:
-        return session.get_one(Job, job_id)
-
-
-def _run_all(platform: Platform, job_id: str) -> None:
-    platform.runner.prepare(job_id)
-    for index in range(_get(platform, job_id).chunks_total):
-        platform.runner.run_chunk(job_id, index)
-
-
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_chunked_job_equals_one_sample(platform, fmt):
-    job_id, model = _job(platform, rows=50, fmt=fmt)
-    _run_all(platform, job_id)
-    job = _get(platform, job_id)
+    job_id, model = generation_job(platform, rows=50, fmt=fmt)
+    run_all_chunks(platform, job_id)
+    job = get_job(platform, job_id)
     assert (job.state, job.chunks_total, job.chunks_done, job.rows_done) == ("succeeded", 8, 8, 50)
     path = platform.storage.absolute(job.result_path)
     got = pd.read_csv(path) if fmt == "csv" else pq.read_table(path).to_pandas()
@@ -84,13 +45,13 @@ def test_chunked_job_equals_one_sample(platform, fmt):
 
 
 def test_duplicate_messages_change_nothing(platform):
-    job_id, _ = _job(platform, rows=20)
-    _run_all(platform, job_id)
-    first = platform.storage.absolute(_get(platform, job_id).result_path).read_bytes()
+    job_id, _ = generation_job(platform, rows=20)
+    run_all_chunks(platform, job_id)
+    first = platform.storage.absolute(get_job(platform, job_id).result_path).read_bytes()
     # Every message delivered again, as at-least-once delivery allows.
-    _run_all(platform, job_id)
+    run_all_chunks(platform, job_id)
     platform.runner.finalize(job_id)
-    job = _get(platform, job_id)
+    job = get_job(platform, job_id)
     assert job.state == "succeeded"
     assert platform.storage.absolute(job.result_path).read_bytes() == first
     with session_scope(platform.sessions) as session:
@@ -99,14 +60,14 @@ def test_duplicate_messages_change_nothing(platform):
 
 
 def test_a_job_that_ran_once_is_one_attempt(platform):
-    job_id, _ = _job(platform, rows=20)
-    _run_all(platform, job_id)
-    job = _get(platform, job_id)
+    job_id, _ = generation_job(platform, rows=20)
+    run_all_chunks(platform, job_id)
+    job = get_job(platform, job_id)
     assert (job.state, job.attempts) == ("succeeded", 1)
 
 
 def test_a_finalize_run_again_is_another_attempt(platform, monkeypatch):
-    job_id, _ = _job(platform, rows=14)
+    job_id, _ = generation_job(platform, rows=14)
     joins = []
 
     def fail_once(*args: object) -> None:
@@ -116,15 +77,15 @@ def test_a_finalize_run_again_is_another_attempt(platform, monkeypatch):
         join_parts(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr("synthdata.jobs.runner.join_parts", fail_once)
-    _run_all(platform, job_id)
-    assert (_get(platform, job_id).state, _get(platform, job_id).attempts) == ("running", 1)
+    run_all_chunks(platform, job_id)
+    assert (get_job(platform, job_id).state, get_job(platform, job_id).attempts) == ("running", 1)
     platform.runner.finalize(job_id)  # the retry's message
-    job = _get(platform, job_id)
+    job = get_job(platform, job_id)
     assert (job.state, job.attempts) == ("succeeded", 2)
 
 
 def test_reaper_resends_lapsed_chunk_and_stale_owner_cannot_complete(platform):
-    job_id, _ = _job(platform, rows=14)
+    job_id, _ = generation_job(platform, rows=14)
     platform.runner.prepare(job_id)  # plans 2 chunks and sends their messages
     with session_scope(platform.sessions) as session:
         token = leases.claim_chunk(session, job_id, 0, 60)
@@ -152,11 +113,11 @@ def test_reaper_resends_lapsed_chunk_and_stale_owner_cannot_complete(platform):
     assert len(reap(platform.sessions, platform.queue, platform.settings)) == 0
     for index in (0, 1):
         platform.runner.run_chunk(job_id, index)
-    assert _get(platform, job_id).state == "succeeded"
+    assert get_job(platform, job_id).state == "succeeded"
 
 
 def test_reaper_resends_lapsed_prepare(platform):
-    job_id, _ = _job(platform, rows=5)
+    job_id, _ = generation_job(platform, rows=5)
     with session_scope(platform.sessions) as session:
         assert leases.claim_job(session, job_id, 60, phase="prepare") is not None
         session.execute(
@@ -165,13 +126,13 @@ def test_reaper_resends_lapsed_prepare(platform):
     assert reap(platform.sessions, platform.queue, platform.settings).prepare == [job_id]
     platform.runner.prepare(job_id)
     platform.runner.run_chunk(job_id, 0)
-    assert _get(platform, job_id).state == "succeeded"
+    assert get_job(platform, job_id).state == "succeeded"
 
 
 def test_lost_message_is_resent_after_the_redelivery_delay(settings_for):
     platform = Platform.build(settings_for(job_redeliver_seconds=0.5))
     try:
-        job_id, _ = _job(platform, rows=5)
+        job_id, _ = generation_job(platform, rows=5)
         with session_scope(platform.sessions) as session:
             session.execute(
                 update(Job)
@@ -185,7 +146,7 @@ def test_lost_message_is_resent_after_the_redelivery_delay(settings_for):
 
 
 def test_cancelled_job_runs_nothing(platform):
-    job_id, _ = _job(platform, rows=14)
+    job_id, _ = generation_job(platform, rows=14)
     platform.runner.prepare(job_id)
     with session_scope(platform.sessions) as session:
         from synthdata.service.jobs.service import cancel_job
@@ -193,17 +154,17 @@ def test_cancelled_job_runs_nothing(platform):
         cancel_job(session, session.get_one(Job, job_id))
     platform.runner.run_chunk(job_id, 0)
     platform.runner.finalize(job_id)
-    job = _get(platform, job_id)
+    job = get_job(platform, job_id)
     assert job.state == "cancelled" and job.chunks_done == 0
     assert not platform.storage.result_file(job.customer_id, job_id, "csv").exists()
 
 
 def test_broken_model_fails_the_job_with_a_message(platform):
-    job_id, _ = _job(platform, rows=5)
-    job = _get(platform, job_id)
+    job_id, _ = generation_job(platform, rows=5)
+    job = get_job(platform, job_id)
     with session_scope(platform.sessions) as session:
         path = platform.storage.absolute(session.get_one(SynthModel, job.model_id).path)
     path.write_bytes(b"not a model")
-    _run_all(platform, job_id)
-    failed = _get(platform, job_id)
+    run_all_chunks(platform, job_id)
+    failed = get_job(platform, job_id)
     assert failed.state == "failed" and failed.error

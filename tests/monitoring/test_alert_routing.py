@@ -16,20 +16,19 @@ from typing import Any
 import pytest
 
 from synthdata.service.incidents import policy
-
-from .conftest import Tools
-from .test_alertmanager import (
+from tests.fixtures.alertmanager import (
     SECRETS,
     Receiver,
-    _alert,
-    _config,
-    _copy_config,
-    _http,
+    alert_payload,
     alertmanager,  # noqa: F401  (the fixture)
+    alertmanager_config,
+    copy_config,
+    http_json,
     receiver,  # noqa: F401  (the fixture)
     severity_inhibition,
 )
-from .test_rules import alerts
+from tests.fixtures.monitoring import Tools
+from tests.fixtures.rules import alerts
 
 TEAMS = {"platform", "security"}
 SECURITY_ALERTS = {"BruteForceAttack", "DDoSAttack", "PrivilegedOperationsSpike"}
@@ -67,7 +66,7 @@ def _route(tools: Tools, config: str, labels: dict[str, str]) -> str:
 
 
 def test_amtool_routes_every_shipped_alert_to_its_team(tools: Tools, tmp_path: Any) -> None:
-    config = str(_copy_config(tmp_path))
+    config = str(copy_config(tmp_path))
     wrong = {}
     for rule in alerts():
         labels = {
@@ -97,7 +96,7 @@ def test_amtool_routes_every_shipped_alert_to_its_team(tools: Tools, tmp_path: A
 def test_amtool_verifies_the_security_route(
     tools: Tools, tmp_path: Any, labels: list[str], receiver_name: str
 ) -> None:
-    config = _copy_config(tmp_path)
+    config = copy_config(tmp_path)
     result = tools.run(
         [
             tools.amtool,
@@ -115,7 +114,7 @@ def test_amtool_verifies_the_security_route(
 
 
 def test_security_receivers_have_their_own_channel_and_pagerduty_service() -> None:
-    receivers = {r["name"]: r for r in _config()["receivers"]}
+    receivers = {r["name"]: r for r in alertmanager_config()["receivers"]}
     main_slack = receivers["slack-warnings"]["slack_configs"][0]
     main_page = receivers["pagerduty-critical"]["pagerduty_configs"][0]
     for name in ("security-slack", "security-pagerduty"):
@@ -151,16 +150,22 @@ def test_inhibition_compares_the_labels_that_identify_each_alert() -> None:
 
 
 def test_a_critical_certificate_alert_hides_only_its_own_warning(alertmanager: str) -> None:  # noqa: F811
-    _http(
+    http_json(
         "POST",
         f"{alertmanager}/api/v2/alerts",
         [
-            _alert("CertificateExpiringSoon", "critical", "synthdata-api", certificate="api.pem"),
-            _alert("CertificateExpiringSoon", "warning", "synthdata-api", certificate="api.pem"),
-            _alert("CertificateExpiringSoon", "warning", "synthdata-api", certificate="db.pem"),
+            alert_payload(
+                "CertificateExpiringSoon", "critical", "synthdata-api", certificate="api.pem"
+            ),
+            alert_payload(
+                "CertificateExpiringSoon", "warning", "synthdata-api", certificate="api.pem"
+            ),
+            alert_payload(
+                "CertificateExpiringSoon", "warning", "synthdata-api", certificate="db.pem"
+            ),
         ],
     )
-    alerts_now = _http("GET", f"{alertmanager}/api/v2/alerts")
+    alerts_now = http_json("GET", f"{alertmanager}/api/v2/alerts")
     state = {
         (a["labels"]["severity"], a["labels"]["certificate"]): a["status"]
         for a in alerts_now
@@ -179,15 +184,15 @@ def test_security_alerts_reach_the_security_channel_and_pagerduty_service(
     receiver: Receiver,  # noqa: F811
 ) -> None:
     """Through a real Alertmanager (waits for the 10 s group_wait)."""
-    _http(
+    http_json(
         "POST",
         f"{alertmanager}/api/v2/alerts",
         [
-            _alert("BruteForceAttack", "warning", "synthdata-api", team="security"),
-            _alert(
+            alert_payload("BruteForceAttack", "warning", "synthdata-api", team="security"),
+            alert_payload(
                 "DDoSAttack", "critical", "synthdata-api", team="security", source_ip="203.0.113.7"
             ),
-            _alert("HighErrorRate", "critical", "synthdata-api", team="platform"),
+            alert_payload("HighErrorRate", "critical", "synthdata-api", team="platform"),
         ],
     )
     (slack,) = receiver.wait_for(
@@ -213,7 +218,9 @@ def test_security_alerts_reach_the_security_channel_and_pagerduty_service(
 # -- one cause, one page (item 5) -------------------------------------------------------
 def _family_route() -> dict[str, Any]:
     (critical,) = [
-        r for r in _config()["route"]["routes"] if r["matchers"] == ['severity="critical"']
+        r
+        for r in alertmanager_config()["route"]["routes"]
+        if r["matchers"] == ['severity="critical"']
     ]
     (family,) = critical["routes"]
     return dict(family)
@@ -240,10 +247,10 @@ def test_the_error_family_firing_at_once_pages_once(
     cluster = "one-cause"  # apart from the other tests' alerts in this Alertmanager
     family = sorted(policy.CAUSE_GROUPS["api-errors"])
     seen_before = len(receiver.requests)
-    _http(
+    http_json(
         "POST",
         f"{alertmanager}/api/v2/alerts",
-        [_alert(name, "critical", "synthdata-api", cluster=cluster) for name in family],
+        [alert_payload(name, "critical", "synthdata-api", cluster=cluster) for name in family],
     )
     (hook,) = receiver.wait_for("/webhook", lambda b: b["commonLabels"].get("cluster") == cluster)
     assert sorted(a["labels"]["alertname"] for a in hook["body"]["alerts"]) == family

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 
 from synthdata.service.incidents import policy
-
-from .test_alertmanager import (
+from tests.fixtures.alertmanager import (
     Receiver,
-    _alert,
-    _http,
+    alert_payload,
     alertmanager,  # noqa: F401  (the fixture)
+    http_json,
     receiver,  # noqa: F401  (the fixture)
 )
 
@@ -39,9 +38,9 @@ CAUSES = {
 def _episode(cause: str, cluster: str) -> list[dict[str, Any]]:
     service, labels = CAUSES[cause]
     return [
-        _alert(cause, "critical", service, cluster=cluster, **labels),
+        alert_payload(cause, "critical", service, cluster=cluster, **labels),
         *(
-            _alert(name, "critical", "synthdata-api", cluster=cluster, job="synthdata-api")
+            alert_payload(name, "critical", "synthdata-api", cluster=cluster, job="synthdata-api")
             for name in FAMILY
         ),
     ]
@@ -50,7 +49,7 @@ def _episode(cause: str, cluster: str) -> list[dict[str, Any]]:
 def _family_state(alertmanager_url: str, cluster: str) -> dict[str, str]:
     return {
         a["labels"]["alertname"]: a["status"]["state"]
-        for a in _http("GET", f"{alertmanager_url}/api/v2/alerts")
+        for a in http_json("GET", f"{alertmanager_url}/api/v2/alerts")
         if a["labels"]["cluster"] == cluster and a["labels"]["alertname"] in FAMILY
     }
 
@@ -58,12 +57,14 @@ def _family_state(alertmanager_url: str, cluster: str) -> dict[str, str]:
 def test_a_cause_hides_the_api_error_family_of_its_own_cluster_only(
     alertmanager: str,  # noqa: F811
 ) -> None:
-    _http("POST", f"{alertmanager}/api/v2/alerts", _episode("DatabaseConnectionFailure", "db-a"))
+    http_json(
+        "POST", f"{alertmanager}/api/v2/alerts", _episode("DatabaseConnectionFailure", "db-a")
+    )
     # Another deployment's 5xx while only db-a's database is down: its own page.
-    _http(
+    http_json(
         "POST",
         f"{alertmanager}/api/v2/alerts",
-        [_alert(name, "critical", "synthdata-api", cluster="db-b") for name in FAMILY],
+        [alert_payload(name, "critical", "synthdata-api", cluster="db-b") for name in FAMILY],
     )
     assert _family_state(alertmanager, "db-a") == dict.fromkeys(FAMILY, "suppressed")
     assert _family_state(alertmanager, "db-b") == dict.fromkeys(FAMILY, "active")
@@ -71,7 +72,7 @@ def test_a_cause_hides_the_api_error_family_of_its_own_cluster_only(
 
 def test_redis_down_is_not_the_cause_of_api_errors(alertmanager: str) -> None:  # noqa: F811
     """The API fails open without Redis: 5xx then have another cause, and page."""
-    _http("POST", f"{alertmanager}/api/v2/alerts", _episode("RedisConnectionFailure", "redis"))
+    http_json("POST", f"{alertmanager}/api/v2/alerts", _episode("RedisConnectionFailure", "redis"))
     assert _family_state(alertmanager, "redis") == dict.fromkeys(FAMILY, "active")
 
 
@@ -85,7 +86,7 @@ def test_the_cause_and_its_symptoms_page_once(
     """Cause and family fire together: one notification, one PagerDuty page (waits for
     the 10 s group_wait and one more group_interval)."""
     cluster = f"down-{cause.lower()}"  # apart from the other tests' alerts
-    _http("POST", f"{alertmanager}/api/v2/alerts", _episode(cause, cluster))
+    http_json("POST", f"{alertmanager}/api/v2/alerts", _episode(cause, cluster))
     receiver.wait_for("/webhook", lambda b: b["commonLabels"].get("cluster") == cluster)
     time.sleep(12)  # past another group_interval: a family group would have flushed
 

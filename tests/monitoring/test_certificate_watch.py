@@ -32,8 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from synthdata.observability.certificates import CertificateWatch
 from synthdata.service.core.settings import Settings
-
-from .conftest import MONITORING
+from tests.fixtures.monitoring import MONITORING
 
 K8S = MONITORING / "k8s"
 COMPOSE = MONITORING / "compose.yaml"

@@ -16,28 +16,25 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import promql_parser
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from synthdata.cli.monitoring import app
 from synthdata.ops import dashboards as ops
+from tests.fixtures.grafana import (
+    GRAFANA,
+    FakeGrafana,
+    runner,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-GRAFANA = REPO / "monitoring" / "grafana"
 DASHBOARD_FILES = sorted((GRAFANA / "dashboards").glob("*.json"))
 SENTINEL = dt.timedelta(seconds=1234)  # what $__rate_interval becomes before parsing
-runner = CliRunner()
 
 
 def _definitions() -> ModuleType:
@@ -237,110 +234,7 @@ def test_provisioning_files_and_helm_values_agree() -> None:
     assert values["admin"]["existingSecret"]
 
 
-# -- Grafana HTTP API, against a recording receiver --------------------------------------
-@dataclass
-class FakeGrafana:
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
-    gnet: dict[int, dict[str, Any]] = field(default_factory=dict)
-    token: str = "glsa_test"
-
-
-@pytest.fixture
-def grafana() -> Iterator[FakeGrafana]:
-    state = FakeGrafana(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _reply(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _handle(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            state.requests.append(
-                {
-                    "method": method,
-                    "path": parts.path,
-                    "query": parse_qs(parts.query),
-                    "auth": self.headers.get("Authorization"),
-                    "body": body,
-                }
-            )
-            if self.headers.get("Authorization") != f"Bearer {state.token}":
-                return self._reply(401, {"message": "invalid API key"})
-            if method == "POST" and parts.path == "/api/dashboards/db":
-                board = body["dashboard"]
-                uid = board.get("uid") or f"gen{len(state.dashboards)}"
-                if uid in state.dashboards and not body.get("overwrite"):
-                    return self._reply(412, {"message": "A dashboard with the same uid exists"})
-                version = state.dashboards.get(uid, {}).get("version", 0) + 1
-                state.dashboards[uid] = {**board, "uid": uid, "version": version, "id": 7}
-                return self._reply(
-                    200,
-                    {
-                        "id": 7,
-                        "uid": uid,
-                        "url": f"/d/{uid}/x",
-                        "status": "success",
-                        "version": version,
-                        "slug": "x",
-                    },
-                )
-            if parts.path.startswith("/api/gnet/dashboards/"):
-                gnet_id = int(parts.path.rsplit("/", 1)[1])
-                if gnet_id not in state.gnet:
-                    return self._reply(404, {"message": "Dashboard not found"})
-                return self._reply(200, {"id": gnet_id, "name": "x", "json": state.gnet[gnet_id]})
-            if parts.path == "/api/search":
-                limit = int(parse_qs(parts.query)["limit"][0])
-                page = int(parse_qs(parts.query).get("page", ["1"])[0])
-                hits = [
-                    {
-                        "uid": uid,
-                        "title": d["title"],
-                        "type": "dash-db",
-                        "folderUid": "f1",
-                        "folderTitle": "Ops",
-                    }
-                    for uid, d in sorted(state.dashboards.items())
-                ]
-                return self._reply(200, hits[(page - 1) * limit : page * limit])
-            if parts.path.startswith("/api/dashboards/uid/"):
-                uid = parts.path.rsplit("/", 1)[1]
-                if uid not in state.dashboards:
-                    return self._reply(404, {"message": "Dashboard not found"})
-                return self._reply(
-                    200, {"dashboard": state.dashboards[uid], "meta": {"folderUid": "f1"}}
-                )
-            return self._reply(404, {"message": "not found"})
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
+# -- Grafana HTTP API, against a recording receiver (tests/fixtures/grafana.py) ----------
 def _env(grafana: FakeGrafana, token: str | None = None) -> dict[str, str]:
     return {"SYNTHDATA_GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": token or grafana.token}
 

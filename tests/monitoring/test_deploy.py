@@ -31,10 +31,16 @@ from typer.testing import CliRunner
 
 from synthdata.cli.stack import app as stack_app
 from synthdata.ops import monitoring_stack as stack
+from tests.fixtures.manifests import (
+    K8S,
+    compose,
+    documents,
+    listen_port,
+    manifest_files,
+    of_kind,
+)
+from tests.fixtures.monitoring import ALERTMANAGER_DIR, MONITORING, PROMETHEUS_DIR, Tools
 
-from .conftest import ALERTMANAGER_DIR, MONITORING, PROMETHEUS_DIR, Tools
-
-K8S = MONITORING / "k8s"
 KUBE_VERSION = kubernetes_validate.latest_version()
 CORE_KINDS = {
     "Namespace",
@@ -49,26 +55,6 @@ CORE_KINDS = {
 OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
 NAMESPACED = (CORE_KINDS | OPERATOR_KINDS) - {"Namespace"}
 SECRETS_DIR = "/etc/alertmanager/secrets/"
-
-
-def manifest_files() -> list[Path]:
-    """Everything `kubectl apply -f` is run on (Helm values under k8s/helm/ are not)."""
-    return [
-        MONITORING / "namespace.yaml",
-        MONITORING / "alertmanager-config.yaml",
-        *sorted(K8S.glob("*.yaml")),
-    ]
-
-
-def documents() -> list[tuple[Path, dict[str, Any]]]:
-    found: list[tuple[Path, dict[str, Any]]] = []
-    for path in manifest_files():
-        found += [(path, doc) for doc in yaml.safe_load_all(path.read_text()) if doc]
-    return found
-
-
-def of_kind(kind: str) -> dict[str, dict[str, Any]]:
-    return {doc["metadata"]["name"]: doc for _, doc in documents() if doc["kind"] == kind}
 
 
 def prometheus_config() -> dict[str, Any]:
@@ -354,27 +340,6 @@ def test_prometheus_values_wire_in_the_secret_and_the_secrets() -> None:
 
 
 # -- the Compose file ----------------------------------------------------------------------------
-COMPOSE = MONITORING / "compose.yaml"
-
-
-def compose() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE.read_text())
-
-
-def _listen_port(service: dict[str, Any]) -> int | None:
-    """The port a Compose service listens on, from its command line or environment."""
-    command = service.get("command") or []
-    words = command if isinstance(command, list) else command.split()
-    for index, word in enumerate(words):
-        found = re.search(r"listen-address=[\d.]*:(\d+)$", word)
-        if found:
-            return int(found.group(1))
-        if word in ("--port", "--metrics-port") and index + 1 < len(words):
-            return int(words[index + 1])
-    port = (service.get("environment") or {}).get("GF_SERVER_HTTP_PORT")
-    return int(port) if port else None
-
-
 def test_compose_references_existing_files() -> None:
     config = compose()
     for name, service in config["services"].items():
@@ -410,21 +375,21 @@ def test_compose_ports_agree_with_the_shipped_prometheus_config() -> None:
         (target,) = targets[job]
         host, port = target.rsplit(":", 1)
         assert host == "127.0.0.1"
-        assert _listen_port(services[service]) == int(port), job
+        assert listen_port(services[service]) == int(port), job
     (alertmanagers,) = prometheus_config()["alerting"]["alertmanagers"]
     (am_target,) = alertmanagers["static_configs"][0]["targets"]
-    assert _listen_port(services["alertmanager"]) == int(am_target.rsplit(":", 1)[1])
+    assert listen_port(services["alertmanager"]) == int(am_target.rsplit(":", 1)[1])
     # Alertmanager posts incidents to the incident spool, which forwards them to the API.
     shipped = (ALERTMANAGER_DIR / "alertmanager.yml").read_text()
     spool = services["incident-spool"]
-    assert f"http://127.0.0.1:{_listen_port(spool)}/api/v1/alerts/webhook" in shipped
+    assert f"http://127.0.0.1:{listen_port(spool)}/api/v1/alerts/webhook" in shipped
     api_url = spool["command"][spool["command"].index("--api-url") + 1]
-    assert api_url == f"http://127.0.0.1:{_listen_port(services['api'])}"
+    assert api_url == f"http://127.0.0.1:{listen_port(services['api'])}"
     # The app's own connection URLs point at the Compose data stores.
     env = services["api"]["environment"]
     assert "127.0.0.1:5432" in env["SYNTHDATA_DATABASE_URL"]
     assert "127.0.0.1:6379" in env["SYNTHDATA_REDIS_URL"]
-    ports = [p for p in (_listen_port(s) for s in services.values()) if p]
+    ports = [p for p in (listen_port(s) for s in services.values()) if p]
     assert len(ports) == len(set(ports)), "two services on one host port"
 
 

@@ -21,9 +21,8 @@ import yaml
 from synthdata.service.core.settings import Settings
 from synthdata.service.incidents.spool import Spool
 from synthdata.service.incidents.spool_server import WEBHOOK_PATH, Forwarder, make_server
-
-from .conftest import MONITORING
-from .test_deploy import _listen_port, compose, of_kind
+from tests.fixtures.manifests import compose, listen_port, of_kind
+from tests.fixtures.monitoring import MONITORING
 
 NAME = "synthdata-incident-spool"
 
@@ -118,7 +117,7 @@ def test_the_compose_spool_keeps_its_file_and_needs_no_database() -> None:
         settings = config["services"][service]
         assert settings["environment"]["SYNTHDATA_ALERT_WEBHOOK_TOKEN_FILE"] == token_file
         assert "incident-webhook-token" in settings["secrets"], service
-    assert _listen_port(spool) == 9095
+    assert listen_port(spool) == 9095
 
 
 @pytest.fixture

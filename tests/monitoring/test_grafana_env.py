@@ -11,11 +11,8 @@ import pytest
 
 from synthdata.cli.monitoring import app
 from synthdata.service.core.settings import Settings
-
-from .conftest import REPO
-from .test_dashboards import GRAFANA, FakeGrafana, grafana, runner
-
-__all__ = ["grafana"]  # the fake Grafana fixture (a local receiver for a third-party API)
+from tests.fixtures.grafana import GRAFANA, FakeGrafana, runner
+from tests.fixtures.monitoring import REPO
 
 OLD_NAME = re.compile(r"(?<!SYNTHDATA_)\bGRAFANA_URL\b")
 # Where the old name must still appear: the code that reads it as a fallback.

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,40 +24,21 @@ from synthdata.observability.logging import configure_logging
 from synthdata.service import observe
 from synthdata.service.app import create_app
 from synthdata.service.core.settings import Settings
+from tests.fixtures.logs import (
+    CONF,
+    FLUENT_BIT,
+    PARSERS,
+    document_field,
+    matches,
+    parse_sections,
+    section,
+    to_document,
+)
 
-FLUENT_BIT = Path(__file__).resolve().parents[2] / "monitoring" / "fluent-bit"
 QUERIES = FLUENT_BIT / "queries"
 
 
-# -- the config ---------------------------------------------------------------------------
-def parse_sections(text: str) -> list[tuple[str, dict[str, list[str]]]]:
-    """Fluent Bit's classic format: `[SECTION]` then `Key Value` lines (keys repeat)."""
-    sections: list[tuple[str, dict[str, list[str]]]] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if header := re.fullmatch(r"\[(\w+)\]", line):
-            sections.append((header.group(1).upper(), {}))
-            continue
-        key, _, value = line.partition(" ")
-        assert sections, f"key outside a section: {line}"
-        sections[-1][1].setdefault(key.lower(), []).append(value.strip())
-    return sections
-
-
-def section(
-    sections: list[tuple[str, dict[str, list[str]]]], kind: str, name: str
-) -> dict[str, str]:
-    found = [keys for k, keys in sections if k == kind and keys.get("name") == [name]]
-    assert len(found) == 1, f"expected one [{kind}] {name}"
-    return {key: values[-1] for key, values in found[0].items()}
-
-
-CONF = parse_sections((FLUENT_BIT / "fluent-bit.conf").read_text())
-PARSERS = parse_sections((FLUENT_BIT / "parsers.conf").read_text())
-
-
+# -- the config (read by tests/fixtures/logs.py) ----------------------------------------
 def test_config_has_the_required_keys() -> None:
     service = next(keys for kind, keys in CONF if kind == "SERVICE")
     assert service["parsers_file"] == ["parsers.conf"]
@@ -98,87 +77,6 @@ def test_helm_values_carry_the_same_pipeline() -> None:
         k: v for k, v in service.items() if k != "parsers_file"
     }
     assert chart_service["parsers_file"] == ["/fluent-bit/etc/conf/custom_parsers.conf"]
-
-
-# -- an evaluator of this pipeline ---------------------------------------------------------
-def _replace_dots(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key.replace(".", "_"): _replace_dots(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_replace_dots(item) for item in value]
-    return value
-
-
-def to_document(line: str, when: datetime) -> dict[str, Any]:
-    """The Elasticsearch document the configured pipeline makes of one printed line."""
-    # 1. The container runtime writes the line in CRI form; the cri parser reads it back.
-    cri = f"{when.isoformat().replace('+00:00', 'Z')} stdout F {line}"
-    pattern = section(PARSERS, "PARSER", "cri")["regex"].replace("(?<", "(?P<")
-    match = re.match(pattern, cri)
-    assert match, cri
-    record: dict[str, Any] = match.groupdict()
-    # 2. kubernetes filter: metadata, then Merge_Log of the JSON `log` under Merge_Log_Key.
-    kube = section(CONF, "FILTER", "kubernetes")
-    record["kubernetes"] = {
-        "namespace_name": "synthdata",
-        "pod_name": "synthdata-api-0",
-        "labels": {"app.kubernetes.io/name": "synthdata-api", "app": "synthdata-api"},
-    }
-    if kube["merge_log"] == "On":
-        merged = json.loads(record["log"])
-        if kube.get("merge_log_key"):
-            record[kube["merge_log_key"]] = merged
-        else:
-            record.update(merged)
-        if kube.get("keep_log", "On") == "Off":
-            del record["log"]
-    # 3. es output: the record time under Time_Key, then Replace_Dots on every key.
-    es = section(CONF, "OUTPUT", "es")
-    time_key = es.get("time_key", "@timestamp")
-    assert time_key not in record, "the record already has the es output's time key"
-    record[time_key] = when.isoformat()
-    return _replace_dots(record) if es.get("replace_dots") == "On" else record
-
-
-# -- a matcher for the query clauses used ----------------------------------------------------
-def _field(document: dict[str, Any], path: str) -> Any:
-    if path in document:
-        return document[path]
-    head, _, rest = path.partition(".")
-    if rest and isinstance(document.get(head), dict):
-        return _field(document[head], rest)
-    return None
-
-
-def _bound(value: Any, now: datetime) -> Any:
-    if isinstance(value, str) and (math := re.fullmatch(r"now(?:-(\d+)([smhd]))?", value)):
-        if not math.group(1):
-            return now
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[math.group(2)]
-        return now - timedelta(**{unit: int(math.group(1))})
-    return value
-
-
-def matches(query: dict[str, Any], document: dict[str, Any], now: datetime) -> bool:
-    ((kind, body),) = query.items()
-    if kind == "bool":
-        assert set(body) <= {"must"}, body
-        return all(matches(clause, document, now) for clause in body["must"])
-    if kind == "term":
-        ((path, expected),) = body.items()
-        expected = expected["value"] if isinstance(expected, dict) else expected
-        return _field(document, path) == expected  # keyword: exact, case-sensitive
-    if kind == "range":
-        ((path, bounds),) = body.items()
-        assert set(bounds) <= {"gte"}, bounds
-        value = _field(document, path)
-        if value is None:
-            return False
-        bound = _bound(bounds["gte"], now)
-        if isinstance(bound, datetime):
-            value = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return bool(value >= bound)
-    raise AssertionError(f"clause {kind} not supported by this matcher")
 
 
 # -- the real service's lines ---------------------------------------------------------------
@@ -249,7 +147,7 @@ def test_slow_query_matches_exactly_the_slow_requests(lines: list[str]) -> None:
     assert all(r.get("response_time", 0) < 1000 for r, _ in pairs if r not in matched)
     ((sort_field, order),) = saved["sort"][0].items()
     assert order == {"order": "desc"}
-    assert all(_field(doc, sort_field) is not None for raw, doc in pairs if raw in matched)
+    assert all(document_field(doc, sort_field) is not None for raw, doc in pairs if raw in matched)
 
 
 def test_query_fields_are_mapped_for_their_clauses() -> None:

@@ -35,8 +35,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from synthdata.ops.monitoring_config import StackOptions
 from synthdata.ops.monitoring_stack import exporter_command
-
-from .conftest import MONITORING, RULES_DIR
+from tests.fixtures.monitoring import MONITORING, RULES_DIR
 
 QUERIES = MONITORING / "postgres-exporter" / "queries.yaml"
 K8S_EXPORTERS = MONITORING / "k8s" / "exporters.yaml"

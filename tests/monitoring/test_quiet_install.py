@@ -40,8 +40,8 @@ import yaml
 from benchmarks.alert_latency import TimedReceiver, compress_rules, start_receiver
 from benchmarks.service_processes import SYNTHDATA, free_port
 
-from tests.e2e.conftest import Proc, wait_http
-from tests.monitoring.conftest import MONITORING, REPO, Tools, tools  # noqa: F401
+from tests.fixtures.monitoring import MONITORING, REPO, Tools, tools  # noqa: F401
+from tests.fixtures.processes import Proc, wait_http
 
 TIME_SCALE = 30
 INTERVAL = "1s"  # scrape and evaluation

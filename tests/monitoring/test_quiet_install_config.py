@@ -19,7 +19,7 @@ from synthdata.ops.monitoring_config import render_rule_files
 from synthdata.ops.monitoring_secrets import incident_webhook_token
 from synthdata.service.core.settings import Settings
 from synthdata.service.core.webhook_token import ensure_token
-from tests.monitoring.conftest import MONITORING, Tools, tools  # noqa: F401
+from tests.fixtures.monitoring import MONITORING, Tools, tools  # noqa: F401
 
 POSTGRES = "postgresql+psycopg://synthdata@127.0.0.1:5432/synthdata"
 REDIS = "redis://127.0.0.1:6379/0"

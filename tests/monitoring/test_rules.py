@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from .conftest import ALERTS_DOC, PROMETHEUS_DIR, RULES_DIR, Tools
+from tests.fixtures.monitoring import ALERTS_DOC, PROMETHEUS_DIR, RULES_DIR, Tools
+from tests.fixtures.rules import alerts, load, rule_files, rules
 
 RUNBOOK_URL = "https://github.com/inferloop/synthdata/blob/main/docs/runbook.md#"
 SEVERITIES = {"critical", "warning", "info"}
@@ -68,26 +68,8 @@ REQUIRED_ALERTS = {
 RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 
 
-def rule_files() -> list[Path]:
-    return sorted(p for p in RULES_DIR.glob("*.yml") if not p.stem.endswith("_tests"))
-
-
 def promtool_test_files() -> list[Path]:
     return sorted(RULES_DIR.glob("*_tests.yml"))
-
-
-def load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text())
-
-
-def rules() -> Iterator[dict[str, Any]]:
-    for path in rule_files():
-        for group in load(path)["groups"]:
-            yield from group["rules"]
-
-
-def alerts() -> list[dict[str, Any]]:
-    return [rule for rule in rules() if "alert" in rule]
 
 
 def alert_cases() -> Iterator[tuple[Path, dict[str, Any]]]:

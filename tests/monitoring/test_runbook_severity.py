@@ -13,8 +13,7 @@ import re
 import yaml
 
 from synthdata.service.incidents.policy import alert_severity
-
-from .conftest import ALERTS_DOC, RULES_DIR
+from tests.fixtures.monitoring import ALERTS_DOC, RULES_DIR
 
 CLAIM = re.compile(r"\*\*First response\.\*\* (?:Treat as )?(SEV-\d)(?:\.| checklist| \()")
 

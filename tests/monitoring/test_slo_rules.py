@@ -30,8 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from synthdata.service import observe
 from synthdata.service.app import create_app
 from synthdata.service.core.settings import Settings
-
-from .conftest import MONITORING, RULES_DIR
+from tests.fixtures.monitoring import MONITORING, RULES_DIR
 
 # The exclusion every SLO selector carries (availability.yml, latency.yml).
 NOT_USER_TRAFFIC = "/metrics|/healthz|/readyz"

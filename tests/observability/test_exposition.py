@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from synthdata.observability import metrics
 from synthdata.observability.exposition import MergedExposition
 from synthdata.observability.http import metrics_payload
-from tests.e2e.conftest import promtool_check_exposition
+from tests.fixtures.processes import promtool_check_exposition
 
 WRITER = textwrap.dedent(
     """

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from benchmarks.service_processes import SYNTHDATA, free_port
 
-from tests.e2e.conftest import wait_http
+from tests.fixtures.processes import wait_http
 from tests.ops import live_stack
 from tests.ops.live_stack import LiveStack
 

@@ -3,7 +3,7 @@
 `synthdata serve` writing its JSON log file, Prometheus (any configuration, any
 flags) and Alertmanager (the shipped configuration, secrets in temporary files),
 each on a free loopback port, each stopped with its process group at teardown.
-Built on the end-to-end helpers (`tests/e2e/conftest.py`) and the benchmarks'
+Built on the end-to-end helpers (`tests/fixtures/processes.py`) and the benchmarks'
 process helpers, so the processes run exactly as there.
 """
 
@@ -22,7 +22,7 @@ import pytest
 from benchmarks.service_processes import SYNTHDATA, cli, free_port
 
 from synthdata.ops.monitoring_stack import StackOptions, local_alertmanager_config
-from tests.e2e.conftest import Proc, Prometheus, _binary, service_env, wait_http
+from tests.fixtures.processes import Proc, Prometheus, prometheus_binary, service_env, wait_http
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -87,7 +87,7 @@ class LiveStack:
         text = json.dumps(config, indent=2).replace("{self}", f"127.0.0.1:{port}")
         (home / "prometheus.yml").write_text(text)  # JSON is YAML
         args = [
-            _binary("prometheus"),
+            prometheus_binary("prometheus"),
             f"--config.file={home / 'prometheus.yml'}",
             f"--storage.tsdb.path={data or home / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
@@ -108,7 +108,7 @@ class LiveStack:
         config.write_text(local_alertmanager_config(StackOptions(), MONITORING, secrets))
         port = free_port()
         args = [
-            _binary("prometheus-alertmanager"),
+            prometheus_binary("prometheus-alertmanager"),
             f"--config.file={config}",
             f"--storage.path={home / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",

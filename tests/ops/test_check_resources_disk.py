@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import (  # noqa: F401  (the fixtures)
+from tests.fixtures.ops import base_test_env, ops, wait_until
+from tests.fixtures.processes import (  # noqa: F401  (the fixtures)
     Proc,
     Prometheus,
+    node_exporter,
     processes,
     prometheus_factory,
 )
-from tests.ops.test_diagnose_resources import _node_exporter
-from tests.ops.test_diagnose_support import base_test_env, ops, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +60,7 @@ def test_disk_figures_equal_the_high_disk_usage_expression(
     data_dir.mkdir()
     env = base_test_env(tmp_path, SYNTHDATA_DATA_DIR=str(data_dir))
     mountpoint = _mountpoint(data_dir)
-    node = _node_exporter(processes)
+    node = node_exporter(processes)
     prometheus = prometheus_factory({"node": [node.url.removeprefix("http://")]})
     ratio = _high_disk_usage_ratio()
     expr = f'({ratio}) and on (mountpoint) node_filesystem_size_bytes{{mountpoint="{mountpoint}"}}'

@@ -14,7 +14,22 @@ import pytest
 
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope, utcnow
 from tests.databases import scratch_postgres
-from tests.e2e.conftest import (  # noqa: F401  (the fixtures)
+from tests.fixtures.logs import elasticsearch, fresh_document
+from tests.fixtures.ops import (  # noqa: F401  (the fixtures)
+    Receiver,
+    alertmanager,
+    assert_clean_exit,
+    base_test_env,
+    closed_url,
+    fluent_bit,
+    grafana,
+    ops,
+    receiver,
+    script,
+    targets_health,
+    wait_until,
+)
+from tests.fixtures.processes import (  # noqa: F401  (the fixtures)
     Proc,
     Prometheus,
     processes,
@@ -22,22 +37,6 @@ from tests.e2e.conftest import (  # noqa: F401  (the fixtures)
     redis_db,
     serve,
     worker,
-)
-from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixtures)
-    Receiver,
-    alertmanager,
-    assert_clean_exit,
-    base_test_env,
-    closed_url,
-    elasticsearch,
-    fluent_bit,
-    fresh_document,
-    grafana,
-    ops,
-    receiver,
-    script,
-    targets_health,
-    wait_until,
 )
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,7 @@ import synthdata
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope, utcnow
 from synthdata.service.deployments.models import Deployment
 from tests.databases import scratch_postgres
-from tests.e2e.conftest import Proc, processes, serve, worker  # noqa: F401  (the fixtures)
-from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
+from tests.fixtures.ops import (  # noqa: F401  (the fixtures)
     Receiver,
     Request,
     assert_clean_exit,
@@ -32,6 +31,7 @@ from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
     receiver,
     script,
 )
+from tests.fixtures.processes import Proc, processes, serve, worker  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -17,23 +17,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Proc, processes, serve  # noqa: F401  (the fixtures)
-from tests.monitoring.test_logs import to_document
-from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
+from tests.fixtures.logs import elasticsearch, fresh_document, service_documents, to_document
+from tests.fixtures.ops import (  # noqa: F401  (the fixtures)
     Receiver,
     Run,
     assert_clean_exit,
     base_test_env,
     closed_url,
-    elasticsearch,
     fluent_bit,
-    fresh_document,
     ops,
     receiver,
     script,
-    service_documents,
     wait_until,
 )
+from tests.fixtures.processes import Proc, processes, serve  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ the kubelet's container metrics (cAdvisor and kube-state-metrics)."""
 from __future__ import annotations
 
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,16 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from synthdata.ops.diagnose import QUEUE_BACKLOG
 from synthdata.service.core.settings import Settings
 from tests.databases import scratch_postgres
-from tests.e2e.conftest import (  # noqa: F401  (the fixtures)
-    Proc,
-    Prometheus,
-    processes,
-    prometheus_factory,
-    redis_db,
-    wait_http,
-    worker,
-)
-from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
+from tests.fixtures.ops import (  # noqa: F401  (the fixtures)
     Receiver,
     Run,
     assert_clean_exit,
@@ -37,6 +27,16 @@ from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
     receiver,
     script,
     wait_until,
+)
+from tests.fixtures.processes import (  # noqa: F401  (the fixtures)
+    Proc,
+    Prometheus,
+    node_exporter,
+    processes,
+    prometheus_factory,
+    redis_db,
+    wait_http,
+    worker,
 )
 
 pytestmark = pytest.mark.slow
@@ -66,26 +66,6 @@ def container_metrics(start: Callable[..., Receiver], *, memory_ratio: float) ->
         )
 
     return start({("GET", "/metrics"): exposition})
-
-
-def _node_exporter(processes: Callable[..., Proc]) -> Proc:  # noqa: F811
-    binary = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
-    if binary is None:
-        pytest.fail("prometheus-node-exporter is not installed (apt-get install it)")
-    from benchmarks.service_processes import free_port
-
-    port = free_port()
-    args = [
-        binary,
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--collector.disable-defaults",
-        "--collector.cpu",
-        "--collector.meminfo",
-        "--collector.filesystem",
-    ]
-    proc = processes("node-exporter", args, {}, url=f"http://127.0.0.1:{port}")
-    wait_http(proc, "/metrics")
-    return proc
 
 
 def _has_data(prometheus: Prometheus, expr: str) -> bool:
@@ -118,7 +98,7 @@ def test_resources_within_limits(
             SYNTHDATA_REDIS_URL=redis_db,
         )
         consumer = worker(env)
-        node = _node_exporter(processes)
+        node = node_exporter(processes)
         kubelet = container_metrics(receiver, memory_ratio=0.5)
         prometheus = prometheus_factory(
             {

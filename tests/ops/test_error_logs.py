@@ -20,20 +20,19 @@ import httpx
 import pytest
 from benchmarks.service_processes import create_customer_key
 
-from tests.e2e.conftest import Proc, processes, serve  # noqa: F401  (the fixtures)
-from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
+from tests.fixtures.logs import elasticsearch, service_documents
+from tests.fixtures.ops import (  # noqa: F401  (the fixtures)
     Receiver,
     Run,
     assert_clean_exit,
     base_test_env,
     closed_url,
-    elasticsearch,
     fixed,
     ops,
     receiver,
-    service_documents,
     wait_until,
 )
+from tests.fixtures.processes import Proc, processes, serve  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ops.live_stack import LiveStack, stack  # noqa: F401  (the fixture)
-from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
+from tests.fixtures.ops import (  # noqa: F401  (the fixtures)
     Run,
     alertmanager,
     assert_clean_exit,
@@ -31,6 +30,7 @@ from tests.ops.test_diagnose_support import (  # noqa: F401  (the fixture)
     ops,
     wait_until,
 )
+from tests.ops.live_stack import LiveStack, stack  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ from sqlalchemy import delete
 from synthdata.jobs.models import ChunkState, Job, JobChunk, JobState
 from synthdata.service.core.db import make_engine, make_session_factory, session_scope, utcnow
 from synthdata.service.customers.models import Customer
-from tests.e2e.conftest import Proc, processes, serve  # noqa: F401  (the fixtures)
-from tests.ops.test_diagnose_support import assert_clean_exit, base_test_env, ops
+from tests.fixtures.ops import assert_clean_exit, base_test_env, ops
+from tests.fixtures.processes import Proc, processes, serve  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """`./scripts/backup-monitoring-config.sh` with a real Prometheus and Alertmanager.
 
-Grafana is the recording receiver of `tests/monitoring/test_dashboards.py` (it
+Grafana is the recording receiver of `tests/fixtures/grafana.py` (it
 answers `/api/search` and `/api/dashboards/uid/...` as Grafana does and checks the
 Bearer token). The archive is opened and checked member by member.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.monitoring import test_dashboards
-from tests.monitoring.test_dashboards import FakeGrafana
+from tests.fixtures import grafana as fake_grafana
+from tests.fixtures.grafana import FakeGrafana
 from tests.ops import live_stack
 from tests.ops.live_stack import (
     MONITORING,
@@ -28,7 +28,7 @@ from tests.ops.live_stack import (
 )
 
 stack = live_stack.stack
-grafana = test_dashboards.grafana
+grafana = fake_grafana.grafana
 PROMETHEUS_PASSWORD = "prom-password-never-in-a-backup-4711"
 
 

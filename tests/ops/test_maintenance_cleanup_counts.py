@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _binary
+from tests.fixtures.processes import prometheus_binary
 from tests.ops import live_stack
 from tests.ops.live_stack import LiveStack, findings, run_script
 
@@ -31,7 +31,14 @@ def _colliding_old_blocks(data: Path, now: float) -> None:
     source = data.parent / "old.om"
     source.write_text("\n".join(lines) + "\n# EOF\n")
     done = subprocess.run(
-        [_binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        [
+            prometheus_binary("promtool"),
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            str(source),
+            str(data),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

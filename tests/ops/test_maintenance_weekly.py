@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from synthdata.ops.monitoring_stack import rule_files
-from tests.e2e.conftest import Prometheus
+from tests.fixtures.processes import Prometheus
 from tests.ops import live_stack
 from tests.ops.live_stack import (
     MONITORING,

@@ -9,20 +9,15 @@ directory of its own.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from benchmarks.service_processes import SYNTHDATA, create_customer_key, free_port, stop_group
 
-from tests.e2e.conftest import Proc, _binary, service_env, wait_http
-from tests.ops.test_performance_stored import (
+from tests.fixtures.performance import (
     REPO,
     check_outputs,
     closed_port_url,
@@ -31,81 +26,16 @@ from tests.ops.test_performance_stored import (
     ops,
     run,
 )
+from tests.fixtures.performance_deployment import (
+    RATE,
+    SECONDS,
+    Deployment,
+    benchmark,
+    deployment,
+    stored,
+)
 
-RATE, SECONDS = 20, 3
-
-
-@dataclass
-class Deployment:
-    url: str
-    key: str
-    prometheus: str
-
-
-def _start(name: str, args: list[str], env: dict[str, str], home: Path, url: str) -> Proc:
-    log = home / f"{name}.log"
-    with log.open("wb") as sink:
-        popen = subprocess.Popen(
-            args, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return Proc(name, popen, log, url)
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    home = tmp_path_factory.mktemp("perf-service")
-    env = service_env(
-        home,
-        SYNTHDATA_FAULT_INJECTION="true",
-        SYNTHDATA_RATE_LIMIT_PER_KEY="1000000",
-        SYNTHDATA_RATE_LIMIT_PER_SOURCE="1000000",
-        SYNTHDATA_RATE_LIMIT_PER_SOURCE_PER_SECOND="1000000",
-    )
-    _, key = create_customer_key(env, "performance")
-    started: list[Proc] = []
-    try:
-        port = free_port()
-        serve = [*SYNTHDATA, "serve", "--host", "127.0.0.1", "--port", str(port)]
-        started.append(_start("serve", serve, env, home, f"http://127.0.0.1:{port}"))
-        wait_http(started[-1], "/readyz")
-        prom_port = free_port()
-        config = {  # JSON is YAML
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
-            "scrape_configs": [
-                {
-                    "job_name": "synthdata-api",
-                    "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
-                }
-            ],
-        }
-        (home / "prometheus.yml").write_text(json.dumps(config))
-        prometheus = [
-            _binary("prometheus"),
-            f"--config.file={home / 'prometheus.yml'}",
-            f"--storage.tsdb.path={home / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ]
-        prom_url = f"http://127.0.0.1:{prom_port}"
-        started.append(_start("prometheus", prometheus, {}, home, prom_url))
-        wait_http(started[-1], "/-/ready", timeout=60)
-        yield Deployment(started[0].url, key, prom_url)
-    finally:
-        for proc in reversed(started):
-            stop_group(proc.popen, 15)
-
-
-def benchmark(
-    deployment: Deployment, data_dir: Path, *extra: str, prometheus: bool = False
-) -> subprocess.CompletedProcess[str]:
-    env = env_for(data_dir, deployment.prometheus if prometheus else None)
-    return ops(
-        env, "performance-benchmark", "--duration", f"{SECONDS}s", "--rps", str(RATE),
-        "--url", deployment.url, "--api-key", deployment.key, "--json", *extra,
-    )  # fmt: skip
-
-
-def stored(data_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((data_dir / "performance").glob("*.json"))]
+__all__ = ["deployment"]  # the module-scoped fixture of tests/fixtures/performance_deployment.py
 
 
 def assert_consistent_verdict(run: dict[str, Any], returncode: int) -> None:

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.ops.test_performance_service import Deployment, benchmark, deployment, stored
-from tests.ops.test_performance_stored import findings
+from tests.fixtures.performance import findings
+from tests.fixtures.performance_deployment import Deployment, benchmark, deployment, stored
 
-__all__ = ["deployment"]  # the module-scoped service fixture, shared with its module
+__all__ = ["deployment"]  # the module-scoped fixture of tests/fixtures/performance_deployment.py
 
 DELAY_S = 7.0  # longer than the benchmark's 5 s pre-check
 

@@ -4,11 +4,7 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import socket
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,16 +13,15 @@ import pytest
 
 from synthdata.ops.perf_store import latency_histogram, save_run
 from synthdata.ops.performance import judge
-
-REPO = Path(__file__).resolve().parents[2]
-SYNTHDATA = str(Path(sys.executable).parent / "synthdata")
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+from tests.fixtures.performance import (
+    REPO,
+    check_outputs,
+    env_for,
+    findings,
+    ops,
+    pdf_pages,
+    run,
+)
 
 
 def seed_run(
@@ -72,63 +67,6 @@ def seed_run(
     }
     save_run(run, data_dir / "performance")
     return run
-
-
-def env_for(data_dir: Path, prometheus_url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHDATA_")}
-    env["SYNTHDATA_DATA_DIR"] = str(data_dir)
-    env["SYNTHDATA_PROMETHEUS_URL"] = prometheus_url or closed_port_url()
-    env["SYNTHDATA_BIN"] = SYNTHDATA
-    return env
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
-
-
-def ops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return run([SYNTHDATA, "ops", *args], env)
-
-
-def findings(done: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
-    return {f["name"]: f for f in json.loads(done.stdout)["findings"]}
-
-
-def pdf_pages(path: Path) -> int:
-    return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))  # not /Pages
-
-
-def check_outputs(
-    fmt: str, files: list[Path], runs: list[dict[str, Any]], absent: tuple[float, ...] = ()
-) -> None:
-    """The rendered report holds what it should: the p95 of each of `runs` (the runs of
-    the period), none of the p95s in `absent`, and its charts."""
-    main = files[0]
-    if fmt == "pdf":
-        assert main.read_bytes().startswith(b"%PDF")
-        assert pdf_pages(main) == 5  # summary + latency, throughput, errors, generation
-    elif fmt == "html":
-        html = main.read_text()
-        assert html.count('src="data:image/png;base64,') == 4
-        rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
-        cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows]
-        p95_column = 5
-        shown = {row[p95_column] for row in cells if len(row) > p95_column}
-        assert {f"{r['latency_ms']['p95']:g}" for r in runs} <= shown
-        assert not {f"{p95:g}" for p95 in absent} & shown
-        assert f"<td>{len(runs)}</td>" in html  # the runs total
-    else:
-        text = main.read_text()
-        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-        assert len(links) == 4
-        for link in links:
-            image = main.parent / link
-            assert image.read_bytes().startswith(b"\x89PNG")
-        assert sorted(p.name for p in files[1:]) == sorted(links)
-        for r in runs:
-            assert f"| {r['latency_ms']['p95']:g} |" in text
-        for p95 in absent:
-            assert f"| {p95:g} |" not in text
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "html", "md"])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.e2e.conftest import Prometheus
+from tests.fixtures.processes import Prometheus
 from tests.ops import live_stack
 from tests.ops.live_stack import (
     MONITORING,

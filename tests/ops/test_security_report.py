@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from synthdata.service.core.db import make_engine, utcnow
 from synthdata.service.customers.models import ApiKey
 from tests.databases import scratch_postgres
-from tests.e2e.conftest import write_certificate
+from tests.fixtures.processes import write_certificate
 from tests.ops import live_stack
 from tests.ops.live_stack import (
     LiveStack,

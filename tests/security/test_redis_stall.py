@@ -21,9 +21,8 @@ import pytest
 import redis
 
 from synthdata.service.app import create_app
-from tests.fixtures.service import CSV, REDIS_URL, Caller, make_settings
+from tests.fixtures.service import CSV, REDIS_URL, Caller, make_settings, serving
 from tests.security.tcp_proxy import TcpProxy, proxy_to
-from tests.security.test_database_outage import serving
 
 CLIENT_TIMEOUT = 1.0  # detects a request that waits on the stalled Redis
 CIRCUIT_SECONDS = 1.0

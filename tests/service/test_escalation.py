@@ -7,13 +7,10 @@ PostgreSQL, the claim, the app's escalation thread) is the real thing.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.fixtures.pagerduty import Receiver, receiver
 from tests.service.alertmanager_payloads import alert, notification
 
 from synthdata.service.app import create_app
@@ -34,55 +32,9 @@ from synthdata.service.incidents.intake import ingest
 from synthdata.service.incidents.models import Incident, IncidentEvent
 from synthdata.service.incidents.pagerduty import dedup_key
 
+__all__ = ["receiver"]  # the fixture of tests/fixtures/pagerduty.py
+
 ROUTING_KEY = "pd-routing-key-for-tests"
-
-
-@dataclass
-class Receiver:
-    """Stands in for PagerDuty and Slack: records each POST; answers `status`."""
-
-    url: str
-    status: int = 202
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def bodies(self, path: str) -> list[dict[str, Any]]:
-        return [r["body"] for r in list(self.requests) if r["path"] == path]
-
-    def wait(self, path: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.bodies(path)) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.bodies(path)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.requests.append(
-                {
-                    "path": self.path,
-                    "content_type": self.headers.get("Content-Type"),
-                    "body": json.loads(raw),
-                }
-            )
-            self.send_response(state.status)
-            self.end_headers()
-            self.wfile.write(b'{"status": "success"}')
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -24,17 +24,17 @@ import httpx
 import pytest
 import yaml
 from benchmarks.service_processes import SYNTHDATA, base_env, serve
-from tests.monitoring.conftest import Tools, tools  # noqa: F401  (the fixture)
-from tests.monitoring.test_alertmanager import (
+from tests.fixtures.alertmanager import (
     INCIDENT_WEBHOOK,
     Receiver,
-    _alert,
-    _copy_config,
-    _free_port,
-    _http,
+    alert_payload,
+    copy_config,
+    free_port,
+    http_json,
     receiver,  # noqa: F401  (the fixture)
     receiver_secrets,
 )
+from tests.fixtures.monitoring import Tools, tools  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -73,12 +73,12 @@ def alertmanager(
 ) -> Iterator[str]:
     """The shipped configuration; incident webhook -> the server, PagerDuty -> the receiver."""
     tmp = tmp_path_factory.mktemp("grouping-alertmanager")
-    config_path = _copy_config(tmp, receiver_secrets(receiver.url))
+    config_path = copy_config(tmp, receiver_secrets(receiver.url))
     text = config_path.read_text().replace(INCIDENT_WEBHOOK, f"{server}/api/v1/alerts/webhook")
     config = yaml.safe_load(text)
     config["global"]["pagerduty_url"] = f"{receiver.url}/pagerduty"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    port = _free_port()
+    port = free_port()
     log_path = tmp / "alertmanager.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -151,10 +151,10 @@ def test_one_5xx_episode_pages_once_and_opens_one_incident_kept_in_step_with_pag
     env: dict[str, str],
     receiver: Receiver,  # noqa: F811
 ) -> None:
-    _http(
+    http_json(
         "POST",
         f"{alertmanager}/api/v2/alerts",
-        [_alert(name, "critical", "synthdata-api", team="platform") for name in FAMILY],
+        [alert_payload(name, "critical", "synthdata-api", team="platform") for name in FAMILY],
     )
     (page,) = receiver.wait_for("/pagerduty", lambda body: body["event_action"] == "trigger")
     body = page["body"]

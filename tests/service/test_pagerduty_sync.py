@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.fixtures.pagerduty import Receiver, receiver  # noqa: F401  (the fixture)
 from tests.fixtures.service import Caller
 from tests.service.alertmanager_payloads import alert, group_key, notification
-from tests.service.test_escalation import Receiver, receiver  # noqa: F401  (the fixture)
 from typer.testing import CliRunner
 
 from synthdata.cli.main import app as cli_app
