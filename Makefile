@@ -21,5 +21,7 @@ fidelity:  ## fidelity benchmark: 6 engines x 14 tables (long: about 45 minutes;
 	bash tools/sdv-python.sh -m benchmarks.fidelity
 control:  ## conditions and constraints against SDV (about 6 minutes; runs in .venv-sdv)
 	bash tools/sdv-python.sh -m benchmarks.control
+multitable:  ## linked tables against SDV HMA, 4 datasets (about 7 minutes; runs in .venv-sdv)
+	bash tools/sdv-python.sh -m benchmarks.multitable
 abuse:  ## resource attacks against the real service, beside a bystander tenant (about 7 minutes)
 	.venv/bin/python -m benchmarks.abuse

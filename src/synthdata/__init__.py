@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     )
     from synthdata.engine.io import read_table, write_frames
     from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema, infer_schema
+    from synthdata.relational import fit_tables, load_tables_model
+    from synthdata.relational.evaluation import evaluate_tables
 
 __version__ = "0.1.0"
 
@@ -52,6 +54,9 @@ _EXPORTS = {
     "ColumnSpec": "synthdata.engine.schema",
     "TableSchema": "synthdata.engine.schema",
     "infer_schema": "synthdata.engine.schema",
+    "fit_tables": "synthdata.relational",
+    "load_tables_model": "synthdata.relational",
+    "evaluate_tables": "synthdata.relational.evaluation",
 }
 
 
@@ -84,10 +89,13 @@ __all__ = [
     "__version__",
     "create_synthesizer",
     "evaluate",
+    "evaluate_tables",
     "fit",
+    "fit_tables",
     "infer_schema",
     "list_synthesizers",
     "load_model",
+    "load_tables_model",
     "read_table",
     "write_frames",
 ]

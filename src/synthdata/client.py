@@ -8,19 +8,27 @@ or step by step:
 dataset = client.upload("customers.csv")
 job = client.generate(dataset_id=dataset["id"], rows=10_000, seed=7)   # waits
 client.download(job["id"], "synthetic.csv")
+
+Linked tables (a folder or a .zip of CSV/Parquet files, one table per file) take a
+`scale` instead of `rows`, and come back as a zip of tables whose keys join:
+
+client.generate("shop/", scale=0.5, output="synthetic-shop.zip")
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, overload
+from typing import IO, Any, NoReturn, overload
 
 import httpx
 
@@ -29,6 +37,9 @@ from synthdata.engine.errors import SynthDataError
 
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 PAGE_SIZE = 200  # the most the service returns at once
+# What a folder of linked tables is uploaded with: its tables, and the keys if given.
+_TABLE_FILES = (".csv", ".tsv", ".parquet", ".pq")
+_METADATA_FILE = "metadata.json"
 
 Progress = bool | Callable[[dict[str, Any]], None]
 """`True` prints progress to stderr; a callable is given each job state it polls."""
@@ -116,9 +127,16 @@ class Client:
         return self._get("/me")
 
     def upload(self, path: str | PathLike[str], *, name: str | None = None) -> dict[str, Any]:
-        """Upload a CSV or Parquet file; returns the dataset with its inferred schema."""
+        """Upload a CSV or Parquet file, or linked tables (a .zip of them, or a folder,
+        sent as a zip); returns the dataset with its inferred schema (and keys)."""
         file = Path(path)
         data = {"name": name} if name else None
+        if file.is_dir():
+            with _zipped(file) as archive:
+                response = self._request(
+                    "POST", "/datasets", files={"file": (f"{file.name}.zip", archive)}, data=data
+                )
+            return dict(response.json())
         with file.open("rb") as handle:
             response = self._request(
                 "POST", "/datasets", files={"file": (file.name, handle)}, data=data
@@ -206,7 +224,8 @@ class Client:
         self,
         source: str | PathLike[str],
         *,
-        rows: int,
+        rows: int | None = None,
+        scale: float | None = None,
         output: str | PathLike[str] | None = None,
         name: str | None = None,
         synthesizer: str | None = None,
@@ -224,7 +243,8 @@ class Client:
         self,
         source: None = None,
         *,
-        rows: int,
+        rows: int | None = None,
+        scale: float | None = None,
         dataset_id: str | None = None,
         model_id: str | None = None,
         synthesizer: str | None = None,
@@ -242,7 +262,8 @@ class Client:
         self,
         source: str | PathLike[str] | None = None,
         *,
-        rows: int,
+        rows: int | None = None,
+        scale: float | None = None,
         output: str | PathLike[str] | None = None,
         name: str | None = None,
         dataset_id: str | None = None,
@@ -257,13 +278,16 @@ class Client:
         idempotency_key: str | None = None,
         progress: Progress = False,
     ) -> Path | dict[str, Any]:
-        """Generate `rows` synthetic rows, in one of two forms.
+        """Generate `rows` synthetic rows (linked tables: `scale` times each table's rows),
+        in one of two forms.
 
         `generate("customers.csv", rows=..., output="synthetic.csv")` does it all:
         uploads the file, runs the job, waits for it and downloads the result to
         `output` (default: `<name>.synthetic.csv` beside the source; Parquet when
         `output` ends in `.parquet`), and returns the path written. The uploaded
-        dataset stays on the service (see `datasets()`), for more jobs.
+        dataset stays on the service (see `datasets()`), for more jobs. A folder or a
+        .zip of linked tables is uploaded as a zip and its result is a zip of tables
+        (default: `<name>.synthetic.zip` beside the source).
 
         `generate(dataset_id=... or model_id=..., rows=...)` starts a job on what is
         already on the service and, with `wait`, polls until it is final; it returns
@@ -274,7 +298,12 @@ class Client:
         retrying this call after a network error can never start the job twice.
         """
         body = _present(
-            rows=rows, synthesizer=synthesizer, seed=seed, conditions=conditions, format=format
+            rows=rows,
+            scale=scale,
+            synthesizer=synthesizer,
+            seed=seed,
+            conditions=conditions,
+            format=format,
         )
         if source is None:
             if output is not None or name is not None:
@@ -372,7 +401,13 @@ class Client:
 def _output_for(
     source: Path, output: str | PathLike[str] | None, format: str | None
 ) -> tuple[Path, str]:
-    """Where the one-call `generate` writes, and in which format."""
+    """Where the one-call `generate` writes, and in which format (linked tables: of the
+    files in the zip)."""
+    if source.is_dir() or source.suffix.lower() == ".zip":
+        target = (
+            Path(output) if output is not None else source.with_name(f"{source.stem}.synthetic.zip")
+        )
+        return target, format or "csv"
     if output is None:
         kind = format or "csv"
         return source.with_name(f"{source.stem}.synthetic.{kind}"), kind
@@ -380,6 +415,19 @@ def _output_for(
     if format is None:
         format = "parquet" if target.suffix.lower() in (".parquet", ".pq") else "csv"
     return target, format
+
+
+@contextmanager
+def _zipped(folder: Path) -> Iterator[IO[bytes]]:
+    """The folder's table files as one zip, in a temporary file, for the upload."""
+    with tempfile.TemporaryFile() as handle:
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(folder.iterdir()):
+                wanted = file.suffix.lower() in _TABLE_FILES or file.name == _METADATA_FILE
+                if file.is_file() and wanted:
+                    archive.write(file, file.name)
+        handle.seek(0)
+        yield handle
 
 
 def _present(**fields: Any) -> dict[str, Any]:

@@ -35,17 +35,21 @@ from synthdata.cli.options import (
     InputArg,
     JsonOpt,
     MaxBytesOpt,
+    MetadataOpt,
     OutputOpt,
     QuietOpt,
     RowsOpt,
+    ScaleOpt,
     SeedOpt,
     SynthesizerOpt,
+    TablesInputArg,
     TypeOpt,
     input_limit,
     parse_date_formats,
     parse_types,
 )
 from synthdata.cli.results import render_evaluation, render_schema
+from synthdata.cli.tables import is_bundle, refuse_for_bundle, refuse_for_table
 from synthdata.engine.defaults import DEFAULT_HOLDOUT_SHARE, DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.errors import InputError
 from synthdata.engine.registry import DEFAULT_SYNTHESIZER, synthesizer_class
@@ -60,7 +64,7 @@ app = typer.Typer()
 
 @app.command()
 def generate(
-    input: InputArg,
+    input: TablesInputArg,
     output: OutputOpt,
     rows: RowsOpt = None,
     synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
@@ -73,13 +77,42 @@ def generate(
     auto_constraints: AutoConstraintsOpt = False,
     seed_rows: SeedRowsOpt = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
+    scale: ScaleOpt = None,
+    metadata: MetadataOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a synthesizer on INPUT and write --rows synthetic rows (or one per row of
-    --seed-rows) to --output."""
+    --seed-rows) to --output. INPUT a folder or .zip of linked tables: write --scale
+    times each table's rows, keys that join, to the folder (or .zip) --output."""
     from synthdata.engine.io import check_output_path, detect_format
 
     _quiet(quiet)
+    if is_bundle(input):
+        from synthdata.cli.tables import generate_tables
+
+        refuse_for_bundle(
+            {
+                "--rows (use --scale)": rows is not None,
+                "--synthesizer": synthesizer != DEFAULT_SYNTHESIZER,
+                "--type": bool(types),
+                "--date-format": bool(date_formats),
+                "--condition": bool(conditions),
+                "--constraints": constraints is not None,
+                "--auto-constraints": auto_constraints,
+                "--seed-rows": seed_rows is not None,
+            }
+        )
+        generate_tables(
+            input,
+            output,
+            scale=1.0 if scale is None else scale,
+            seed=seed,
+            fmt=fmt,
+            metadata_file=metadata,
+            max_bytes=input_limit(max_input_bytes),
+        )
+        return
+    refuse_for_table({"--scale": scale is not None, "--metadata": metadata is not None})
     count = rows_to_write(rows, seed_rows)
     wanted = parse_conditions(conditions)
     if (wanted or seed_rows) and not synthesizer_class(synthesizer).supports_conditions:
@@ -168,8 +201,13 @@ def sample(
 
 @app.command()
 def evaluate(
-    real: Annotated[Path, typer.Argument(help="The real table (CSV or Parquet).")],
-    synthetic: Annotated[Path, typer.Argument(help="The synthetic table to score.")],
+    real: Annotated[
+        Path,
+        typer.Argument(help="The real table (CSV or Parquet), or a folder or .zip of tables."),
+    ],
+    synthetic: Annotated[
+        Path, typer.Argument(help="The synthetic table to score (tables: a folder or .zip).")
+    ],
     holdout: Annotated[
         Path | None,
         typer.Option(
@@ -190,12 +228,29 @@ def evaluate(
     ] = None,
     as_json: JsonOpt = False,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
+    metadata: MetadataOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Score the fidelity, utility and privacy of SYNTHETIC against REAL."""
+    """Score the fidelity, utility and privacy of SYNTHETIC against REAL. Folders (or
+    .zip files) of linked tables: each table, children per parent, parent-child trends
+    and referential integrity."""
     from synthdata.engine.io import check_output_path, read_table
 
     _quiet(quiet)
+    if is_bundle(real):
+        from synthdata.cli.tables import evaluate_tables
+
+        refuse_for_bundle({"--holdout": holdout is not None, "--target": target is not None})
+        evaluate_tables(
+            real,
+            synthetic,
+            metadata_file=metadata,
+            report=report,
+            as_json=as_json,
+            max_bytes=input_limit(max_input_bytes),
+        )
+        return
+    refuse_for_table({"--metadata": metadata is not None})
     if report is not None:
         check_output_path(report)
     limit = input_limit(max_input_bytes)
@@ -245,7 +300,7 @@ def schema(
 
 @app.command()
 def inspect(
-    input: InputArg,
+    input: TablesInputArg,
     types: TypeOpt = None,
     date_formats: DateFormatOpt = None,
     as_json: JsonOpt = False,
@@ -258,9 +313,40 @@ def inspect(
         ),
     ] = None,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
+    metadata: MetadataOpt = None,
+    save_metadata: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-metadata",
+            metavar="FILE.json",
+            help="Tables only: write the keys and links found as a file for --metadata.",
+        ),
+    ] = None,
 ) -> None:
     """Show INPUT's columns and the constraints that hold in every real row (proposals
-    for --constraints, or applied all at once with --auto-constraints)."""
+    for --constraints, or applied all at once with --auto-constraints). A folder or .zip
+    of tables: their rows, primary and foreign keys, and each column's kind."""
+    if is_bundle(input):
+        from synthdata.cli.tables import inspect_tables
+
+        refuse_for_bundle(
+            {
+                "--type": bool(types),
+                "--date-format": bool(date_formats),
+                "--save-constraints": save_constraints is not None,
+            }
+        )
+        inspect_tables(
+            input,
+            metadata_file=metadata,
+            save_metadata=save_metadata,
+            as_json=as_json,
+            max_bytes=input_limit(max_input_bytes),
+        )
+        return
+    refuse_for_table(
+        {"--metadata": metadata is not None, "--save-metadata": save_metadata is not None}
+    )
     import yaml
 
     from synthdata.engine.constraints import propose_constraints

@@ -18,6 +18,30 @@ from synthdata.engine.registry import describe_synthesizers
 _KINDS = ", ".join(kind.value for kind in ColumnKind)
 
 InputArg = Annotated[Path, typer.Argument(help="Real table: a CSV or Parquet file.")]
+TablesInputArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Real table: a CSV or Parquet file; or several linked tables: a folder or a "
+        ".zip of them (one table per file, named by the file)."
+    ),
+]
+ScaleOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--scale",
+        help="Tables only: rows of each synthetic table as a multiple of the real one's "
+        "(default 1.0; 0.1: a tenth of every table).",
+    ),
+]
+MetadataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--metadata",
+        metavar="FILE.json",
+        help="Tables only: the keys and links to use instead of the detected ones "
+        "(write one with `synthdata inspect DIR --save-metadata`).",
+    ),
+]
 RowsOpt = Annotated[int | None, typer.Option("--rows", "-n", help="Number of rows to generate.")]
 OutputOpt = Annotated[
     Path, typer.Option("--output", "-o", help="Output file; written whole or not at all.")

@@ -30,6 +30,7 @@ from synthdata.engine._chain.trees import LeafTree
 from synthdata.engine._constraints.detect import exact_sums
 from synthdata.engine.base import CHUNK_ROWS, Synthesizer, is_modelled, register
 from synthdata.engine.columns import decode, encode
+from synthdata.engine.constraints import derive
 from synthdata.engine.errors import InputError
 from synthdata.engine.keys import constant_column, identifier_column
 from synthdata.engine.schema import ColumnKind, TableSchema
@@ -65,13 +66,16 @@ class ChainSynthesizer(Synthesizer):
         smoothing: float = 10.0,
         derive_sums: bool = True,
         fit_seed: int = 0,
+        first: list[str] | None = None,
     ) -> None:
         """`bins`: equal-probability bins per number; `max_levels`: categories kept apart;
         `min_leaf_rows`: real rows behind every leaf (default: more for bigger tables);
         `max_parents`: earlier columns a column may depend on; `smoothing`: rows' worth of
         the parent node's distribution mixed into each leaf; `derive_sums`: a number that
         is the sum or difference of two others in every real row is computed from them
-        (a `sum` constraint), not drawn; `fit_seed`: fitting's seed.
+        (a `sum` constraint), not drawn; `fit_seed`: fitting's seed; `first`: columns put
+        first in the chain, in this order (filling rows whose known cells are exactly
+        these columns is then a plain draw of the rest, see `_chain.seeding`).
         """
         super().__init__(
             bins=bins,
@@ -81,6 +85,7 @@ class ChainSynthesizer(Synthesizer):
             smoothing=smoothing,
             derive_sums=derive_sums,
             fit_seed=fit_seed,
+            first=list(first or []),
         )
         self._model = _Model()
 
@@ -102,7 +107,9 @@ class ChainSynthesizer(Synthesizer):
             codecs.append(codec)
             columns.append(tokens)
             places.append(within)
-        order = chain_order([c.n_tokens for c in codecs])
+        names = [codec.name for codec in codecs]
+        first = [names.index(name) for name in options["first"] if name in names]
+        order = chain_order([c.n_tokens for c in codecs], first)
         codecs = [codecs[i] for i in order]
         if not codecs:
             self._model = _Model()
@@ -176,6 +183,49 @@ class ChainSynthesizer(Synthesizer):
         )
         return self._frame(decoded, uniform, len(partial), 0, key_rng)
 
+    def sample_after(
+        self, given: pd.DataFrame, *, seed: int | None = None, block: int = 0
+    ) -> pd.DataFrame:
+        """One row per row of `given`, which holds the chain's `first` columns: the other
+        columns are drawn given them (cheaply: they come first in the chain).
+
+        Unlike `fill`, a given value the model never saw does not fail: it counts as a
+        null where the column had nulls, else as its most common level (a parent's
+        category that no child row was fitted with). `block` numbers the output for
+        generated identifier columns, as in `iter_chunks`.
+        """
+        schema = self._require_fitted()
+        first = list(self.options["first"])
+        if list(given.columns) != first[: len(given.columns)] or not first:
+            raise InputError(
+                f"sample_after needs the first columns {first}, got {list(given.columns)}"
+            )
+        rng = np.random.default_rng(seed)
+        key_rng = rng.spawn(1)[0]
+        known = {}
+        for j, codec in enumerate(self._model.codecs[: len(given.columns)]):
+            column = given[codec.name].reset_index(drop=True)
+            if codec.levels is not None:  # per distinct value: columns of 100,000 rows
+                seen = {_level(v) for v in codec.levels}
+                codes, uniques = pd.factorize(column)
+                known_level = np.array([_level(v) in seen for v in uniques] + [False])
+                column = column.where(known_level[codes])  # code -1 (null) reads the last
+            tokens, within, present = tokenize(codec, encode(column, schema[codec.name]))
+            tokens[~present] = codec.null_token if codec.has_null else 0
+            known[j] = (tokens, within, np.ones(len(tokens), dtype=bool))
+        decoded, uniform = fill_rows(
+            self._model.codecs,
+            self._model.trees,
+            self._model.coupling,
+            known,
+            len(given),
+            len(schema.columns),
+            rng,
+        )
+        frame = self._frame(decoded, uniform, len(given), block, key_rng)
+        derive(frame, schema, self.constraints)
+        return frame
+
     def _frame(
         self,
         decoded: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -237,6 +287,15 @@ class ChainSynthesizer(Synthesizer):
                 arrays["coupling_columns"], arrays["coupling_chol"], arrays.get("coupling_sizes")
             ),
         )
+
+
+def _level(value: Any) -> Any:
+    """Levels compare as numbers when they are numbers (1 == 1.0), else as themselves."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    return value
 
 
 def _default_leaf_rows(rows: int) -> int:

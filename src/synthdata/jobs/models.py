@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from synthdata.engine.base import DEFAULT_SYNTHESIZER
@@ -67,6 +67,9 @@ class Job(Base):
     dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     model_id: Mapped[str | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
     rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A job on a dataset of linked tables: each table's rows times this, run as one unit
+    # (no chunks); `rows` is then the estimate, set to the rows written when it succeeds.
+    scale: Mapped[float | None] = mapped_column(Float, nullable=True)
     synthesizer: Mapped[str] = mapped_column(String(40), default=DEFAULT_SYNTHESIZER)
     format: Mapped[str] = mapped_column(String(16), default="csv")
     seed: Mapped[int] = mapped_column(BigInteger)

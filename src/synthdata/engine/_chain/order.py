@@ -17,9 +17,12 @@ SCREEN_ROWS = 2_000  # rows of the correlation screen (a k x k product: keep it 
 SCREEN = 2  # candidates kept by the screen per parent slot, then ranked by information
 
 
-def chain_order(n_tokens: list[int]) -> list[int]:
-    """Column positions, fewest tokens first (ties keep the table's order)."""
-    return sorted(range(len(n_tokens)), key=lambda i: (n_tokens[i], i))
+def chain_order(n_tokens: list[int], first: list[int] | None = None) -> list[int]:
+    """Column positions: `first` as given, then the rest fewest tokens first (ties keep
+    the table's order)."""
+    lead = list(first or [])
+    rest = sorted(set(range(len(n_tokens))) - set(lead), key=lambda i: (n_tokens[i], i))
+    return lead + rest
 
 
 def choose_parents(

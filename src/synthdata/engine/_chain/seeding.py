@@ -10,6 +10,10 @@ filled in follow the known ones as the real rows do, including cells of columns
 that come before a known one in the chain. A row whose known cells have zero
 probability together under the model keeps its candidates unweighted at that
 column (its other cells then ignore that one cell) instead of failing.
+
+When the known cells are exactly the first columns of the chain in every row (a
+child table's rows given their parent's columns, see `relational`), no candidate
+is needed: the rest of the row is drawn given them, as in `sample_free`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def fill_rows(
 ) -> tuple[Decoded, np.ndarray]:
     """Tokens drawn for every cell of `rows` seed rows given their known cells;
     returns (decoded columns, `extra` uniforms per row) as `sample_free` does."""
+    if set(known) == set(range(len(known))) and all(m.all() for _, _, m in known.values()):
+        return _after_prefix(codecs, trees, coupling, known, rows, extra, rng)
     parts = []
     for start in range(0, rows, _BLOCK):
         stop = min(rows, start + _BLOCK)
@@ -87,6 +93,33 @@ def _block(
     for j, codec in enumerate(codecs):
         decoded[codec.name] = codec.decode(tokens[first, j], within[first, j])
     return decoded, uniform[:, 0, 3 * k :]
+
+
+def _after_prefix(
+    codecs: Sequence[TokenCodec],
+    trees: Sequence[LeafTree],
+    coupling: WithinCoupling,
+    known: Known,
+    rows: int,
+    extra: int,
+    rng: np.random.Generator,
+) -> tuple[Decoded, np.ndarray]:
+    """Rows whose first `len(known)` chain columns are given: the others drawn after them."""
+    k = len(codecs)
+    uniform = rng.random((rows, 2 * k + extra))
+    within = uniform[:, 1 : 2 * k : 2].copy()
+    within[:, coupling.columns] = coupling.couple(within[:, coupling.columns])
+    tokens = np.zeros((rows, k), dtype=np.int32, order="F")
+    features = np.zeros((rows, k), order="F")
+    decoded: Decoded = {}
+    for j, (codec, tree) in enumerate(zip(codecs, trees, strict=True)):
+        if j in known:
+            tokens[:, j], within[:, j] = known[j][0], known[j][1]
+        else:
+            tokens[:, j] = tree.sample(features[:, tree.parents], uniform[:, 2 * j])
+        features[:, j] = codec.feature(tokens[:, j], within[:, j])
+        decoded[codec.name] = codec.decode(tokens[:, j], within[:, j])
+    return decoded, uniform[:, 2 * k :]
 
 
 def _probability(tree: LeafTree, leaf: np.ndarray, token: np.ndarray) -> np.ndarray:

@@ -80,7 +80,11 @@ def refine(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 _no_nul(media.get("schema"), schemas, seen)
     rows = schemas.get("JobCreate", {}).get("properties", {}).get("rows")
     if rows is not None:
-        rows["maximum"] = settings.max_job_rows
+        # Optional (a dataset of linked tables takes scale instead): the bound goes on
+        # the integer branch of `anyOf`.
+        for option in rows.get("anyOf", [rows]):
+            if option.get("type") == "integer":
+                option["maximum"] = settings.max_job_rows
     return document
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import functools
 import os
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -15,12 +15,14 @@ from sqlalchemy.orm import defer
 
 from synthdata.engine.errors import InputError
 from synthdata.engine.io import detect_format
-from synthdata.engine.schema import TableSchema
 from synthdata.service.core.db import new_id
 from synthdata.service.core.offload import shared_offload
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import MEDIA_TYPE, PROBLEM_RESPONSES, Problem, ProblemDoc
 from synthdata.service.core.settings import Settings
+from synthdata.service.customers.models import Customer
+from synthdata.service.datasets.bundles import BUNDLE_FORMAT, inspect_bundle, is_bundle_upload
+from synthdata.service.datasets.limits import limits_for
 from synthdata.service.datasets.models import Dataset, DatasetOut, DatasetSummary
 from synthdata.service.datasets.service import inspect_table
 from synthdata.service.datasets.upload import FILE_FIELD, MAX_PARTS, receive_upload
@@ -38,6 +40,8 @@ from synthdata.service.deps import (
 )
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
+
+R = TypeVar("R")
 
 # The errors of a write onto a full disk (or over a quota): 507, not a 500.
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -89,7 +93,10 @@ async def upload_dataset(
     session: SessionDep,
     customer_id: CustomerFilter = None,
 ) -> Response:
-    """Upload a CSV or Parquet table (form field `file`); returns its inferred schema."""
+    """Upload a CSV or Parquet table (form field `file`); returns its inferred schema.
+
+    A .zip of CSV/Parquet files is a dataset of linked tables (one per file): its
+    schema holds each table's columns and the detected keys (`metadata`)."""
     owner = acting_customer(principal, customer_id)
     dataset_id = new_id("ds")
     storage = platform.storage
@@ -100,20 +107,29 @@ async def upload_dataset(
         name = upload.fields.get("name", "")
         if len(name) > _MAX_NAME:  # as the schema says: refused, not cut short
             raise Problem(422, f"name: at most {_MAX_NAME} characters", kind="validation-error")
-        fmt = detect_format(incoming.with_name(upload.filename))
+        bundle = is_bundle_upload(upload.filename)
+        fmt = BUNDLE_FORMAT if bundle else detect_format(incoming.with_name(upload.filename))
         if upload.size == 0:
             raise InputError("the uploaded file is empty")
         final = storage.dataset_file(owner, dataset_id, fmt)
         os.replace(incoming, final)
         settings = platform.settings
-        rows, schema = await _inspect(
-            settings,
-            final,
-            fmt,
-            name=upload.filename,
-            max_columns=settings.max_dataset_columns,
-            max_rows=settings.max_dataset_rows,
-        )
+        limits = limits_for(settings, await run_in_threadpool(_plan_of, session, owner))
+        if bundle:
+            rows, columns, schema_doc = await _offloaded(
+                settings, inspect_bundle, final, name=upload.filename, limits=limits
+            )
+        else:
+            rows, schema = await _offloaded(
+                settings,
+                inspect_table,
+                final,
+                fmt,
+                name=upload.filename,
+                max_columns=limits.columns,
+                max_rows=limits.rows,
+            )
+            columns, schema_doc = len(schema.columns), schema.to_dict()
     except BaseException as exc:
         storage.remove_tree(folder)
         if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
@@ -132,8 +148,8 @@ async def upload_dataset(
         path=storage.relative(final),
         size_bytes=upload.size,
         rows=rows,
-        columns=len(schema.columns),
-        schema_json=schema.to_dict(),
+        columns=columns,
+        schema_json=schema_doc,
     )
 
     def save() -> None:
@@ -187,18 +203,22 @@ def delete_dataset(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _inspect(
-    settings: Settings, path: Path, fmt: str, **options: Any
-) -> tuple[int, TableSchema]:
-    """Rows and schema of a stored upload, read away from the event loop.
+async def _offloaded(settings: Settings, fn: Callable[..., R], *args: Any, **options: Any) -> R:
+    """`fn(*args, **options)` on a stored upload (its rows and schema), away from the
+    event loop.
 
     In a helper process by default (service/core/offload.py): parsing is CPU under
     the GIL, and on a thread here it would slow every other request.
     """
     if settings.offload_cpu_work:
         offload = shared_offload(settings.offload_nice)
-        return await offload.run(inspect_table, path, fmt, **options)
-    return await run_in_threadpool(functools.partial(inspect_table, path, fmt, **options))
+        return await offload.run(fn, *args, **options)
+    return await run_in_threadpool(functools.partial(fn, *args, **options))
+
+
+def _plan_of(session: Any, customer_id: str) -> str | None:
+    customer = session.get(Customer, customer_id)
+    return customer.plan if customer is not None else None
 
 
 def _encode(dataset: Dataset) -> bytes:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthdata.engine.base import DEFAULT_SYNTHESIZER
 from synthdata.jobs.models import Job, JobKind, JobState
-from synthdata.service.core.inputs import INTEGRAL, Integer, RequestModel
+from synthdata.service.core.inputs import INTEGRAL, RequestModel
 from synthdata.service.models.models import (
     CONSTRAINTS_DESCRIPTION,
     ConstraintValue,
@@ -19,6 +19,8 @@ from synthdata.service.models.models import (
 # Exact as a JSON number everywhere (JavaScript, and fuzzers that read bounds as floats),
 # as the random seeds the service picks are (jobs/service.py).
 MAX_SEED = 2**53 - 1
+# A dataset of linked tables is generated at a scale of its real rows, not a row count.
+MAX_SCALE = 1000.0
 
 
 Scalar = str | float | bool | None
@@ -34,34 +36,50 @@ class ConditionRange(RequestModel):
 ConditionValue = Scalar | list[Scalar] | ConditionRange
 
 # `_one_source` below, as JSON Schema: a client (or a fuzzer) reading the document
-# learns that exactly one of dataset_id and model_id is given, and constraints only
-# with a dataset.
+# learns that exactly one of dataset_id and model_id is given, constraints and scale
+# only with a dataset (a model needs rows), and never rows and scale together.
 _ONE_SOURCE: dict[str, Any] = {
+    "not": {
+        "required": ["rows", "scale"],
+        "properties": {"rows": {"type": "integer"}, "scale": {"type": "number"}},
+    },
     "oneOf": [
         {
             "required": ["dataset_id"],
             "properties": {"dataset_id": {"type": "string"}, "model_id": {"type": "null"}},
         },
         {
-            "required": ["model_id"],
+            "required": ["model_id", "rows"],
             "properties": {
                 "model_id": {"type": "string"},
+                "rows": {"type": "integer"},
                 "dataset_id": {"type": "null"},
                 "constraints": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]},
+                "scale": {"type": "null"},
             },
         },
-    ]
+    ],
 }
 
 
 class JobCreate(RequestModel):
-    """Generate `rows` rows from a trained model, or from a dataset (fitted first)."""
+    """Generate `rows` rows from a trained model, or from a dataset (fitted first); from
+    a dataset of linked tables, `scale` times the rows of each table (a zip of tables)."""
 
     model_config = ConfigDict(json_schema_extra=_ONE_SOURCE)
 
     dataset_id: str | None = Field(default=None, min_length=1, max_length=40)
     model_id: str | None = Field(default=None, min_length=1, max_length=40)
-    rows: Integer = Field(ge=1, description="Rows to generate.")
+    rows: Annotated[int, Field(ge=1), INTEGRAL] | None = Field(
+        default=None,
+        description="Rows to generate: required with model_id; from a dataset of one "
+        "table, default its real rows times scale; not for linked tables.",
+    )
+    scale: Annotated[float, Field(gt=0, le=MAX_SCALE, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="With dataset_id, instead of rows (default 1): this many times the real "
+        "rows, of every table for linked tables (0.1: a tenth).",
+    )
     synthesizer: str = Field(
         default=DEFAULT_SYNTHESIZER,
         min_length=1,
@@ -90,6 +108,10 @@ class JobCreate(RequestModel):
             raise ValueError("give exactly one of dataset_id or model_id")
         if self.constraints and self.model_id is not None:
             raise ValueError("constraints are fitted into a model: give them with dataset_id")
+        if self.rows is not None and self.scale is not None:
+            raise ValueError("give rows (one table) or scale (linked tables), not both")
+        if self.model_id is not None and (self.scale is not None or self.rows is None):
+            raise ValueError("give rows with model_id (scale goes with linked tables' dataset_id)")
         return self
 
 
@@ -102,7 +124,8 @@ class JobOut(BaseModel):
     state: JobState
     dataset_id: str | None
     model_id: str | None
-    rows: int
+    rows: int = Field(description="Rows to write (linked tables: an estimate until done).")
+    scale: float | None = Field(default=None, description="Linked tables: the scale asked.")
     synthesizer: str
     format: str
     seed: int

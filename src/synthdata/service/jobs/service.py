@@ -26,6 +26,7 @@ from synthdata.service.core.circuit import RedisCircuit
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.problems import Problem, not_found
 from synthdata.service.core.settings import Settings
+from synthdata.service.datasets.bundles import is_bundle_dataset
 from synthdata.service.datasets.models import Dataset
 from synthdata.service.jobs.models import JobCreate
 from synthdata.service.models.models import ModelState, SynthModel
@@ -113,9 +114,46 @@ def check_constraints(constraints: list[Any], schema: dict[str, Any] | None) -> 
         raise Problem(422, str(exc), kind="invalid-input") from None
 
 
+def check_tables_request(body: JobCreate, real_rows: int, settings: Settings) -> tuple[int, float]:
+    """The estimated rows and the scale of a job on a dataset of linked tables; 422 for
+    what such a job does not take (rows, conditions, constraints) or too many rows."""
+    for field, given in (
+        ("rows", body.rows is not None),
+        ("synthesizer", "synthesizer" in body.model_fields_set),
+        ("conditions", bool(body.conditions)),
+        ("constraints", bool(body.constraints)),
+    ):
+        if given:
+            hint = " (give scale: 0.5 is half of every table)" if field == "rows" else ""
+            raise Problem(
+                422,
+                f"{field} does not apply to a dataset of linked tables{hint}",
+                kind="invalid-input",
+            )
+    scale = 1.0 if body.scale is None else body.scale
+    return scaled_rows(real_rows, scale, settings), scale
+
+
+def scaled_rows(real_rows: int, scale: float, settings: Settings) -> int:
+    """`scale` times the real rows (at least one); 422 over the per-job limit."""
+    rows = max(1, round(real_rows * scale))
+    if rows > settings.max_job_rows:
+        raise Problem(
+            422,
+            f"scale {scale:g} would write about {rows:,} rows, over the limit of "
+            f"{settings.max_job_rows:,}",
+            kind="validation-error",
+        )
+    return rows
+
+
 def request_hash(body: JobCreate) -> str:
     """A fingerprint of the request, to tell a retry from a different request with the same key."""
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    fields = body.model_dump(mode="json")
+    if fields.get("scale") is None:
+        # Absent before linked tables: a retry of a request made then keeps its hash.
+        fields.pop("scale", None)
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -162,11 +200,12 @@ def create_generation_job(
         existing = _replay(session, customer_id, idempotency_key, fingerprint)
         if existing is not None:
             return existing, False
-    if body.rows > settings.max_job_rows:
+    if body.rows is not None and body.rows > settings.max_job_rows:
         raise Problem(
             422, f"rows must be at most {settings.max_job_rows:,}", kind="validation-error"
         )
     synthesizer = body.synthesizer
+    rows, scale = body.rows, None
     if body.model_id is not None:
         model = session.get(SynthModel, body.model_id)
         if model is None or model.customer_id != customer_id:
@@ -181,8 +220,16 @@ def create_generation_job(
         dataset = session.get(Dataset, body.dataset_id)
         if dataset is None or dataset.customer_id != customer_id:
             raise not_found("dataset", body.dataset_id)
-        check_synthesizer(synthesizer)
+        if is_bundle_dataset(dataset.format):
+            rows, scale = check_tables_request(body, dataset.rows, settings)
+        else:
+            if rows is None:  # as many rows as the real table, times scale when given
+                scale_asked = 1.0 if body.scale is None else body.scale
+                rows = scaled_rows(dataset.rows, scale_asked, settings)
+            check_synthesizer(synthesizer)
         schema = dataset.schema_json
+    if rows is None:
+        raise Problem(422, "rows: give the number of rows to generate", kind="validation-error")
     request = body.model_dump(mode="json")
     conditions = request["conditions"] or None
     if conditions:
@@ -195,7 +242,8 @@ def create_generation_job(
         kind=JobKind.GENERATE.value,
         dataset_id=body.dataset_id,
         model_id=body.model_id,
-        rows=body.rows,
+        rows=rows,
+        scale=scale,
         synthesizer=synthesizer,
         format=body.format,
         seed=body.seed if body.seed is not None else secrets.randbits(_RANDOM_SEED_BITS),

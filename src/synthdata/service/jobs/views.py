@@ -32,7 +32,11 @@ from synthdata.service.jobs.models import JobCreate, JobOut
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEM_RESPONSES)
 
-MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+    "zip": "application/zip",  # a job on linked tables: one file per table
+}
 
 IdempotencyKey = Annotated[
     str | None,
@@ -125,7 +129,8 @@ def cancel_job(
 def download_result(
     job_id: str, platform: PlatformDep, principal: PrincipalDep, session: SessionDep
 ) -> FileResponse:
-    """Stream the generated table (409 until the job has succeeded)."""
+    """Stream the generated table, or a zip of the tables for a dataset of linked tables
+    (409 until the job has succeeded)."""
     job = owned(session, Job, job_id, principal, "job")
     if job.state != JobState.SUCCEEDED.value or not job.result_path:
         raise Problem(409, f"job {job.id!r} is {job.state}; no result yet", kind="not-ready")
@@ -133,6 +138,5 @@ def download_result(
     if not path.exists():
         raise Problem(410, f"the result of job {job.id!r} is no longer stored", kind="gone")
     data_processed_bytes_total.labels("out").inc(path.stat().st_size)
-    return FileResponse(
-        path, media_type=MEDIA_TYPES.get(job.format), filename=f"{job.id}.{job.format}"
-    )
+    kind = "zip" if job.scale is not None else job.format
+    return FileResponse(path, media_type=MEDIA_TYPES.get(kind), filename=f"{job.id}.{kind}")

@@ -10,7 +10,8 @@ from synthdata.jobs.models import ACTIVE_STATES, Job, JobKind
 from synthdata.service.core.db import utcnow
 from synthdata.service.core.middleware import request_id_of
 from synthdata.service.core.pagination import Page, paginate
-from synthdata.service.core.problems import PROBLEM_RESPONSES, not_found
+from synthdata.service.core.problems import PROBLEM_RESPONSES, Problem, not_found
+from synthdata.service.datasets.bundles import is_bundle_dataset
 from synthdata.service.datasets.models import Dataset
 from synthdata.service.deps import (
     Cursor,
@@ -45,6 +46,13 @@ def train_model(
     dataset = session.get(Dataset, body.dataset_id)
     if dataset is None or dataset.customer_id != owner:
         raise not_found("dataset", body.dataset_id)
+    if is_bundle_dataset(dataset.format):
+        raise Problem(
+            422,
+            "a dataset of linked tables is not trained into a model: start a job on it "
+            "(POST /jobs with its dataset_id and scale)",
+            kind="invalid-input",
+        )
     jobs.check_synthesizer(body.synthesizer)
     if body.constraints:
         jobs.check_constraints(body.constraints, dataset.schema_json)
