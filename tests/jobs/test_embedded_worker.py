@@ -116,3 +116,21 @@ def test_no_worker_outlives_its_server(
         api.popen.send_signal(how)  # the server alone, not its process group
         api.popen.wait(60)
         assert gone(child.pid), f"worker {child.pid} still runs after the server got {how.name}"
+
+
+def _maps_sklearn(pid: int) -> bool:
+    """Whether the process has scikit-learn's compiled modules mapped (it imported it)."""
+    return "/sklearn/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_api_process_never_loads_the_engine_to_take_a_job(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Taking a job asks what its synthesizer can do without importing it: importing the
+    chain synthesizer (scikit-learn) inside the first job request cost the API 1.4 s of
+    CPU and stalled every other caller (benchmarks/abuse.py: 4.5x the idle p95)."""
+    _, key = create_customer_key(env)
+    with serve("api", env, tmp_path / "logs") as api:
+        assert run_job(api.url, key)["state"] == "succeeded"
+        assert _maps_sklearn(worker_of(api.popen.pid).pid)  # the child fitted it
+        assert not _maps_sklearn(api.popen.pid)

@@ -13,10 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from synthdata.engine.base import list_synthesizers, synthesizer_class
+from synthdata.engine.base import list_synthesizers
 from synthdata.engine.conditions import conditions_from_json
 from synthdata.engine.constraints import parse_constraint
 from synthdata.engine.errors import InputError
+from synthdata.engine.registry import can_save, takes_conditions
 from synthdata.engine.schema import TableSchema
 from synthdata.jobs import telemetry
 from synthdata.jobs.models import ACTIVE_STATES, ChunkState, Job, JobChunk, JobKind, JobState
@@ -68,8 +69,8 @@ def check_synthesizer(name: str) -> str:
             f"unknown synthesizer {name!r} (available: {', '.join(known)})",
             kind="invalid-input",
         )
-    if not synthesizer_class(name).supports_save:
-        usable = [n for n in known if synthesizer_class(n).supports_save]
+    if not can_save(name):
+        usable = [n for n in known if can_save(n)]
         raise Problem(
             422,
             f"the {name} synthesizer cannot be used by the service: its models cannot be "
@@ -85,7 +86,7 @@ def check_conditions(
 ) -> None:
     """422 naming the column for conditions that cannot hold; values are checked by the
     model itself when the job samples (a value that never occurs fails the job)."""
-    if not synthesizer_class(synthesizer).supports_conditions:
+    if not takes_conditions(synthesizer):
         raise Problem(
             422,
             f"the {synthesizer} synthesizer cannot sample with conditions (use chain)",

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from synthdata.engine.base import DEFAULT_SYNTHESIZER, list_synthesizers, synthesizer_class
+from synthdata.engine.base import DEFAULT_SYNTHESIZER, list_synthesizers
 from synthdata.engine.constraints import constraint_types
+from synthdata.engine.registry import can_save
 from synthdata.service.core.db import Base, UTCDateTime, new_id, utcnow
 from synthdata.service.core.inputs import RequestModel
 
@@ -50,7 +51,7 @@ class SynthModel(Base):
 
 def usable_synthesizers() -> list[str]:
     """The synthesizers a job can run: known, and their models can be saved."""
-    return [name for name in list_synthesizers() if synthesizer_class(name).supports_save]
+    return [name for name in list_synthesizers() if can_save(name)]
 
 
 def list_usable_synthesizers(schema: dict[str, Any]) -> None:
