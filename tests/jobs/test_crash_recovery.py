@@ -7,18 +7,16 @@ PostgreSQL) and a real database.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
+from tests.fixtures.jobs import wait_for, worker_env
 
 from synthdata.jobs.models import Job, JobChunk
 from synthdata.jobs.queue import JobQueue
@@ -33,35 +31,6 @@ WORKER = Path(__file__).with_name("slow_worker.py")
 ROWS, CHUNK_ROWS = 60, 10
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(predicate: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHDATA_")}
-    env.update(
-        SYNTHDATA_DATABASE_URL=settings.database_url,
-        SYNTHDATA_DATA_DIR=str(settings.data_dir),
-        SYNTHDATA_QUEUE=settings.queue,
-        SYNTHDATA_QUEUE_NAME=settings.queue_name,
-        SYNTHDATA_JOB_CHUNK_ROWS=str(settings.job_chunk_rows),
-        SYNTHDATA_JOB_LEASE_SECONDS=str(settings.job_lease_seconds),
-        SYNTHDATA_JOB_HEARTBEAT_SECONDS=str(settings.job_heartbeat_seconds),
-        SYNTHDATA_REAPER_INTERVAL_SECONDS=str(settings.reaper_interval_seconds),
-        SYNTHDATA_QUEUE_POLL_MAX_SECONDS="0.1",
-        SLOW_SECONDS="0.4",
-    )
-    if settings.redis_url:
-        env["SYNTHDATA_REDIS_URL"] = settings.redis_url
-    return env
 
 
 def test_killed_worker_job_completes_once(
@@ -117,11 +86,13 @@ def test_killed_worker_job_completes_once(
         with session_scope(sessions) as session:
             return list(session.scalars(select(JobChunk.state).where(JobChunk.job_id == job.id)))
 
-    env = _env(settings)
+    env = worker_env(
+        settings, SYNTHDATA_JOB_CHUNK_ROWS=str(settings.job_chunk_rows), SLOW_SECONDS="0.4"
+    )
     log = (tmp_path / "workers.log").open("ab")
     first = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=log, stderr=log)
     try:
-        _wait(
+        wait_for(
             lambda: (states := chunk_states()).count("done") >= 2 and "running" in states,
             "the first worker to be mid-job",
         )
@@ -137,7 +108,7 @@ def test_killed_worker_job_completes_once(
                     row = session.get_one(Job, job.id)
                     return row if row.state not in ("queued", "running") else None
 
-            final = _wait(finished, "the second worker to finish the job")
+            final = wait_for(finished, "the second worker to finish the job")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=60)

@@ -7,20 +7,18 @@ the job's tables are large enough that fitting them takes a while.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
+from tests.fixtures.jobs import wait_for, worker_env
 
 from synthdata.jobs.models import Job
 from synthdata.jobs.queue import JobQueue
@@ -38,31 +36,6 @@ pytestmark = pytest.mark.slow
 
 CUSTOMERS, ORDERS = 3_000, 12_000
 WORKER = Path(__file__).with_name("slow_worker.py")  # the real worker, run as a script
-
-
-def _wait(predicate: Callable[[], Any], what: str, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout  # only stops a hung test
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNTHDATA_")}
-    env.update(
-        SYNTHDATA_DATABASE_URL=settings.database_url,
-        SYNTHDATA_DATA_DIR=str(settings.data_dir),
-        SYNTHDATA_QUEUE=settings.queue,
-        SYNTHDATA_QUEUE_NAME=settings.queue_name,
-        SYNTHDATA_JOB_LEASE_SECONDS=str(settings.job_lease_seconds),
-        SYNTHDATA_JOB_HEARTBEAT_SECONDS=str(settings.job_heartbeat_seconds),
-        SYNTHDATA_REAPER_INTERVAL_SECONDS=str(settings.reaper_interval_seconds),
-        SYNTHDATA_QUEUE_POLL_MAX_SECONDS="0.1",
-    )
-    return env
 
 
 def _bundle(path: Path) -> None:
@@ -128,17 +101,17 @@ def test_killed_worker_tables_job_completes_once(
             row = session.get_one(Job, job.id)
             return row.state, row.attempts
 
-    env = _env(settings)
+    env = worker_env(settings)
     log = (tmp_path / "workers.log").open("ab")
     first = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=log, stderr=log)
     try:
-        _wait(lambda: state() == ("running", 1), "the first worker to start the job")
+        wait_for(lambda: state() == ("running", 1), "the first worker to start the job")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         assert state() == ("running", 1), "the job finished before the worker was killed"
         second = subprocess.Popen([sys.executable, str(WORKER)], env=env, stdout=log, stderr=log)
         try:
-            _wait(lambda: state()[0] not in ("queued", "running"), "the second worker", 300)
+            wait_for(lambda: state()[0] not in ("queued", "running"), "the second worker", 300)
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=60)
