@@ -49,6 +49,9 @@ ensure_python_packages() {
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     case "$spec" in *sdv*) ensure_torch || return 1 ;; esac
     stage "installing Python packages $spec in $VENV" _pip install -q -e "$spec" || return 1
+    # anonymeter (evaluate --privacy) declares numpy<1.27 and pyarrow<22 but runs on the
+    # versions above; --no-deps keeps it from downgrading them (its needs: the privacy extra).
+    case "$spec" in *dev*) _pip install -q --no-deps "anonymeter==1.1.0" || return 1 ;; esac
     "$VENV/bin/python" -c "import synthdata" && touch "$stamp"
   fi
 }

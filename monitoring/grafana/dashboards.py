@@ -12,6 +12,7 @@ stays correct at any zoom and scrape interval.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -270,8 +271,16 @@ APPLICATION = Dashboard(
     ),
 )
 
-# Built in infrastructure.py (kept apart for length).
-INFRASTRUCTURE = _sibling("infrastructure").INFRASTRUCTURE
+# Built in infrastructure.py, its object store row in object_store.py (kept apart for
+# length).
+_INFRASTRUCTURE = _sibling("infrastructure").INFRASTRUCTURE
+INFRASTRUCTURE = dataclasses.replace(
+    _INFRASTRUCTURE,
+    description=_INFRASTRUCTURE.description.replace(
+        "PostgreSQL and Redis", "PostgreSQL, Redis and the object store"
+    ),
+    rows=(*_INFRASTRUCTURE.rows, _sibling("object_store").OBJECT_STORE),
+)
 
 BUSINESS = Dashboard(
     uid="synthdata-business",

@@ -178,8 +178,9 @@ INFRASTRUCTURE = Dashboard(
                         f"(kubelet_volume_stats_capacity_bytes{{{NS}}})",
                         "{{persistentvolumeclaim}}",
                     ),
-                    description="Used share of each claim, e.g. synthdata-artifacts (uploads, "
-                    "models, results); PersistentVolumeUsageHigh warns at 85 %, pages at 95 %.",
+                    description="Used share of each claim, e.g. data-synthdata-minio-0 (the "
+                    "optional MinIO's artifacts); PersistentVolumeUsageHigh warns at 85 %, "
+                    "pages at 95 %.",
                     width=12,
                 ),
                 Panel(

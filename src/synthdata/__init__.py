@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         SynthDataError,
     )
     from synthdata.engine.io import read_table, write_frames
+    from synthdata.engine.pii.protect import pseudonymise
     from synthdata.engine.schema import ColumnKind, ColumnSpec, TableSchema, infer_schema
     from synthdata.relational import fit_tables, load_tables_model
     from synthdata.relational.evaluation import evaluate_tables
@@ -50,6 +51,7 @@ _EXPORTS = {
     "SynthDataError": "synthdata.engine.errors",
     "read_table": "synthdata.engine.io",
     "write_frames": "synthdata.engine.io",
+    "pseudonymise": "synthdata.engine.pii.protect",
     "ColumnKind": "synthdata.engine.schema",
     "ColumnSpec": "synthdata.engine.schema",
     "TableSchema": "synthdata.engine.schema",
@@ -96,6 +98,7 @@ __all__ = [
     "list_synthesizers",
     "load_model",
     "load_tables_model",
+    "pseudonymise",
     "read_table",
     "write_frames",
 ]

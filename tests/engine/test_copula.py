@@ -196,7 +196,8 @@ def test_any_small_table_fits_saves_and_reloads(frame: pd.DataFrame, seed: int) 
     fitted = synthdata.fit(frame)
     fake = fitted.sample(30, seed=seed)
     assert len(fake) == 30 and list(fake.columns) == ["n", "k", "i"]
-    assert set(fake["k"].dropna()) <= set(frame["k"])
+    # Categories held by fewer than 5 rows come back as one "other" (engine/rare.py).
+    assert set(fake["k"].dropna()) <= set(frame["k"]) | {"other"}
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,13 +1,21 @@
-"""Planning row ranges and joining part files."""
+"""Planning row ranges, and streaming the parts of a result back as one file."""
 
 from __future__ import annotations
+
+import io
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthdata.jobs.chunking import ChunkPlan, join_parts, plan_chunks
+from synthdata.jobs import chunking
+from synthdata.jobs.chunking import ChunkPlan, plan_chunks, stream_parts
+
+
+def _opener(folder: Path) -> chunking.OpenPart:
+    return lambda key: (folder / key).open("rb")
 
 
 def test_plan_covers_every_row_once():
@@ -17,27 +25,32 @@ def test_plan_covers_every_row_once():
         plan_chunks(0, 10)
 
 
-def test_join_csv_keeps_one_header_even_with_quoted_newlines(tmp_path):
-    parts = []
+def test_csv_stream_keeps_one_header_even_with_quoted_newlines(tmp_path):
     for i in range(3):
-        part = tmp_path / f"p{i}.csv"
-        part.write_text(f'"multi\nline",b\n{i},x\n')
-        parts.append(part)
-    out = join_parts(parts, tmp_path / "result.csv", "csv")
-    frame = pd.read_csv(out)
+        (tmp_path / f"p{i}.csv").write_text(f'"multi\nline",b\n{i},x\n')
+    data = b"".join(stream_parts(["p0.csv", "p1.csv", "p2.csv"], "csv", _opener(tmp_path)))
+    frame = pd.read_csv(io.BytesIO(data))
     assert list(frame.columns) == ["multi\nline", "b"] and frame.iloc[:, 0].tolist() == [0, 1, 2]
 
 
-def test_join_parquet_unifies_all_null_parts(tmp_path):
-    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    pq.write_table(pa.table({"v": pa.array([None, None], type=pa.null())}), first)
-    pq.write_table(pa.table({"v": ["x", "y"]}), second)
-    out = join_parts([first, second], tmp_path / "r.parquet", "parquet")
-    assert pq.read_table(out).column("v").to_pylist() == [None, None, "x", "y"]
+def test_csv_stream_finds_a_header_longer_than_one_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(chunking, "_BLOCK", 4)
+    for i in range(2):
+        (tmp_path / f"p{i}.csv").write_text(f"alpha,beta,gamma\n{i},{i},{i}\n")
+    data = b"".join(stream_parts(["p0.csv", "p1.csv"], "csv", _opener(tmp_path)))
+    assert data == b"alpha,beta,gamma\n0,0,0\n1,1,1\n"
 
 
-def test_single_part_is_renamed(tmp_path):
-    part = tmp_path / "p.csv"
-    part.write_text("a\n1\n")
-    out = join_parts([part], tmp_path / "r.csv", "csv")
-    assert out.read_text() == "a\n1\n" and not part.exists()
+def test_parquet_stream_unifies_all_null_parts_row_group_by_row_group(tmp_path):
+    pq.write_table(pa.table({"v": pa.array([None, None], type=pa.null())}), tmp_path / "a")
+    pq.write_table(pa.table({"v": ["x", "y", "z"]}), tmp_path / "b", row_group_size=2)
+    blocks = list(stream_parts(["a", "b"], "parquet", _opener(tmp_path)))
+    handle = pq.ParquetFile(io.BytesIO(b"".join(blocks)))
+    assert handle.read().column("v").to_pylist() == [None, None, "x", "y", "z"]
+    # Each part's row groups are kept (and sent as they are written, not at the end).
+    assert handle.num_row_groups == 3 and len(blocks) > 2
+
+
+def test_no_parts_is_an_error(tmp_path):
+    with pytest.raises(ValueError):
+        stream_parts([], "csv", _opener(tmp_path))

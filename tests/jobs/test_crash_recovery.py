@@ -46,7 +46,7 @@ def test_killed_worker_job_completes_once(
         )
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    storage = Storage(settings.data_dir)
+    storage = Storage.open(settings)
 
     # A customer, a stored table, and a job asking for 6 chunks of the slow synthesizer.
     table = pd.DataFrame({"x": range(40), "group": ["a", "b"] * 20})
@@ -54,8 +54,8 @@ def test_killed_worker_job_completes_once(
         customer = Customer(name="Crash Test", price_per_1k_micros=1_000_000)
         session.add(customer)
         session.flush()
-        path = storage.dataset_file(customer.id, "ds_crash", "csv")
-        path.parent.mkdir(parents=True)
+        key = storage.dataset_file(customer.id, "ds_crash", "csv")
+        path = storage.scratch("t.csv")
         table.to_csv(path, index=False)
         session.add(
             Dataset(
@@ -64,8 +64,8 @@ def test_killed_worker_job_completes_once(
                 name="t",
                 filename="t.csv",
                 format="csv",
-                path=storage.relative(path),
-                size_bytes=path.stat().st_size,
+                path=key,
+                size_bytes=storage.publish(path, key),
                 rows=40,
                 columns=2,
                 schema_json={},
@@ -126,8 +126,12 @@ def test_killed_worker_job_completes_once(
     assert charges[0].amount_micros == 60_000  # 60 rows at 1.00 per 1,000
     assert [c.state for c in chunks] == ["done"] * (ROWS // CHUNK_ROWS)
     assert max(c.attempts for c in chunks) >= 2, "the killed worker's chunk was re-run"
+    # The result is the manifest and one part per chunk; the fitted model is gone.
     job_dir = storage.job_dir(job.customer_id, job.id)
-    assert sorted(p.name for p in job_dir.iterdir()) == ["result.csv"]
-    result = pd.read_csv(job_dir / "result.csv")
+    parts = [storage.part_file(job.customer_id, job.id, i, "csv") for i in range(len(chunks))]
+    stored = sorted(o.key for o in storage.store.list(job_dir))
+    assert stored == sorted([storage.manifest_file(job.customer_id, job.id), *parts])
+    assert final.result_path == storage.manifest_file(job.customer_id, job.id)
+    result = pd.concat(pd.read_csv(storage.fetch(part)) for part in parts)
     assert len(result) == ROWS and list(result.columns) == ["x", "group"]
     engine.dispose()

@@ -56,8 +56,9 @@ def test_finished_jobs_count_as_succeeded_or_failed(platform):
     broken_id, _ = generation_job(platform, rows=5)
     with session_scope(platform.sessions) as session:
         model_id = session.get_one(Job, broken_id).model_id
-        path = platform.storage.absolute(session.get_one(SynthModel, model_id).path)
-    path.write_bytes(b"not a model")
+        key = session.get_one(SynthModel, model_id).path
+    with platform.storage.store.open_write(key) as sink:
+        sink.write(b"not a model")
     succeeded = _sample("synthdata_generation_success_total")
     failed = _sample("synthdata_generation_failures_total")
     run_all_chunks(platform, ok_id)

@@ -66,13 +66,13 @@ def test_killed_worker_tables_job_completes_once(
     settings = settings_for()
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    storage = Storage(settings.data_dir)
+    storage = Storage.open(settings)
     with session_scope(sessions) as session:
         customer = Customer(name="Crash Tables", price_per_1k_micros=1_000_000)
         session.add(customer)
         session.flush()
-        path = storage.dataset_file(customer.id, "ds_tables", "zip")
-        path.parent.mkdir(parents=True)
+        key = storage.dataset_file(customer.id, "ds_tables", "zip")
+        path = storage.scratch("shop.zip")
         _bundle(path)
         rows, columns, schema = inspect_bundle(
             path, name="shop.zip", limits=limits_for(settings, None)
@@ -84,8 +84,8 @@ def test_killed_worker_tables_job_completes_once(
                 name="shop",
                 filename="shop.zip",
                 format="zip",
-                path=storage.relative(path),
-                size_bytes=path.stat().st_size,
+                path=key,
+                size_bytes=storage.publish(path, key),
                 rows=rows,
                 columns=columns,
                 schema_json=schema,
@@ -127,8 +127,8 @@ def test_killed_worker_tables_job_completes_once(
     assert done[0] == "succeeded", (done, (tmp_path / "workers.log").read_text()[-2000:])
     assert done[1] >= 2, "the killed worker's attempt was run again"
     job_dir = storage.job_dir(customer.id, job.id)
-    assert sorted(p.name for p in job_dir.iterdir()) == ["result.zip"]
-    tables = read_bundle(job_dir / "result.zip")
+    assert [o.key for o in storage.store.list(job_dir)] == [f"{job_dir}/result.zip"]
+    tables = read_bundle(storage.fetch(f"{job_dir}/result.zip"))
     written = sum(len(frame) for frame in tables.values())
     assert len(tables["customers"]) == CUSTOMERS
     assert set(tables["orders"]["customer_id"]) <= set(tables["customers"]["customer_id"])

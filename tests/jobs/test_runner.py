@@ -1,7 +1,8 @@
-"""The runner driven step by step: chunk joins, duplicate delivery, leases, the reaper."""
+"""The runner driven step by step: parts and manifest, duplicate delivery, leases, the reaper."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pandas as pd
@@ -9,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select, update
 from tests.fixtures.jobs import generation_job, get_job, run_all_chunks
+from tests.fixtures.results import manifest_of, part_key, result_bytes
 
 from synthdata.jobs import leases
-from synthdata.jobs.chunking import join_parts
+from synthdata.jobs.manifest import write_manifest
 from synthdata.jobs.models import Job, JobChunk
 from synthdata.jobs.reaper import reap
 from synthdata.service.core.db import session_scope, utcnow
@@ -33,27 +35,33 @@ def test_chunked_job_equals_one_sample(platform, fmt):
     run_all_chunks(platform, job_id)
     job = get_job(platform, job_id)
     assert (job.state, job.chunks_total, job.chunks_done, job.rows_done) == ("succeeded", 8, 8, 50)
-    path = platform.storage.absolute(job.result_path)
-    got = pd.read_csv(path) if fmt == "csv" else pq.read_table(path).to_pandas()
+    data = io.BytesIO(result_bytes(platform, job))
+    got = pd.read_csv(data) if fmt == "csv" else pq.read_table(data).to_pandas()
     expected = model.sample(50, seed=9)
     if fmt == "csv":
         expected = pd.read_csv(pd.io.common.StringIO(expected.to_csv(index=False)))
     # Parquet may read text back as categorical: compare values, not dtypes.
     got, expected = got.astype({"c": str}), expected.astype({"c": str})
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    # What stays is the manifest and the parts it lists (the job's model is removed).
+    listed = [part_key(job, p.key) for p in manifest_of(platform, job).parts]
+    folder = platform.storage.job_dir(job.customer_id, job_id)
+    stored = sorted(o.key for o in platform.storage.store.list(folder))
+    assert stored == sorted([job.result_path, *listed]) and len(listed) == 8
 
 
 def test_duplicate_messages_change_nothing(platform):
     job_id, _ = generation_job(platform, rows=20)
     run_all_chunks(platform, job_id)
-    first = platform.storage.absolute(get_job(platform, job_id).result_path).read_bytes()
+    first = result_bytes(platform, get_job(platform, job_id))
+    parts = manifest_of(platform, get_job(platform, job_id)).parts
     # Every message delivered again, as at-least-once delivery allows.
     run_all_chunks(platform, job_id)
     platform.runner.finalize(job_id)
     job = get_job(platform, job_id)
     assert job.state == "succeeded"
-    assert platform.storage.absolute(job.result_path).read_bytes() == first
+    assert result_bytes(platform, job) == first
+    assert manifest_of(platform, job).parts == parts
     with session_scope(platform.sessions) as session:
         charges = session.scalars(select(Charge)).all()
     assert [(c.job_id, c.rows, c.amount_micros) for c in charges] == [(job_id, 20, 40_000)]
@@ -68,15 +76,15 @@ def test_a_job_that_ran_once_is_one_attempt(platform):
 
 def test_a_finalize_run_again_is_another_attempt(platform, monkeypatch):
     job_id, _ = generation_job(platform, rows=14)
-    joins = []
+    writes = []
 
-    def fail_once(*args: object) -> None:
-        joins.append(args)
-        if len(joins) == 1:
-            raise OSError("disk hiccup")
-        join_parts(*args)  # type: ignore[arg-type]
+    def fail_once(*args: object) -> int:
+        writes.append(args)
+        if len(writes) == 1:
+            raise OSError("store hiccup")
+        return write_manifest(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("synthdata.jobs.runner.join_parts", fail_once)
+    monkeypatch.setattr("synthdata.jobs.runner.write_manifest", fail_once)
     run_all_chunks(platform, job_id)
     assert (get_job(platform, job_id).state, get_job(platform, job_id).attempts) == ("running", 1)
     platform.runner.finalize(job_id)  # the retry's message
@@ -156,15 +164,16 @@ def test_cancelled_job_runs_nothing(platform):
     platform.runner.finalize(job_id)
     job = get_job(platform, job_id)
     assert job.state == "cancelled" and job.chunks_done == 0
-    assert not platform.storage.result_file(job.customer_id, job_id, "csv").exists()
+    assert not platform.storage.exists(platform.storage.manifest_file(job.customer_id, job_id))
 
 
 def test_broken_model_fails_the_job_with_a_message(platform):
     job_id, _ = generation_job(platform, rows=5)
     job = get_job(platform, job_id)
     with session_scope(platform.sessions) as session:
-        path = platform.storage.absolute(session.get_one(SynthModel, job.model_id).path)
-    path.write_bytes(b"not a model")
+        key = session.get_one(SynthModel, job.model_id).path
+    with platform.storage.store.open_write(key) as sink:
+        sink.write(b"not a model")
     run_all_chunks(platform, job_id)
     failed = get_job(platform, job_id)
     assert failed.state == "failed" and failed.error

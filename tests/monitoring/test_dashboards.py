@@ -100,6 +100,12 @@ def test_the_five_dashboards_and_their_runbook_panels() -> None:
         "container_network_receive_errors_total",
         "pg_database_statements_exec_seconds_total",
         "pg_slowest_statements_mean_exec_seconds",
+        # The object store: requests by operation and outcome, p95, bytes, up, orphans.
+        "sum by (operation, outcome) (rate(synthdata_store_requests_total",
+        "sum by (operation, le) (rate(synthdata_store_request_duration_seconds_bucket",
+        "synthdata_store_bytes_total",
+        "max(synthdata_store_up)",
+        "synthdata_store_orphan_objects",
     ):
         assert metric in exprs["synthdata-infrastructure"]
     assert "synthdata_active_users" in exprs["synthdata-business"]

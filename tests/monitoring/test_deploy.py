@@ -48,6 +48,8 @@ CORE_KINDS = {
     "Secret",
     "PersistentVolumeClaim",
     "Deployment",
+    "StatefulSet",
+    "Job",
     "Service",
     "HorizontalPodAutoscaler",
     "Ingress",
@@ -154,8 +156,13 @@ def test_deployments(name: str, port: int, live: str, ready: str) -> None:
     config = of_kind("ConfigMap")["synthdata-config"]["data"]
     assert config["SYNTHDATA_QUEUE"] == "redis"
     assert container["envFrom"] == [{"configMapRef": {"name": "synthdata-config"}}]
-    mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert config["SYNTHDATA_DATA_DIR"] in mounts
+    # Every path the process writes is on one of its own emptyDirs (no shared volume).
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    private = [
+        m["mountPath"] for m in container["volumeMounts"] if "emptyDir" in volumes[m["name"]]
+    ]
+    for variable in ("SYNTHDATA_DATA_DIR", "SYNTHDATA_WORK_DIR"):
+        assert any(Path(config[variable]).is_relative_to(path) for path in private), variable
 
 
 def test_the_api_probes_answer_on_the_real_service() -> None:
@@ -166,11 +173,11 @@ def test_the_api_probes_answer_on_the_real_service() -> None:
 
 
 def test_services_select_their_pods() -> None:
-    deployments = of_kind("Deployment")
+    workloads = {**of_kind("Deployment"), **of_kind("StatefulSet")}
     for name, service in of_kind("Service").items():
         pods = [
             d
-            for d in deployments.values()
+            for d in workloads.values()
             if matches(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
         ]
         assert [d["metadata"]["name"] for d in pods] == [name], name

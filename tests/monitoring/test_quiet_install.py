@@ -10,14 +10,14 @@ too).
 
 Time is compressed in a test-only copy of monitoring/ (passed with --monitoring-dir):
 every `for:` and range selector of the rules divided by 30 (benchmarks/alert_latency's
-`compress_rules`: DatabaseConnectionFailure's `for: 1m` is 2 s, the longest `for: 15m`
-30 s), 1 s scrape and evaluation intervals, Alertmanager's group_wait and
-group_interval 1 s. The quiet period is longer than every compressed `for:` plus
-the notification delays, so before the fix the exporter jobs of the embedded default
-page within seconds here (95 s with the shipped intervals). `--no-exporters`: the
-node exporter listens on the fixed port 9100 (other test runs may hold it) and its
-host alerts depend on the machine; the PostgreSQL and Redis exporters are not what
-this test is about, their jobs are.
+`compress_rules`: DatabaseConnectionFailure's `for: 1m` is 2 s, the longest,
+ObjectStoreOrphansHigh's `for: 1h`, 120 s), 1 s scrape and evaluation intervals,
+Alertmanager's group_wait and group_interval 1 s. The quiet period is longer than
+every compressed `for:` plus the notification delays, so before the fix the exporter
+jobs of the embedded default page within seconds here (95 s with the shipped
+intervals). `--no-exporters`: the node exporter listens on the fixed port 9100 (other
+test runs may hold it) and its host alerts depend on the machine; the PostgreSQL and
+Redis exporters are not what this test is about, their jobs are.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from tests.fixtures.processes import Proc, wait_http
 TIME_SCALE = 30
 INTERVAL = "1s"  # scrape and evaluation
 GROUP_TIMER = "1s"  # Alertmanager's group_wait and group_interval
-QUIET_SECONDS = 45.0  # > the longest compressed `for:` (30 s) + evaluation + group_wait
+QUIET_SECONDS = 130.0  # > the longest compressed `for:` (120 s) + evaluation + group_wait
 ROUTING_KEY = "quiet-install-routing-key"
 WEBHOOK = "/api/v1/alerts/webhook"
 EXPORTER_JOBS = {"postgres-exporter", "redis-exporter"}

@@ -90,7 +90,7 @@ def test_a_healthy_platform_passes_every_check(
         # The runbook's line, as written.
         table = script("health-check.sh", env, "--comprehensive")
         assert_clean_exit(table, 0)
-        for row in ("service", "database", "queue", "redis", "storage", "workers"):
+        for row in ("service", "database", "queue", "redis", "storage", "object_store", "workers"):
             assert f"│ {row} " in table.stdout, table.stdout
         assert "2 of 2 target(s) up" in table.stdout
         assert "version 11.1.0, database ok" in table.stdout

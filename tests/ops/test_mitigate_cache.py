@@ -7,6 +7,7 @@ which `fit_to_file` feeds once per fit.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ from synthdata.service.core.platform import Platform
 from synthdata.service.core.settings import Settings
 from synthdata.service.customers.models import Customer
 from synthdata.service.datasets.models import Dataset
+from tests.fixtures.results import result_bytes
 
 REDIS_URL = os.environ.get("SYNTHDATA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TABLE = pd.DataFrame(
@@ -104,8 +106,8 @@ def _dataset(platform: Platform) -> tuple[str, str]:
         session.add(customer)
         session.flush()
         dataset_id = f"ds_{secrets.token_hex(6)}"
-        path = platform.storage.dataset_file(customer.id, dataset_id, "csv")
-        path.parent.mkdir(parents=True)
+        key = platform.storage.dataset_file(customer.id, dataset_id, "csv")
+        path = platform.storage.scratch("people.csv")
         TABLE.to_csv(path, index=False)
         session.add(
             Dataset(
@@ -114,8 +116,8 @@ def _dataset(platform: Platform) -> tuple[str, str]:
                 name="people",
                 filename="people.csv",
                 format="csv",
-                path=platform.storage.relative(path),
-                size_bytes=path.stat().st_size,
+                path=key,
+                size_bytes=platform.storage.publish(path, key),
                 rows=len(TABLE),
                 columns=3,
                 schema_json={},
@@ -157,7 +159,7 @@ def _counts() -> tuple[float, float, float]:
 
 def _result(platform: Platform, job: Job) -> pd.DataFrame:
     assert job.result_path is not None
-    frame = pd.read_csv(platform.storage.absolute(job.result_path))
+    frame = pd.read_csv(io.BytesIO(result_bytes(platform, job)))
     assert list(frame.columns) == list(TABLE.columns)
     assert len(frame) == job.rows
     assert set(frame["city"]) <= {"Paris", "Lyon", "Nice"}
@@ -230,8 +232,9 @@ def test_changed_dataset_file_is_a_miss(platform: Platform) -> None:
     customer_id, dataset_id = _dataset(platform)
     _generate(platform, customer_id, dataset_id)
     with session_scope(platform.sessions) as session:
-        path = platform.storage.absolute(session.get_one(Dataset, dataset_id).path)
-    TABLE.iloc[::-1].to_csv(path, index=False)  # same rows, other bytes
+        key = session.get_one(Dataset, dataset_id).path
+    with platform.storage.store.open_write(key) as sink:  # same rows, other bytes
+        sink.write(TABLE.iloc[::-1].to_csv(index=False).encode())
 
     fits, hits, misses = _counts()
     _generate(platform, customer_id, dataset_id)

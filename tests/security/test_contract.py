@@ -47,7 +47,7 @@ def test_document_describes_what_is_accepted(client, settings):
         ["model_id", "rows"],  # a model needs rows; linked tables' dataset takes a scale
     ]
     assert job["not"]["required"] == ["rows", "scale"]  # never both
-    assert job["properties"]["synthesizer"]["enum"] == ["chain", "copula"]
+    assert job["properties"]["synthesizer"]["enum"] == ["chain", "copula", "dp"]
     usage = {
         p["name"]: p["schema"] for p in document["paths"]["/api/v1/usage"]["get"]["parameters"]
     }

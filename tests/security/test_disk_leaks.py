@@ -203,7 +203,8 @@ def stored(settings: Settings, alice: Caller, bob: Caller) -> dict[str, Any]:
     planted = {
         "old": [
             f"{alice_dir}/datasets/ds_0000000000000000000000000001/data.csv",  # insert failed
-            f"{alice_dir}/jobs/{job['id']}/parts/part-00000.csv",  # duplicate delivery
+            # left by a crash between the job's success and the removal of its model
+            f"{alice_dir}/jobs/{job['id']}/model.synth",
             "customers/cus_deleted/models/mdl_gone/model.synth",  # customer deleted
         ],
         "young": [f"{alice_dir}/jobs/job_0000000000000000000000000002/model.synth"],
@@ -225,7 +226,9 @@ def stored(settings: Settings, alice: Caller, bob: Caller) -> dict[str, Any]:
         for r in referenced
         if f"customers/{r}" not in planted["old"] + planted["young"] + planted["in_progress"]
     }
-    assert {"data.csv", "model.synth", "result.csv"} <= {Path(r).name for r in referenced}
+    # A result is its manifest and the parts it lists (no column names the parts).
+    names = {Path(r).name for r in referenced}
+    assert {"data.csv", "model.synth", "manifest.json", "part-00000.csv"} <= names
     return {**planted, "referenced": referenced}
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from synthdata.artifacts import LocalStore
 from synthdata.service.app import create_app
 from synthdata.service.core.settings import Settings
 from synthdata.service.core.storage import Storage
@@ -163,12 +164,16 @@ def test_no_id_or_parameter_of_any_route_reaches_outside_the_data_root(
         assert path.resolve().is_relative_to(roomy.data_dir.resolve()), path
 
 
+def _storage(tmp_path: Path) -> Storage:
+    return Storage(LocalStore(tmp_path / "data"), tmp_path / "work")
+
+
 @pytest.mark.parametrize("bad", ["..", ".", "", "../x", "a/b", "/abs", "a\\b", "x\x00", ".hidden"])
 def test_storage_refuses_ids_that_are_not_plain_segments(tmp_path: Path, bad: str) -> None:
     from synthdata.service.core.storage import UnsafePath
 
-    storage = Storage(tmp_path / "data")
-    builders: list[Callable[[], Path]] = [
+    storage = _storage(tmp_path)
+    builders: list[Callable[[], str]] = [
         lambda: storage.dataset_file(bad, "ds_1", "csv"),
         lambda: storage.dataset_file("cus_1", bad, "csv"),
         lambda: storage.dataset_file("cus_1", "ds_1", bad),
@@ -184,25 +189,31 @@ def test_storage_refuses_ids_that_are_not_plain_segments(tmp_path: Path, bad: st
             build()
 
 
-def test_storage_refuses_paths_outside_its_root(tmp_path: Path) -> None:
+def test_storage_refuses_keys_outside_its_root(tmp_path: Path) -> None:
     from synthdata.service.core.storage import UnsafePath
 
-    storage = Storage(tmp_path / "data")
+    storage = _storage(tmp_path)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     (outside / "keep.txt").write_text("not ours")
-    for relative in ("../elsewhere/keep.txt", "/etc/passwd", "customers/../../elsewhere"):
+    for key in ("../elsewhere/keep.txt", "/etc/passwd", "customers/../../elsewhere"):
         with pytest.raises(UnsafePath):
-            storage.absolute(relative)
-    with pytest.raises(UnsafePath):
-        storage.remove_tree(outside)
-    with pytest.raises(UnsafePath):
-        storage.remove_file(outside / "keep.txt")
+            storage.fetch(key)
+        with pytest.raises(UnsafePath):
+            storage.remove_file(key)
+        with pytest.raises(UnsafePath):
+            storage.remove_tree(key)
     # A symlink inside the root that points out of it is refused too.
-    link_parent = storage.root / "customers" / "cus_1" / "jobs"
+    link_parent = tmp_path / "data" / "customers" / "cus_1" / "jobs"
     link_parent.mkdir(parents=True)
     (link_parent / "job_1").symlink_to(outside, target_is_directory=True)
+    job_dir = storage.job_dir("cus_1", "job_1")
     with pytest.raises(UnsafePath):
-        storage.job_dir("cus_1", "job_1")
+        storage.fetch(f"{job_dir}/keep.txt")
+    with pytest.raises(UnsafePath):
+        storage.remove_tree(job_dir)
+    with pytest.raises(UnsafePath), storage.store.open_write(f"{job_dir}/new.txt") as sink:
+        sink.write(b"x")
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
     assert (outside / "keep.txt").read_text() == "not ours"
-    assert storage.dataset_file("cus_1", "ds_1", "csv").is_relative_to(storage.root)
+    assert storage.dataset_file("cus_1", "ds_1", "csv") == "customers/cus_1/datasets/ds_1/data.csv"

@@ -1,4 +1,5 @@
-"""Dataset uploads: streamed to disk, size limit (413), schema inference, deletion."""
+"""Dataset uploads: streamed into the artifact store (the local directory here; the S3
+backend in test_store_s3.py), size limit (413), schema inference, deletion."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ def test_upload_returns_schema_and_stores_file(client, alice, upload, settings):
     assert kinds["city"] == "categorical" and kinds["income"] == "continuous"
     stored = list(settings.data_dir.rglob("data.csv"))
     assert len(stored) == 1 and stored[0].stat().st_size == dataset["size_bytes"]
-    assert not list(settings.data_dir.rglob("upload.part"))
+    # Where uploads always went (the local store's key is that path), no temporary left.
+    where = f"customers/{alice.customer_id}/datasets/{dataset['id']}/data.csv"
+    assert stored[0].relative_to(settings.data_dir).as_posix() == where
+    assert not list(settings.data_dir.rglob(".synthdata-tmp-*"))
     assert client.get(f"/api/v1/datasets/{dataset['id']}", headers=alice.headers).json() == dataset
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from synthdata.artifacts import LocalStore
 from synthdata.service.app import create_app
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
@@ -56,7 +57,8 @@ def test_readiness_names_the_failing_parts(settings_for, tmp_path):
     blocker.write_text("x")
     settings = settings_for(queue="redis", redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings, workers=0)
-    app.state.platform.storage.root = blocker / "data"  # a path under a file: not writable
+    # A directory under a file: nothing can be written there.
+    app.state.platform.storage.store = LocalStore(blocker / "data")
     with TestClient(app) as client:
         body = _is_problem(client.get("/readyz"), 503)
     assert body["detail"] == "not ready: queue, storage failing"

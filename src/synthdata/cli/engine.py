@@ -31,12 +31,19 @@ from synthdata.cli.control import (
 )
 from synthdata.cli.options import (
     DateFormatOpt,
+    DeltaOpt,
+    EpsilonOpt,
     FormatOpt,
     InputArg,
     JsonOpt,
     MaxBytesOpt,
     MetadataOpt,
+    MinValueCountOpt,
+    NoPiiDetectOpt,
     OutputOpt,
+    PiiLocaleOpt,
+    PiiOpt,
+    PiiSecretOpt,
     QuietOpt,
     RowsOpt,
     ScaleOpt,
@@ -46,13 +53,27 @@ from synthdata.cli.options import (
     TypeOpt,
     input_limit,
     parse_date_formats,
+    parse_pii,
     parse_types,
+)
+from synthdata.cli.privacy import (
+    DEFAULT_N_ATTACKS,
+    NAttacksOpt,
+    PrivacyOpt,
+    fit_with_holdout,
+    render_privacy,
+    report_rare_values,
 )
 from synthdata.cli.results import render_evaluation, render_schema
 from synthdata.cli.tables import is_bundle, refuse_for_bundle, refuse_for_table
 from synthdata.engine.defaults import DEFAULT_HOLDOUT_SHARE, DEFAULT_MAX_INPUT_BYTES
 from synthdata.engine.errors import InputError
-from synthdata.engine.registry import DEFAULT_SYNTHESIZER, synthesizer_class
+from synthdata.engine.pii.kinds import DEFAULT_LOCALE
+from synthdata.engine.registry import (
+    DEFAULT_SYNTHESIZER,
+    private_synthesizer,
+    synthesizer_class,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -79,6 +100,13 @@ def generate(
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     scale: ScaleOpt = None,
     metadata: MetadataOpt = None,
+    pii: PiiOpt = None,
+    no_pii_detect: NoPiiDetectOpt = False,
+    pii_locale: PiiLocaleOpt = DEFAULT_LOCALE,
+    pii_secret: PiiSecretOpt = None,
+    min_value_count: MinValueCountOpt = None,
+    epsilon: EpsilonOpt = None,
+    delta: DeltaOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit a synthesizer on INPUT and write --rows synthetic rows (or one per row of
@@ -100,6 +128,12 @@ def generate(
                 "--constraints": constraints is not None,
                 "--auto-constraints": auto_constraints,
                 "--seed-rows": seed_rows is not None,
+                "--pii": bool(pii),
+                "--no-pii-detect": no_pii_detect,
+                "--pii-locale": pii_locale != DEFAULT_LOCALE,
+                "--min-value-count ($SYNTHDATA_MIN_VALUE_COUNT applies)": min_value_count
+                is not None,
+                "--epsilon": epsilon is not None or delta is not None,
             }
         )
         generate_tables(
@@ -113,6 +147,7 @@ def generate(
         )
         return
     refuse_for_table({"--scale": scale is not None, "--metadata": metadata is not None})
+    synthesizer, budget = _budget(synthesizer, epsilon, delta)
     count = rows_to_write(rows, seed_rows)
     wanted = parse_conditions(conditions)
     if (wanted or seed_rows) and not synthesizer_class(synthesizer).supports_conditions:
@@ -127,9 +162,20 @@ def generate(
     formats = parse_date_formats(date_formats)
     declared = declared_constraints(constraints)
     limit = input_limit(max_input_bytes)
+    personal = _pii_options(pii, no_pii_detect, pii_locale, pii_secret)
     with progress() as display:
         model = _fit(
-            display, input, synthesizer, overrides, limit, formats, declared, auto_constraints
+            display,
+            input,
+            synthesizer,
+            overrides,
+            limit,
+            formats,
+            declared,
+            auto_constraints,
+            personal,
+            min_value_count,
+            budget,
         )
         written = _write_rows(display, model, count, seed_rows, seed, output, kind, wanted)
     info(f"wrote {written:,} synthetic rows to {output}")
@@ -147,12 +193,21 @@ def fit(
     constraints: ConstraintsOpt = None,
     auto_constraints: AutoConstraintsOpt = False,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
+    pii: PiiOpt = None,
+    no_pii_detect: NoPiiDetectOpt = False,
+    pii_locale: PiiLocaleOpt = DEFAULT_LOCALE,
+    pii_secret: PiiSecretOpt = None,
+    min_value_count: MinValueCountOpt = None,
+    epsilon: EpsilonOpt = None,
+    delta: DeltaOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Fit a synthesizer on INPUT and save the model to --output (sample it later)."""
+    """Fit a synthesizer on INPUT and save the model to --output (sample it later);
+    personal data is replaced, and the model file holds none of it."""
     from synthdata.engine.io import check_output_path
 
     _quiet(quiet)
+    synthesizer, budget = _budget(synthesizer, epsilon, delta)
     if not synthesizer_class(synthesizer).supports_save:
         raise InputError(
             f"the {synthesizer} synthesizer cannot be saved to a model file "
@@ -163,9 +218,20 @@ def fit(
     formats = parse_date_formats(date_formats)
     declared = declared_constraints(constraints)
     limit = input_limit(max_input_bytes)
+    personal = _pii_options(pii, no_pii_detect, pii_locale, pii_secret)
     with progress() as display:
         model = _fit(
-            display, input, synthesizer, overrides, limit, formats, declared, auto_constraints
+            display,
+            input,
+            synthesizer,
+            overrides,
+            limit,
+            formats,
+            declared,
+            auto_constraints,
+            personal,
+            min_value_count,
+            budget,
         )
     model.save(output)
     info(f"saved the {model.name} model to {output}")
@@ -206,8 +272,12 @@ def evaluate(
         typer.Argument(help="The real table (CSV or Parquet), or a folder or .zip of tables."),
     ],
     synthetic: Annotated[
-        Path, typer.Argument(help="The synthetic table to score (tables: a folder or .zip).")
-    ],
+        Path | None,
+        typer.Argument(
+            help="The synthetic table to score (tables: a folder or .zip). Omitted with "
+            "--privacy: hold rows of REAL out, fit --synthesizer on the rest and score that."
+        ),
+    ] = None,
     holdout: Annotated[
         Path | None,
         typer.Option(
@@ -229,18 +299,33 @@ def evaluate(
     as_json: JsonOpt = False,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
     metadata: MetadataOpt = None,
+    privacy: PrivacyOpt = False,
+    n_attacks: NAttacksOpt = DEFAULT_N_ATTACKS,
+    min_value_count: MinValueCountOpt = None,
+    synthesizer: SynthesizerOpt = DEFAULT_SYNTHESIZER,
     quiet: QuietOpt = False,
 ) -> None:
-    """Score the fidelity, utility and privacy of SYNTHETIC against REAL. Folders (or
-    .zip files) of linked tables: each table, children per parent, parent-child trends
-    and referential integrity."""
+    """Score the fidelity, utility and privacy of SYNTHETIC against REAL; --privacy adds
+    attacks (singling out, linkability, inference, membership). Folders (or .zip files)
+    of linked tables: each table, children per parent, parent-child trends and
+    referential integrity."""
     from synthdata.engine.io import check_output_path, read_table
 
     _quiet(quiet)
+    if synthetic is None and not privacy:
+        raise InputError("give SYNTHETIC, or --privacy to fit on REAL with rows held out")
     if is_bundle(real):
+        if synthetic is None:
+            raise InputError("linked tables: give the synthetic tables (a folder or .zip)")
         from synthdata.cli.tables import evaluate_tables
 
-        refuse_for_bundle({"--holdout": holdout is not None, "--target": target is not None})
+        refuse_for_bundle(
+            {
+                "--holdout": holdout is not None,
+                "--target": target is not None,
+                "--privacy": privacy,
+            }
+        )
         evaluate_tables(
             real,
             synthetic,
@@ -255,9 +340,14 @@ def evaluate(
         check_output_path(report)
     limit = input_limit(max_input_bytes)
     real_frame = read_table(real, max_bytes=limit)
-    synthetic_frame = read_table(synthetic, max_bytes=limit)
     holdout_frame = read_table(holdout, max_bytes=limit) if holdout is not None else None
     with progress() as display:
+        if synthetic is None:
+            real_frame, synthetic_frame, holdout_frame = fit_with_holdout(
+                display, real_frame, holdout_frame, synthesizer, min_value_count
+            )
+        else:
+            synthetic_frame = read_table(synthetic, max_bytes=limit)
         task = display.add_task("evaluating", total=None, unit="steps")
         result = synthdata.evaluate(
             real_frame,
@@ -266,6 +356,9 @@ def evaluate(
             target=target,
             holdout_share=DEFAULT_HOLDOUT_SHARE if holdout_frame is None else None,
             progress=tracker(display, task),
+            attacks=privacy,
+            n_attacks=n_attacks,
+            min_value_count=min_value_count,
         )
     if report is not None:
         result.write_html(report)
@@ -276,6 +369,7 @@ def evaluate(
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         render_evaluation(result)
+        render_privacy(result.privacy)
 
 
 @app.command()
@@ -284,14 +378,16 @@ def schema(
     types: TypeOpt = None,
     as_json: JsonOpt = False,
     max_input_bytes: MaxBytesOpt = DEFAULT_MAX_INPUT_BYTES,
+    pii: PiiOpt = None,
+    no_pii_detect: NoPiiDetectOpt = False,
 ) -> None:
-    """Show the schema inferred from INPUT: each column's kind and details."""
+    """Show the schema inferred from INPUT: each column's kind, details and PII treatment."""
     from synthdata.engine.loading import load_for_fit
     from synthdata.engine.schema import infer_schema
 
     overrides = parse_types(types)
     frame = load_for_fit(input, input_limit(max_input_bytes))
-    inferred = infer_schema(frame, overrides)
+    inferred = infer_schema(frame, overrides, pii=parse_pii(pii), detect_pii=not no_pii_detect)
     if as_json:
         typer.echo(json.dumps(inferred.to_dict(), indent=2, default=str))
     else:
@@ -322,10 +418,13 @@ def inspect(
             help="Tables only: write the keys and links found as a file for --metadata.",
         ),
     ] = None,
+    pii: PiiOpt = None,
+    no_pii_detect: NoPiiDetectOpt = False,
 ) -> None:
-    """Show INPUT's columns and the constraints that hold in every real row (proposals
-    for --constraints, or applied all at once with --auto-constraints). A folder or .zip
-    of tables: their rows, primary and foreign keys, and each column's kind."""
+    """Show INPUT's columns (kind, PII treatment) and the constraints that hold in every
+    real row (proposals for --constraints, or applied all at once with
+    --auto-constraints). A folder or .zip of tables: their rows, primary and foreign
+    keys, and each column's kind."""
     if is_bundle(input):
         from synthdata.cli.tables import inspect_tables
 
@@ -334,6 +433,8 @@ def inspect(
                 "--type": bool(types),
                 "--date-format": bool(date_formats),
                 "--save-constraints": save_constraints is not None,
+                "--pii": bool(pii),
+                "--no-pii-detect": no_pii_detect,
             }
         )
         inspect_tables(
@@ -360,7 +461,13 @@ def inspect(
         check_output_path(save_constraints)
     text = text_columns(overrides, formats)
     frame = load_for_fit(input, input_limit(max_input_bytes), text=text)
-    inferred = infer_schema(frame, overrides, date_formats=formats or None)
+    inferred = infer_schema(
+        frame,
+        overrides,
+        date_formats=formats or None,
+        pii=parse_pii(pii),
+        detect_pii=not no_pii_detect,
+    )
     found = propose_constraints(frame, inferred)
     declared = [as_declared(c) for c in found]
     if save_constraints is not None:
@@ -378,6 +485,18 @@ def inspect(
 
 
 # -- checks -------------------------------------------------------------------------------
+
+
+def _pii_options(
+    pii: list[str] | None, no_detect: bool, locale: str, secret: str | None
+) -> dict[str, Any]:
+    """The SDK's PII arguments from the command's options."""
+    return {
+        "pii": parse_pii(pii) or None,
+        "detect_pii": not no_detect,
+        "pii_locale": locale,
+        "pii_secret": secret or None,
+    }
 
 
 def _quiet(quiet: bool) -> None:
@@ -398,6 +517,9 @@ def _fit(
     date_formats: dict[str, str] | None = None,
     constraints: list[Any] | None = None,
     auto_constraints: bool = False,
+    personal: dict[str, Any] | None = None,
+    min_value_count: int | None = None,
+    budget: tuple[float | None, float | None] = (None, None),
 ) -> Synthesizer:
     from synthdata.engine.base import SmallTableWarning
     from synthdata.engine.constraints import ConstraintWarning
@@ -415,6 +537,10 @@ def _fit(
             max_input_bytes=limit,
             constraints=constraints or None,
             auto_constraints=auto_constraints,
+            **(personal or {}),
+            min_value_count=min_value_count,
+            epsilon=budget[0],
+            delta=budget[1],
         )
     for warning in caught:
         if issubclass(warning.category, SmallTableWarning | ConstraintWarning):
@@ -427,7 +553,24 @@ def _fit(
     rows = model.fitted_rows
     display.update(task, total=rows, completed=rows, unit="rows")
     report_constraints(model.constraints)
+    report_rare_values(model.rare_values)
+    ledger = getattr(model, "ledger", None)
+    if ledger is not None:
+        info(
+            f"differential privacy: epsilon {ledger.epsilon_spent:.4g} and delta "
+            f"{ledger.delta_spent:.3g} spent in {len(ledger.steps)} steps (rho "
+            f"{ledger.rho_spent:.4g}); the accounting is in the model file"
+        )
     return model
+
+
+def _budget(
+    synthesizer: str, epsilon: float | None, delta: float | None
+) -> tuple[str, tuple[float | None, float | None]]:
+    """--epsilon / --delta: the dp synthesizer and its budget (else as given)."""
+    if epsilon is None and delta is None:
+        return synthesizer, (None, None)
+    return private_synthesizer(synthesizer, epsilon, delta), (epsilon, delta)
 
 
 def _write_rows(

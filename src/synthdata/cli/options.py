@@ -13,6 +13,7 @@ import typer
 
 from synthdata.engine.errors import InputError
 from synthdata.engine.kinds import ColumnKind
+from synthdata.engine.pii.kinds import describe_treatments, parse_treatment
 from synthdata.engine.registry import describe_synthesizers
 
 _KINDS = ", ".join(kind.value for kind in ColumnKind)
@@ -87,6 +88,60 @@ QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print no progress or notes (results only).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+PiiOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pii",
+        metavar="COL=KIND",
+        help="Treat a column as personal data of KIND, or keep it as it is with "
+        f"COL=keep (repeatable); KIND is one of: {describe_treatments()}.",
+    ),
+]
+NoPiiDetectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-pii-detect",
+        help="Do not look for personal data; replace only the columns given with --pii.",
+    ),
+]
+PiiLocaleOpt = Annotated[
+    str,
+    typer.Option("--pii-locale", help="Faker locale of the fake names, addresses and phones."),
+]
+PiiSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pii-secret",
+        envvar="SYNTHDATA_PII_SECRET",
+        help="Consistent fakes: the same real value gets the same fake in every table "
+        "fitted with this secret (prefer the environment variable; never saved).",
+    ),
+]
+
+EpsilonOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--epsilon",
+        min=0.0,
+        help="Differential privacy: fit the dp synthesizer with this privacy budget "
+        "(smaller is more private; see docs/privacy.md).",
+    ),
+]
+DeltaOpt = Annotated[
+    float | None,
+    typer.Option("--delta", help="Differential privacy's delta, with --epsilon (default 1e-6)."),
+]
+
+MinValueCountOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-value-count",
+        metavar="K",
+        min=1,
+        help="A category held by fewer than K real rows is never written: it is replaced "
+        "(default: $SYNTHDATA_MIN_VALUE_COUNT, else 5; 1 keeps every value).",
+    ),
+]
 
 
 def parse_types(values: list[str] | None) -> dict[str, str]:
@@ -104,6 +159,17 @@ def parse_types(values: list[str] | None) -> dict[str, str]:
             )
         overrides[column] = kind
     return overrides
+
+
+def parse_pii(values: list[str] | None) -> dict[str, str]:
+    """Turn repeated `COL=KIND` options into the SDK's `pii` mapping."""
+    treatments: dict[str, str] = {}
+    for item in values or []:
+        column, sep, kind = item.partition("=")
+        if not sep or not column or not kind.strip():
+            raise InputError(f"--pii expects COLUMN=KIND (e.g. contact=email), got {item!r}")
+        treatments[column] = parse_treatment(column, kind)
+    return treatments
 
 
 def parse_date_formats(values: list[str] | None) -> dict[str, str]:

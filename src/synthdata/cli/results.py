@@ -8,6 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 from synthdata.cli.console import console
+from synthdata.engine.kinds import ColumnKind
+from synthdata.engine.pii.kinds import describe_treatment
 
 if TYPE_CHECKING:
     from synthdata.engine.report import EvaluationResult
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 def render_schema(table_schema: TableSchema, *, rows: int) -> None:
     """Print the schema as a table on stdout."""
     table = Table(title=f"{len(table_schema.columns)} columns, {rows:,} rows read")
-    for heading in ("column", "kind", "nulls", "details", "source type"):
+    for heading in ("column", "kind", "nulls", "details", "source type", "PII"):
         table.add_column(heading)
     for column in table_schema.columns:
         details = {
@@ -29,7 +31,12 @@ def render_schema(table_schema: TableSchema, *, rows: int) -> None:
         }
         shown = ", ".join(f"{k}={v}" for k, v in details.items() if v is not None)
         table.add_row(
-            column.name, column.kind.value, f"{column.null_rate:.1%}", shown, column.source_dtype
+            column.name,
+            column.kind.value,
+            f"{column.null_rate:.1%}",
+            shown,
+            column.source_dtype,
+            describe_treatment(column.pii, column.pii_keep, column.kind == ColumnKind.IDENTIFIER),
         )
     console.print(table)
 

@@ -39,6 +39,10 @@ from synthdata.engine.constraints import (
 )
 from synthdata.engine.errors import InputError, NotFittedError
 from synthdata.engine.parameters import check_parameters
+from synthdata.engine.pii.kinds import DEFAULT_LOCALE
+from synthdata.engine.pii.protect import Secret, protect_frame
+from synthdata.engine.rare import RareColumn, pool_rare, replace_rare
+from synthdata.engine.rare import min_value_count as rare_min_count
 from synthdata.engine.registry import DEFAULT_SYNTHESIZER as DEFAULT_SYNTHESIZER
 from synthdata.engine.registry import list_synthesizers as list_synthesizers
 from synthdata.engine.registry import register as register
@@ -54,6 +58,7 @@ CHUNK_ROWS = 100_000
 # and number with few values is drawn from the real rows): fitting warns.
 SMALL_TABLE_ROWS = 50
 FILL_TRIES = 20  # draws of a seed row's empty cells before a constraint is called unmeetable
+_RARE_STREAM = 2**20  # spawn key of rare values' replacements: no chunk stream uses it
 
 
 class SmallTableWarning(UserWarning):
@@ -74,8 +79,13 @@ class Synthesizer(ABC):
         self.options = parameters  # kept under this name: algorithms read it while fitting
         self.schema: TableSchema | None = None
         self.fitted_rows = 0
+        # Rows of the source table read while fitting: more than `fitted_rows` when a
+        # large file was sampled (engine/loading.py), else the same.
+        self.rows_seen = 0
         self.column_labels: list[Hashable] | None = None  # the user's, when not all text
         self.constraints: list[Constraint] = []  # every sampled row meets them
+        # Categories pooled as rare while fitting, by column (engine/rare.py).
+        self.rare_values: dict[str, RareColumn] = {}
 
     def get_parameters(self) -> dict[str, Any]:
         """The parameters this synthesizer was created with, by name (as SDV's)."""
@@ -102,14 +112,24 @@ class Synthesizer(ABC):
         date_formats: dict[str, str] | None = None,
         constraints: Iterable[Constraint | str | Mapping[str, Any]] | None = None,
         auto_constraints: bool = False,
+        pii: Mapping[str, str] | None = None,
+        detect_pii: bool = True,
+        pii_locale: str = DEFAULT_LOCALE,
+        pii_secret: Secret | None = None,
+        min_value_count: int | None = None,
     ) -> Synthesizer:
         """Learn `data`; `schema`, or per-column `overrides` and `date_formats`, replace
-        inference (see `infer_schema`). Every row `sample` returns meets `constraints`
+        inference (see `infer_schema`). Columns of personal data (found, or named in
+        `pii`: ``{"col": "email" | ... | "keep"}``) are replaced by fakes of
+        `pii_locale`; with `pii_secret` the same real value always gets the same fake
+        (see `engine.pii`); the secret is not kept. Every row `sample` returns meets `constraints`
         (see `engine.constraints`), and with `auto_constraints` also every constraint
         found to hold in all the real rows (`engine.constraints.propose_constraints`).
 
         Column names that are not text (``0``, ``1``...) are modelled as text ("0") and
-        given back as they were by `sample`.
+        given back as they were by `sample`. A category held by fewer than
+        `min_value_count` real rows (default: `SYNTHDATA_MIN_VALUE_COUNT`, else 5) is
+        never sampled: it is replaced (see `engine.rare`; `rare_values` says where).
         """
         if not isinstance(data, pd.DataFrame):
             raise InputError("fit expects a pandas DataFrame (use synthdata.fit for files)")
@@ -131,8 +151,17 @@ class Synthesizer(ABC):
                 ),
                 stacklevel=2,
             )
-        self.schema = schema or infer_schema(data, overrides, date_formats=date_formats)
-        self.fitted_rows = len(data)
+        self.schema = schema or infer_schema(
+            data,
+            overrides,
+            date_formats=date_formats,
+            pii=pii,
+            detect_pii=detect_pii,
+            pii_locale=pii_locale,
+        )
+        data = protect_frame(data, self.schema, pii_secret)  # before anything reads values
+        data, self.rare_values = pool_rare(data, self.schema, rare_min_count(min_value_count))
+        self.fitted_rows = self.rows_seen = len(data)
         declared = list(constraints or [])
         if auto_constraints:
             declared += propose_constraints(data, self.schema)
@@ -214,6 +243,7 @@ class Synthesizer(ABC):
                 f"{todo.size:,} seed row(s) cannot meet the constraint "
                 f"{kept[worst].describe()} (first: row {int(todo[0])})"
             )
+        frame = self.release_rare(frame, rng.spawn(1)[0])
         frame = frame[schema.names].infer_objects()
         if self.column_labels is not None:
             frame.columns = pd.Index(self.column_labels)
@@ -280,6 +310,9 @@ class Synthesizer(ABC):
             else:
                 rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(block,)))
                 frame = self._sample_chunk(offset + take, rng, block, **extra)
+            # The replacements' own stream: the rows drawn above do not depend on them.
+            rare_seed = np.random.SeedSequence(entropy, spawn_key=(block, _RARE_STREAM))
+            frame = self.release_rare(frame, rare_seed)
             if offset:
                 frame = frame.iloc[offset:].reset_index(drop=True)
             frame = frame[schema.names]
@@ -309,6 +342,13 @@ class Synthesizer(ABC):
                 yield frame
                 if progress is not None:
                     progress(done, num_rows)
+
+    def release_rare(self, frame: pd.DataFrame, seed: Any) -> pd.DataFrame:
+        """`frame` with the pooled rare level swapped for each column's replacement."""
+        if not self.rare_values:
+            return frame
+        rng = np.random.default_rng(seed)
+        return replace_rare(frame, self.rare_values, self._require_fitted(), rng)
 
     # -- for algorithms -------------------------------------------------------------------
     @abstractmethod

@@ -223,6 +223,7 @@ class ChainSynthesizer(Synthesizer):
             rng,
         )
         frame = self._frame(decoded, uniform, len(given), block, key_rng)
+        frame = self.release_rare(frame, rng.spawn(1)[0])
         derive(frame, schema, self.constraints)
         return frame
 

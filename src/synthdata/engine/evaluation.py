@@ -29,15 +29,26 @@ import pandas as pd
 from synthdata.engine import privacy as _privacy
 from synthdata.engine._fidelity.canonical import canonical_frame, subsample
 from synthdata.engine._fidelity.sdmetrics_report import SDTYPES, sdmetrics_quality
+from synthdata.engine._privacy.attacks import DEFAULT_N_ATTACKS
+from synthdata.engine._privacy.report import attack_report
 from synthdata.engine.base import Progress
 from synthdata.engine.defaults import DEFAULT_HOLDOUT_SHARE
 from synthdata.engine.errors import InputError
 from synthdata.engine.fidelity import FidelityScores, score_canonical
 from synthdata.engine.io import read_table
+from synthdata.engine.rare import min_value_count as rare_min_count
+from synthdata.engine.rare import rare_report
 from synthdata.engine.report import EvaluationResult
 from synthdata.engine.schema import TableSchema, infer_schema
 
-__all__ = ["DEFAULT_HOLDOUT_SHARE", "SDTYPES", "EvaluationResult", "canonical_frame", "evaluate"]
+__all__ = [
+    "DEFAULT_HOLDOUT_SHARE",
+    "SDTYPES",
+    "EvaluationResult",
+    "canonical_frame",
+    "evaluate",
+    "split_holdout",
+]
 
 TableLike: TypeAlias = "pd.DataFrame | str | Path"
 
@@ -66,6 +77,9 @@ def evaluate(
     folds: int = 5,
     seed: int = 0,
     progress: Progress | None = None,
+    attacks: bool = False,
+    n_attacks: int = DEFAULT_N_ATTACKS,
+    min_value_count: int | None = None,
 ) -> EvaluationResult:
     """Score `synthetic` against `real` for fidelity, utility and privacy.
 
@@ -79,16 +93,23 @@ def evaluate(
     tables. Above 50,000 rows SDMetrics subsamples contingency pairs itself, unseeded:
     keep `max_rows` below that for repeatable scores. Detection is `folds`-fold
     cross-validated. `progress(done, total)` is called after each step.
+
+    Privacy always includes, per categorical column, the real values held by fewer than
+    `min_value_count` rows of `real` and how many the synthetic table writes verbatim
+    (`privacy["rare_values"]`). `attacks` adds anonymeter's singling-out, linkability
+    and inference risks (`n_attacks` each) and a membership-inference AUC against the
+    holdout (`privacy["attacks"]`, see `engine._privacy`).
     """
     if max_rows < 2:
         raise InputError("max_rows must be at least 2")
     real_frame = _load(real, "real")
     synth_frame = _load(synthetic, "synthetic")
     holdout_frame = _load(holdout, "holdout") if holdout is not None else None
+    given_real = real_frame  # rare values are counted in the table the model learnt
     notes: list[str] = []
     holdout_source = "given" if holdout_frame is not None else None
     if holdout_frame is None and holdout_share is not None:
-        real_frame, holdout_frame = _split(real_frame, holdout_share, seed)
+        real_frame, holdout_frame = split_holdout(real_frame, holdout_share, seed)
         holdout_source = "split"
         notes.append(SPLIT_NOTE.format(share=holdout_share, rest=1 - holdout_share, seed=seed))
     schema = schema or infer_schema(real_frame)
@@ -121,6 +142,10 @@ def evaluate(
     privacy = _privacy.exact_copies(real_c, synth_c, holdout_c)
     privacy.update(_privacy.distance_to_closest_record(real_s, synth_s, holdout_s, kinds))
     privacy.update(_privacy.risk_verdict(privacy))
+    privacy["min_value_count"] = rare_min_count(min_value_count)
+    privacy["rare_values"] = rare_report(
+        given_real, synth_frame, schema, privacy["min_value_count"]
+    )
     _step(progress, 4)
 
     fidelity = score_canonical(
@@ -135,6 +160,19 @@ def evaluate(
         seed=seed,
     )
     privacy["dcr_share"] = fidelity.dcr_share
+    if attacks:
+        if holdout_c is None:
+            raise InputError("the privacy attacks need a holdout (or a holdout share)")
+        privacy["attacks"] = attack_report(
+            real_c,
+            synth_c,
+            holdout_c,
+            kinds,
+            holdout_source=holdout_source,
+            n_attacks=n_attacks,
+            max_rows=min(max_rows, 5_000),
+            seed=seed,
+        )
     _step(progress, 5)
 
     shapes_score = _mean(quality.shapes.values())
@@ -186,7 +224,9 @@ def _headline(
     }
 
 
-def _split(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(
+    frame: pd.DataFrame, share: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Set a seeded `share` of the rows aside as a holdout: (the rest, the holdout)."""
     if not 0 < share < 1:
         raise InputError(f"the holdout share must be between 0 and 1 (got {share})")

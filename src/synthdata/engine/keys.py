@@ -13,6 +13,10 @@ Values of these columns are never copied from the real table. An identifier's
   gives codes like "47K" and "AB-1234" gives codes like "QZ-0381";
 - "text:<min words>:<max words>": free text becomes placeholder text (Latin filler
   words) with a word count in the real range; the real text is never written.
+
+A column of personal data (its `pii` set, see `engine.pii`) with a "pattern:" or
+"ip:" format is made by `engine.pii.pii_column` instead: realistic fakes of the same
+shapes (names from Faker's lists, valid check digits).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from synthdata.engine.patterns import parse_masks
+from synthdata.engine.pii.columns import is_made_by_faker, pii_column
 from synthdata.engine.schema import ColumnKind, ColumnSpec
 
 _CLASSES = {
@@ -49,6 +54,8 @@ def identifier_column(
     `num_rows` >= m.
     """
     rng = rng.spawn(1)[0]
+    if is_made_by_faker(spec):
+        return pii_column(spec, num_rows, rng)
     numbers = np.arange(start + 1, start + num_rows + 1, dtype=np.int64)
     form = spec.identifier_format or "uuid"
     if form == "int":

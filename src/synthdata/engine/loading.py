@@ -1,19 +1,23 @@
-"""Loading a file for fitting, with memory bounded by the rows kept, not the file.
+"""Loading a table for fitting, with memory bounded by the rows kept, not the table.
 
-The file is streamed in Arrow batches and a seeded uniform sample of at most
-`SAMPLE_ROWS` rows and about `SAMPLE_BYTES` decoded bytes is kept: the copula's
-statistics (quantiles, frequencies, correlations) are estimated from a million
-rows to within a fraction of a percent. A table within both limits is kept whole,
-in its order. Bytes on disk do not decide: a 230 KB Parquet file can hold 20M rows.
+The table is streamed in Arrow batches and a seeded uniform sample of at most
+`FitLimits.max_rows` rows, and of rows within `FitLimits.memory_mb` of reading
+memory, is kept: the copula's statistics (quantiles, frequencies, correlations) are
+estimated from a million rows to within a fraction of a percent. A table within
+both limits is kept whole, in its order. Bytes on disk do not decide: a 230 KB
+Parquet file can hold 20M rows.
 
 The sample is the rows with the smallest of one seeded random key per row (a
 "bottom-k" sample), so it needs no row count in advance, works for CSV and
-Parquet alike, and holds at most twice the limit at any time.
+Parquet alike, local or in an object store (`table_scan.TableSource`), and holds
+at most twice the limit at any time. The keys come from one seeded stream in row
+order, so the same table and seed give the same sample whatever the batch sizes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +25,66 @@ import pandas as pd
 import pyarrow as pa
 
 from synthdata.engine.errors import InputError
-from synthdata.engine.io import arrow_to_pandas, check_input_file, iter_batches
+from synthdata.engine.io import arrow_to_pandas, check_input_file, detect_format, iter_batches
+from synthdata.engine.table_scan import (
+    CSV_BLOCK_BYTES,
+    MAX_CSV_BLOCK_BYTES,
+    TableSource,
+    scan_batches,
+)
 
 SAMPLE_ROWS = 1_000_000
 SAMPLE_BYTES = 256 * 1024**2  # decoded (Arrow) bytes of the rows kept for fitting
+# Measured peak memory of a read above the process's baseline (pyarrow 26, 2 GB of
+# decoded Parquet and 0.5 GB of CSV): about 100 MB for the readers and allocator, plus
+# three times the sample (twice it before each cut, one batch and the cut's copies).
+# The budget keeps `READER_MB` for the first and a quarter of the rest for the sample.
+READER_MB = 128
+BUDGET_PER_SAMPLE_BYTE = 4
+MIN_MEMORY_MB = 256
+MAX_BATCH_BYTES = 16 * 1024**2
+MB = 1024**2
+MAX_KEPT_BATCHES = 256
+
+
+@dataclass(frozen=True)
+class FitLimits:
+    """How much of a table fitting keeps (the `fit_max_rows`, `fit_memory_mb` settings).
+
+    At most `max_rows` rows; and as many rows as fit the sample's share of `memory_mb`
+    (`sample_bytes`), measured in decoded bytes per row as the table is read, so that
+    reading stays within `memory_mb` above the process's baseline whatever the
+    table's size. The synthesizer then fits on those rows only.
+    """
+
+    max_rows: int = SAMPLE_ROWS
+    memory_mb: int = 1024
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_rows < 1:
+            raise InputError("the fit sample needs at least one row (fit_max_rows)")
+        if self.memory_mb < MIN_MEMORY_MB:
+            raise InputError(f"fit_memory_mb must be at least {MIN_MEMORY_MB}")
+
+    @property
+    def sample_bytes(self) -> int:
+        """Decoded bytes the kept rows may take."""
+        return (self.memory_mb - READER_MB) * MB // BUDGET_PER_SAMPLE_BYTE
+
+    @property
+    def batch_bytes(self) -> int:
+        """Decoded bytes of one batch read: small against the sample."""
+        return max(64 * 1024, min(MAX_BATCH_BYTES, self.memory_mb * MB // 16))
+
+
+@dataclass(frozen=True)
+class FitSample:
+    """The rows fitting uses, and how many rows the table had."""
+
+    frame: pd.DataFrame
+    rows_seen: int
+    rows_used: int
 
 
 # Kinds whose values are text whatever they look like: "01234" must not become 1234.
@@ -54,12 +114,64 @@ def load_for_fit(
     CSV columns named in `text` are read as text (see `text_columns`).
     """
     file = check_input_file(path, max_bytes)
-    sample = RowSample(sample_rows, sample_bytes, seed)
-    for batch in iter_batches(file, max_bytes=max_bytes, text_columns=text):
+    batches = iter_batches(file, max_bytes=max_bytes, text_columns=text)
+    return _sample(batches, RowSample(sample_rows, sample_bytes, seed), str(file)).frame
+
+
+def sample_for_fit(
+    source: str | Path | TableSource,
+    limits: FitLimits | None = None,
+    *,
+    max_bytes: int | None = None,
+    text: Collection[str] = (),
+) -> FitSample:
+    """The rows to fit on from a local file or a `TableSource`, within `limits`.
+
+    A local CSV goes through the engine's own reader (delimiter sniffing, a quote
+    left open named by line); Parquet and every `TableSource` through
+    `table_scan.scan_batches`, which streams ranged reads from an object store.
+    """
+    limits = limits or FitLimits()
+    if not isinstance(source, TableSource):
+        source = check_input_file(source, max_bytes)
+    label = source.name if isinstance(source, TableSource) else str(source)
+    block = CSV_BLOCK_BYTES
+    while True:
+        sample = RowSample(limits.max_rows, limits.sample_bytes, limits.seed)
+        try:
+            return _sample(_batches(source, limits, block, text, max_bytes), sample, label)
+        except InputError as exc:
+            # A CSV row longer than a block: read again in blocks four times larger.
+            if "straddl" not in str(exc) or block >= MAX_CSV_BLOCK_BYTES:
+                raise
+            block *= 4
+
+
+def _batches(
+    source: Path | TableSource,
+    limits: FitLimits,
+    csv_block: int,
+    text: Collection[str],
+    max_bytes: int | None,
+) -> Iterable[pa.RecordBatch]:
+    if isinstance(source, TableSource):
+        return scan_batches(
+            source, batch_bytes=limits.batch_bytes, text_columns=text, csv_block_bytes=csv_block
+        )
+    if detect_format(source) == "parquet":
+        return scan_batches(
+            TableSource.local(source), batch_bytes=limits.batch_bytes, text_columns=text
+        )
+    return iter_batches(source, max_bytes=max_bytes, batch_bytes=csv_block, text_columns=text)
+
+
+def _sample(batches: Iterable[pa.RecordBatch], sample: RowSample, label: str) -> FitSample:
+    for batch in batches:
         sample.add(batch)
     if sample.rows_read == 0:
-        raise InputError(f"input file has a header but no rows: {file}")
-    return arrow_to_pandas(sample.table(), text_as_categories=True)
+        raise InputError(f"input file has a header but no rows: {label}")
+    frame = arrow_to_pandas(sample.table(), text_as_categories=True)
+    return FitSample(frame, rows_seen=sample.rows_read, rows_used=len(frame))
 
 
 class RowSample:
@@ -68,7 +180,7 @@ class RowSample:
     Each row gets a random key; the rows with the `limit` smallest keys are kept,
     `limit` being `max_rows` or fewer when rows are wide (`max_bytes`). Batches
     are kept as they come while they fit, and cut back to the limit whenever they
-    reach twice it, so memory stays within about twice the limit plus one batch.
+    reach twice it, so memory stays within about twice the limit plus two batches.
     """
 
     def __init__(self, max_rows: int, max_bytes: int, seed: int) -> None:
@@ -86,17 +198,14 @@ class RowSample:
         """Take the rows of `batch` into the sample."""
         if not batch.num_rows:
             if not self._batches:
-                self._batches.append(batch)  # keeps the schema of an empty table
+                self._keep(batch, np.empty(0))  # keeps the schema of an empty table
             return
         self.rows_read += batch.num_rows
         keys = self._rng.random(batch.num_rows)
         if self._threshold < 1.0:
             chosen = keys < self._threshold
             batch, keys = batch.filter(pa.array(chosen)), keys[chosen]
-        self._batches.append(batch)
-        self._keys.append(keys)
-        self._kept += batch.num_rows
-        self._kept_bytes += batch.nbytes
+        self._keep(batch, keys)
         if self._kept > 2 * self.limit or self._kept_bytes > 2 * self.max_bytes:
             self._cut()
 
@@ -105,6 +214,12 @@ class RowSample:
         self._cut()
         return pa.Table.from_batches(self._batches)
 
+    def _keep(self, batch: pa.RecordBatch, keys: np.ndarray) -> None:
+        self._batches.append(batch)
+        self._keys.append(keys)
+        self._kept += batch.num_rows
+        self._kept_bytes += batch.nbytes
+
     def _cut(self) -> None:
         if self._kept == 0:
             return
@@ -112,13 +227,20 @@ class RowSample:
         self.limit = max(1, min(self.limit, int(self.max_bytes / per_row)))
         if self._kept <= self.limit:
             return
-        table = pa.Table.from_batches(self._batches)
+        # The limit-th smallest key; batches are cut one at a time, each old batch
+        # freed as its kept rows are copied out, so the cut needs one batch more,
+        # not a second copy of the sample. Rows stay in file order.
         keys = np.concatenate(self._keys)
-        smallest = np.argpartition(keys, self.limit - 1)[: self.limit]
-        self._threshold = float(keys[smallest].max())
-        order = np.sort(smallest)  # file order, as a whole read would give
-        kept = table.take(pa.array(order)).combine_chunks()
-        self._batches = kept.to_batches()
-        self._keys = [keys[order]]
-        self._kept = kept.num_rows
-        self._kept_bytes = kept.nbytes
+        self._threshold = float(np.partition(keys, self.limit - 1)[self.limit - 1])
+        del keys
+        batches, all_keys = self._batches, self._keys
+        self._batches, self._keys = [], []
+        self._kept = self._kept_bytes = 0
+        while batches:
+            batch, keys = batches.pop(0), all_keys.pop(0)
+            chosen = keys <= self._threshold  # later rows must be below it (`add`)
+            if chosen.any():
+                self._keep(batch.filter(pa.array(chosen)), keys[chosen])
+        if len(self._batches) > MAX_KEPT_BATCHES:  # a long table leaves many small ones
+            self._batches = [pa.concat_batches(self._batches)]
+            self._keys = [np.concatenate(self._keys)]

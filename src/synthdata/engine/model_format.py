@@ -2,8 +2,11 @@
 
     model.json    {"format": "synthdata-model", "version": 1, "synthesizer": ...,
                    "options": {...}, "schema": {...}, "params": {...}, "fitted_rows": N,
+                   "rows_seen": M (rows read; more than N when a large table was sampled),
                    "column_labels": [...] (only when the table's names were not all text),
-                   "constraints": [...] (only when declared; see engine.constraints)}
+                   "constraints": [...] (only when declared; see engine.constraints),
+                   "rare_values": [...] (categories pooled as rare: counts and the
+                   replacement's shape, never the values; see engine.rare)}
     arrays.npz    named float/int arrays, loaded with allow_pickle=False
 
 Loading such a file cannot run code. What it reveals about the real table is
@@ -23,6 +26,7 @@ import numpy as np
 
 from synthdata.engine.errors import InputError, ModelFormatError
 from synthdata.engine.io import atomic_path
+from synthdata.engine.rare import RareColumn
 from synthdata.engine.schema import TableSchema
 
 if TYPE_CHECKING:
@@ -44,6 +48,7 @@ def save_model(model: Synthesizer, path: Path) -> Path:
         # The synthesizer's parameters, under the key older files used for them.
         "options": model.get_parameters(),
         "fitted_rows": model.fitted_rows,
+        "rows_seen": model.rows_seen,
         "schema": schema.to_dict(),
         "params": params,
     }
@@ -53,6 +58,8 @@ def save_model(model: Synthesizer, path: Path) -> Path:
         header["constraints"] = [
             c.to_dict() | {"real_share": c.real_share} for c in model.constraints
         ]
+    if model.rare_values:
+        header["rare_values"] = [rare.to_dict() for rare in model.rare_values.values()]
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -97,9 +104,12 @@ def load_model(path: Path) -> Synthesizer:
         model = create_synthesizer(header["synthesizer"], **options)
         model.schema = TableSchema.from_dict(header["schema"])
         model.fitted_rows = int(header.get("fitted_rows", 0))
+        model.rows_seen = int(header.get("rows_seen", model.fitted_rows))
         labels = header.get("column_labels")
         model.column_labels = list(labels) if labels is not None else None
         model.constraints = [parse_constraint(c) for c in header.get("constraints") or []]
+        pooled = [RareColumn.from_dict(item) for item in header.get("rare_values") or []]
+        model.rare_values = {rare.column: rare for rare in pooled}
         model.load_state(header["params"], arrays)
     except (KeyError, TypeError, ValueError, InputError) as exc:
         raise ModelFormatError(f"{path.name}: damaged model ({exc})") from None

@@ -41,6 +41,9 @@ BUILTIN_SYNTHESIZERS: dict[str, BuiltinSynthesizer] = {
         supports_conditions=True,
     ),
     "copula": BuiltinSynthesizer("synthdata.engine.copula", "a stratified Gaussian copula"),
+    "dp": BuiltinSynthesizer(
+        "synthdata.engine.dp", "differentially private (MST over noisy marginals; --epsilon)"
+    ),
     # SDV is imported only when one of these is fitted: naming them costs nothing.
     "sdv_copula": BuiltinSynthesizer(
         "synthdata.engine.sdv_adapter",
@@ -97,3 +100,16 @@ def list_synthesizers() -> list[str]:
 def describe_synthesizers() -> str:
     """The built-in synthesizers, each with what it is, in one line for help texts."""
     return "; ".join(f"{name} ({entry.summary})" for name, entry in BUILTIN_SYNTHESIZERS.items())
+
+
+def private_synthesizer(name: str, epsilon: float | None, delta: float | None) -> str:
+    """The synthesizer that `epsilon` / `delta` ask for: "dp" (another one named
+    alongside them is an error, not silently replaced)."""
+    if name not in (DEFAULT_SYNTHESIZER, "dp"):
+        raise InputError(
+            f"epsilon/delta need the dp synthesizer, not {name!r} "
+            "(differential privacy is a property of how the model is fitted)"
+        )
+    if epsilon is None:
+        raise InputError("delta needs epsilon (the differential privacy budget)")
+    return "dp"

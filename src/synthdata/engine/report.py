@@ -168,6 +168,31 @@ whose real correlation exceeds 0.5 or association 0.3.</p>
 {% endif %}
 </table>
 {% if privacy.get("note") %}<p class="muted">{{ privacy.note }}</p>{% endif %}
+{% if privacy.get("rare_values") %}<h3>Rare values (held by fewer than
+{{ privacy.min_value_count }} real rows)</h3>
+<table><tr><th>Column</th><th>Rare values</th><th>Real rows</th><th>Written verbatim</th>
+<th>Protected</th></tr>
+{% for name, r in privacy.rare_values.items() %}<tr><td>{{ name }}</td>
+<td class="num">{{ r.rare_values }}</td><td class="num">{{ r.rare_rows }}</td>
+<td class="num">{{ r.emitted_verbatim }}</td><td class="num">{{ r.protected }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if privacy.get("attacks") %}{% set attacks = privacy.attacks %}
+<h3>Attacks (anonymeter, {{ attacks.n_attacks }} attacks each; risk 0 = no better than
+against the holdout)</h3>
+<table><tr><th>Attack</th><th>Risk</th><th>95% CI</th><th>Success on training rows</th>
+<th>Success on holdout rows</th></tr>
+{% for name, a in attacks.anonymeter.items() if name != "inference_by_secret" %}<tr>
+<td>{{ name|replace("_", " ") }}{% if a.get("secret") %} ({{ a.secret }}){% endif %}</td>
+{% if a.risk is not none %}<td class="num">{{ num(a.risk) }}</td>
+<td class="num">{{ num(a.ci[0]) }} - {{ num(a.ci[1]) }}</td>
+<td class="num">{{ pct(a.attack_rate) }}</td><td class="num">{{ pct(a.control_rate) }}</td>
+{% else %}<td colspan="4">not measured</td>{% endif %}</tr>
+{% endfor %}
+<tr><td>Membership inference AUC (0.5 ideal, 1.0 every training row recognised)</td>
+<td class="num">{{ num(attacks.membership_auc) }}</td><td colspan="3"></td></tr>
+</table>
+{% if attacks.notes %}<ul class="muted">{% for n in attacks.notes %}<li>{{ n }}</li>
+{% endfor %}</ul>{% endif %}{% endif %}
 <h2>Worst column pairs</h2>
 {% if worst_pairs %}<table><tr><th>Columns</th><th>Pair trend (fixed bins)</th>
 <th>SDMetrics metric</th><th>SDMetrics score</th></tr>

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from synthdata.engine import dates
 from synthdata.engine.errors import InputError
 from synthdata.engine.kinds import ColumnKind as ColumnKind
 from synthdata.engine.patterns import identifier_format, is_free_text, text_sample
+from synthdata.engine.pii.columns import settle as settle_pii
+from synthdata.engine.pii.kinds import DEFAULT_LOCALE, parse_treatment
 
 DISCRETE_NUMERIC_LEVELS = 64
 # A text column whose non-null values are at least this share distinct (and that has at
@@ -46,6 +49,12 @@ class ColumnSpec:
     identifier_format: str | None = None
     constant_value: Any = None  # constant: the single value
     source_dtype: str = ""
+    # Personal data (engine.pii): the PiiKind value found or given, None for none; with
+    # `pii_keep` the user chose to keep the real values; `pii_locale` names the Faker
+    # locale of the fakes. Older model files have none of these: no PII treatment.
+    pii: str | None = None
+    pii_keep: bool = False
+    pii_locale: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -91,13 +100,18 @@ def infer_schema(
     overrides: dict[str, str | ColumnKind] | None = None,
     *,
     date_formats: dict[str, str] | None = None,
+    pii: Mapping[str, str] | None = None,
+    detect_pii: bool = True,
+    pii_locale: str = DEFAULT_LOCALE,
 ) -> TableSchema:
-    """Infer the kind of every column of `frame`.
+    """Infer the kind of every column of `frame`, and which hold personal data.
 
     `overrides` maps a column name to a `ColumnKind` value (e.g. ``{"zip": "categorical"}``)
     and wins over inference. `date_formats` maps a column name to the strftime format
     its text is written in (e.g. ``{"day": "%d/%m/%Y"}``): the column is a date-time,
     read and written in that format. Column names are kept as text (``0`` is "0").
+    `pii` maps a column to a PII kind or "keep" (see `engine.pii.PiiKind`) and wins
+    over detection, which `detect_pii` turns off; fakes come from `pii_locale`.
     """
     if frame.shape[1] == 0:
         raise InputError("the table has no columns")
@@ -105,8 +119,9 @@ def infer_schema(
         raise InputError("the table has duplicate column names")
     overrides = dict(overrides or {})
     date_formats = dict(date_formats or {})
+    treatments = {name: parse_treatment(name, value) for name, value in (pii or {}).items()}
     known = {str(c) for c in frame.columns}
-    unknown = (set(overrides) | set(date_formats)) - known
+    unknown = (set(overrides) | set(date_formats) | set(treatments)) - known
     if unknown:
         raise InputError(f"override for unknown column(s): {', '.join(sorted(unknown))}")
     columns = []
@@ -120,7 +135,15 @@ def infer_schema(
                     f"column {str(name)!r}: a date format was given, but its type is {kind}"
                 )
             kind = ColumnKind.DATETIME
-        columns.append(_infer_column(str(name), frame[name], kind, fmt))
+        spec = _infer_column(str(name), frame[name], kind, fmt)
+        settle_pii(
+            spec,
+            frame[name].dropna(),
+            given=treatments.get(str(name)),
+            detect=detect_pii,
+            locale=pii_locale,
+        )
+        columns.append(spec)
     return TableSchema(columns)
 
 

@@ -1,8 +1,10 @@
-"""Where the model cache keeps its entries: Redis, or a directory on the shared volume.
+"""Where the model cache keeps its entries: Redis, a local directory, or the artifact
+store's bucket.
 
-Both expire entries after a time to live. Redis does it itself (`EX`); the directory
-store writes each entry's expiry time as the file's mtime and treats older files as
-absent (deleting them when it meets them), so no clock or index file is needed.
+All expire entries after a time to live. Redis does it itself (`EX`); the directory
+store writes each entry's expiry time as the file's mtime, and the bucket store (an
+object's time cannot be set) as its name; both treat older entries as absent
+(deleting them when they meet them), so no clock or index file is needed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from synthdata.artifacts.base import ArtifactStore, ObjectInfo
 from synthdata.engine.io import atomic_path
 
 
@@ -114,4 +117,73 @@ class FileStore:
                 continue
             entries += 1
             size += info.st_size
+        return CacheStats(entries, size)
+
+
+class BucketStore:
+    """Entries as objects `<prefix>/<key>/<expiry>.synth` in the artifact store, for
+    workers that share no directory (the "filesystem" backend when the artifacts are in
+    S3). A re-put writes a new name and drops the older ones."""
+
+    def __init__(self, store: ArtifactStore, prefix: str = "cache/models") -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def _versions(self, key: str) -> list[tuple[float, ObjectInfo]]:
+        found = []
+        for info in self.store.list(f"{self.prefix}/{key}/"):
+            try:
+                found.append((float(info.key.rsplit("/", 1)[-1].removesuffix(".synth")), info))
+            except ValueError:  # not an entry of ours: leave it
+                continue
+        return sorted(found, key=lambda pair: pair[0])
+
+    def get(self, key: str) -> bytes | None:
+        versions = self._versions(key)
+        if not versions:
+            return None
+        expires, newest = versions[-1]
+        if expires <= time.time():
+            self.delete(key)
+            return None
+        try:
+            with self.store.open_read(newest.key) as source:
+                return source.read()
+        except FileNotFoundError:  # expired and removed by another worker meanwhile
+            return None
+
+    def put(self, key: str, data: bytes, ttl: int) -> None:
+        name = f"{self.prefix}/{key}/{time.time() + ttl:.3f}.synth"
+        with self.store.open_write(name) as sink:
+            sink.write(data)
+        for _expires, older in self._versions(key):
+            if older.key != name:
+                self.store.delete(older.key)
+
+    def delete(self, key: str) -> None:
+        self.store.delete_prefix(f"{self.prefix}/{key}/")
+
+    def expires_at(self, key: str) -> float | None:
+        """When the entry expires (epoch seconds), or None when there is none."""
+        versions = self._versions(key)
+        return versions[-1][0] if versions else None
+
+    def stats(self) -> CacheStats:
+        entries = size = 0
+        now = time.time()
+        newest: dict[str, tuple[float, ObjectInfo]] = {}
+        for info in self.store.list(f"{self.prefix}/"):
+            folder, _, name = info.key.rpartition("/")
+            try:
+                expires = float(name.removesuffix(".synth"))
+            except ValueError:
+                continue
+            if folder not in newest or newest[folder][0] < expires:
+                newest[folder] = (expires, info)
+        for expires, info in newest.values():
+            if expires <= now:
+                self.store.delete_prefix(info.key.rpartition("/")[0] + "/")  # reclaim now
+                continue
+            entries += 1
+            size += info.size
         return CacheStats(entries, size)

@@ -1,26 +1,27 @@
-"""Splitting a generation job into row ranges, and joining the parts into one file.
+"""Splitting a generation job into row ranges, and reading its parts back as one file.
 
 Each chunk is rows [start_row, start_row + rows) of the model's deterministic
 sequence for the job's seed (`Synthesizer.iter_chunks(start_row=...)`), so the
-joined parts equal what a single worker would have written.
+parts read in order equal what a single worker would have written. Nothing joins
+the parts on the workers: the result is the parts plus a manifest
+(`jobs/manifest.py`), and a download streams them as one file here, block by block
+(CSV) or row group by row group (Parquet), never holding a whole part in memory.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthdata.engine.io import atomic_path
-from synthdata.jobs import telemetry
+OpenPart = Callable[[str], AbstractContextManager[BinaryIO]]
+"""Opens a part by key for reading (the store's `open_read`): seekable, streaming."""
 
-_COPY_BYTES = 8 * 1024**2
+_BLOCK = 1024**2
 
 
 @dataclass(frozen=True)
@@ -42,77 +43,92 @@ def plan_chunks(total_rows: int, chunk_rows: int) -> list[ChunkPlan]:
     ]
 
 
-@telemetry.step("job.write")
-def join_parts(parts: Sequence[Path], target: Path, fmt: str) -> Path:
-    """Join part files, in order, into `target` atomically (parts are left in place,
-    except that a single part is simply renamed)."""
-    if not parts:
-        raise ValueError("no parts to join")
-    if len(parts) == 1:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(parts[0], target)
-        return target
-    with atomic_path(target) as tmp:
-        if fmt == "parquet":
-            _join_parquet(parts, tmp)
-        else:
-            _join_csv(parts, tmp)
-    return target
+def stream_parts(keys: Sequence[str], fmt: str, open_part: OpenPart) -> Iterator[bytes]:
+    """The parts, in order, as the bytes of one CSV or Parquet file."""
+    if not keys:
+        raise ValueError("no parts to read")
+    if fmt == "parquet":
+        return _stream_parquet(keys, open_part)
+    return _stream_csv(keys, open_part)
 
 
-def _join_csv(parts: Sequence[Path], out: Path) -> None:
-    with out.open("wb") as sink:
-        for number, part in enumerate(parts):
-            with part.open("rb") as source:
-                if number:
-                    _skip_header(source)
-                _append(source, sink)
+def _stream_csv(keys: Sequence[str], open_part: OpenPart) -> Iterator[bytes]:
+    """Every part's bytes; the header line only from the first part."""
+    for number, key in enumerate(keys):
+        with open_part(key) as source:
+            block = source.read(_BLOCK)
+            if number:
+                block = _after_header(block, source)
+            while block:
+                yield block
+                block = source.read(_BLOCK)
 
 
-def _append(source: BinaryIO, sink: BinaryIO) -> None:
-    """Copy the rest of `source` to the end of `sink`, in the kernel where it can.
-
-    The join is the one serial step of a chunked job; `copy_file_range` spares the
-    round trip of every byte through user space (and may share blocks outright).
-    """
-    start = source.tell()
-    remaining = os.fstat(source.fileno()).st_size - start
-    sink.flush()
-    try:
-        while remaining > 0:
-            copied = os.copy_file_range(source.fileno(), sink.fileno(), remaining, start)
-            if copied == 0:
-                break
-            start += copied
-            remaining -= copied
-    except OSError:  # e.g. not supported by the filesystem: copy through user space
-        pass
-    if remaining > 0:
-        source.seek(start)
-        shutil.copyfileobj(source, sink, _COPY_BYTES)
-
-
-def _skip_header(source: object) -> None:
-    """Advance past the CSV header line, respecting quoted names that contain newlines."""
-    read = source.read  # type: ignore[attr-defined]
+def _after_header(block: bytes, source: BinaryIO) -> bytes:
+    """What follows the CSV header line, reading on while the header is longer than a
+    block; a quoted column name may contain newlines."""
     quoted = False
-    while True:
-        byte = read(1)
-        if not byte:
-            return
-        if byte == b'"':
-            quoted = not quoted
-        elif byte == b"\n" and not quoted:
-            return
+    while block:
+        for position, byte in enumerate(block):
+            if byte == 0x22:  # '"'
+                quoted = not quoted
+            elif byte == 0x0A and not quoted:  # '\n'
+                return block[position + 1 :]
+        block = source.read(_BLOCK)
+    return b""
 
 
-def _join_parquet(parts: Sequence[Path], out: Path) -> None:
-    # A column that is entirely null in one part is typed "null" there: unify the
-    # part schemas so that every part can be cast to one file schema.
-    schemas = [pq.read_schema(part) for part in parts]
+class _Spool:
+    """A write-only sink for `ParquetWriter` whose bytes are taken out as they come,
+    so the rewritten file streams instead of landing on disk or in memory whole."""
+
+    def __init__(self) -> None:
+        self._blocks: list[bytes] = []
+        self._size = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self._blocks.append(bytes(data))
+        self._size += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._size
+
+    def flush(self) -> None:
+        """Nothing is buffered: `drain` hands out what was written."""
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> bytes:
+        data = b"".join(self._blocks)
+        self._blocks.clear()
+        return data
+
+
+def _stream_parquet(keys: Sequence[str], open_part: OpenPart) -> Iterator[bytes]:
+    """One Parquet file holding every part's row groups, in order.
+
+    A column that is entirely null in one part is typed "null" there, so the part
+    schemas are unified first (reading only the footers) and every row group is cast
+    to the one file schema.
+    """
+    schemas = []
+    for key in keys:
+        with open_part(key) as source:
+            schemas.append(pq.ParquetFile(source).schema_arrow)
     schema = pa.unify_schemas(schemas, promote_options="permissive")
-    with pq.ParquetWriter(out, schema) as writer:
-        for part in parts:
-            handle = pq.ParquetFile(part)
-            for group in range(handle.num_row_groups):
-                writer.write_table(handle.read_row_group(group).cast(schema))
+    spool = _Spool()
+    writer = pq.ParquetWriter(spool, schema)
+    try:
+        for key in keys:
+            with open_part(key) as source:
+                handle = pq.ParquetFile(source)
+                for group in range(handle.num_row_groups):
+                    writer.write_table(handle.read_row_group(group).cast(schema))
+                    if data := spool.drain():
+                        yield data
+    finally:
+        writer.close()
+    yield spool.drain()

@@ -93,9 +93,16 @@ def claim_chunk(session: Session, job_id: str, index: int, seconds: float) -> st
     return token if _rowcount(result) == 1 else None
 
 
-def claim_chunk_statement(job_id: str, index: int, seconds: float, *, token: str) -> Update:
-    """The conditional UPDATE of `claim_chunk` (also planned by `ops optimize-queries`)."""
+def claim_chunk_statement(
+    job_id: str, index: int, seconds: float, *, token: str, keep_enqueued_at: bool = False
+) -> Update:
+    """The conditional UPDATE of `claim_chunk` (also planned by `ops optimize-queries`).
+
+    `keep_enqueued_at`: the fair claim (`fairness.py`) runs before the chunk's phase
+    starts, and the phase reads `enqueued_at` for the chunk's queue wait.
+    """
     now = utcnow()
+    values: dict[str, Any] = {} if keep_enqueued_at else {"enqueued_at": None}
     running = select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING.value)
     return (
         update(JobChunk)
@@ -110,8 +117,8 @@ def claim_chunk_statement(job_id: str, index: int, seconds: float, *, token: str
             state=ChunkState.RUNNING.value,
             lease_until=now + timedelta(seconds=seconds),
             claim_token=token,
-            enqueued_at=None,
             attempts=JobChunk.attempts + 1,
+            **values,
         )
         .execution_options(synchronize_session=False)
     )

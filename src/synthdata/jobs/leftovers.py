@@ -1,7 +1,8 @@
 """Removing what a job wrote once it has ended without success.
 
-A failed or cancelled job keeps nothing on disk: its parts, the model fitted for it,
-a half-joined result, and for a training job the model file. Every process that
+A failed or cancelled job keeps nothing in the artifact store: its parts, the model
+fitted for it, a half-written result, and for a training job the model file (and the
+process drops its local copies of them). Every process that
 notices the end removes them (the API right after a cancel, a worker when its task
 stops on a lost lease or a failure), because a worker may still be writing a part
 when the API cancels; removal is idempotent. What slips past (a crash between the
@@ -25,7 +26,7 @@ ENDED_WITHOUT_RESULT = (JobState.FAILED.value, JobState.CANCELLED.value)
 
 
 def discard_if_ended(session: Session, storage: Storage, job_id: str) -> bool:
-    """Remove the files of `job_id` if it failed or was cancelled; True if it had."""
+    """Remove the objects of `job_id` if it failed or was cancelled; True if it had."""
     job = session.get(Job, job_id)
     if job is None or job.state not in ENDED_WITHOUT_RESULT:
         return False
@@ -34,7 +35,7 @@ def discard_if_ended(session: Session, storage: Storage, job_id: str) -> bool:
         model = session.get(SynthModel, job.model_id)
         # A model that became ready belongs to a later, successful run; keep it.
         if model is None or model.state != ModelState.READY.value:
-            storage.remove_tree(storage.model_file(job.customer_id, job.model_id).parent)
+            storage.remove_tree(storage.model_dir(job.customer_id, job.model_id))
     return True
 
 

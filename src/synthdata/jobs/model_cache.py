@@ -6,7 +6,9 @@ model format and engine versions. Its value is the saved model file (the engine'
 zip of JSON and arrays, which cannot run code when loaded), kept
 
 - in Redis (`SET key bytes EX ttl`), keys prefixed with the queue name, or
-- under `data_dir/cache/models/`, one file per entry whose mtime is its expiry time.
+- under `data_dir/cache/models/`, one file per entry whose mtime is its expiry time, or,
+  when the artifacts are in S3 (`SYNTHDATA_STORE=s3`), under `cache/models/` in the
+  bucket, the expiry time in the object's name (the "filesystem" backend either way).
 
 The configuration (enabled, backend, ttl) is the platform flag "model-cache" in the
 database, so every replica and worker follows the same setting; it is off until an
@@ -26,9 +28,11 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from synthdata.artifacts import open_store, store_config
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import atomic_path
-from synthdata.jobs.cache_stores import CacheStats, CacheStore, FileStore, RedisStore
+from synthdata.engine.loading import FitLimits
+from synthdata.jobs.cache_stores import BucketStore, CacheStats, CacheStore, FileStore, RedisStore
 from synthdata.jobs.training import fit_to_file
 from synthdata.observability.metrics import model_cache_requests_total
 from synthdata.service.admin.models import Flag
@@ -82,6 +86,8 @@ def store_for(backend: Backend, settings: Settings) -> CacheStore | None:
         if not settings.redis_url:
             return None
         return RedisStore(settings.redis_url, f"{settings.queue_name}:model-cache:")
+    if settings.store != "local":  # workers share no directory: use the bucket
+        return BucketStore(open_store(store_config(settings)))
     return FileStore(settings.data_dir / "cache" / "models")
 
 
@@ -151,7 +157,11 @@ def is_cacheable(synthesizer: str) -> bool:
 
 
 def cache_key(
-    dataset_id: str, source: Path, synthesizer: str, constraints: list[Any] | None = None
+    dataset_id: str,
+    source: Path,
+    synthesizer: str,
+    constraints: list[Any] | None = None,
+    limits: FitLimits | None = None,
 ) -> str:
     """The entry name of a fit: a digest of everything the fitted model depends on."""
     import synthdata
@@ -167,6 +177,9 @@ def cache_key(
         "synthesizer": synthesizer,
         "options": {},  # jobs fit with the synthesizer's defaults
         "constraints": constraints or [],
+        # The sample of a large dataset depends on them (the defaults add nothing, so
+        # entries written before the limits were settings stay valid).
+        **({"fit_limits": asdict(limits)} if limits and limits != FitLimits() else {}),
         "format": VERSION,
         "engine": synthdata.__version__,
     }
@@ -180,15 +193,16 @@ def fit_with_cache(
     target: Path,
     synthesizer: str,
     constraints: list[Any] | None = None,
+    limits: FitLimits | None = None,
 ) -> None:
     """Put the model of `synthesizer` on `source` at `target`: from the cache, or by fitting."""
     if cache is None or not is_cacheable(synthesizer):
-        fit_to_file(source, target, synthesizer, constraints)
+        fit_to_file(source, target, synthesizer, constraints, limits)
         return
-    key = cache_key(dataset_id, Path(source), synthesizer, constraints)
+    key = cache_key(dataset_id, Path(source), synthesizer, constraints, limits)
     if cache.restore(key, target):
         model_cache_requests_total.labels("hit").inc()
         return
     model_cache_requests_total.labels("miss").inc()
-    fit_to_file(source, target, synthesizer, constraints)
+    fit_to_file(source, target, synthesizer, constraints, limits)
     cache.save(key, target)

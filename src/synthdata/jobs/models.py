@@ -2,7 +2,7 @@
 
 A job moves queued -> running -> succeeded | failed | cancelled. Its phases are
 "prepare" (fit the model if needed, plan the chunks), the chunks (any worker may
-run any chunk) and "finalize" (join the parts, record the charge). Each phase is
+run any chunk) and "finalize" (write the manifest, record the charge). Each phase is
 claimed with a lease (`lease_until` + `claim_token`) that its worker renews; a
 lease that runs out means the worker died, and the reaper hands the work on.
 """
@@ -120,3 +120,6 @@ class JobChunk(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The part this chunk wrote, recorded with its completion: the manifest's entry.
+    part_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    part_sha256: Mapped[str | None] = mapped_column(String(64))

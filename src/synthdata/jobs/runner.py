@@ -11,6 +11,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -20,13 +21,27 @@ from synthdata.engine.conditions import conditions_from_json
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import write_frames
 from synthdata.jobs import leases, model_cache, signals, telemetry
-from synthdata.jobs.chunking import join_parts, plan_chunks
+from synthdata.jobs.chunking import plan_chunks
 from synthdata.jobs.leases import Heartbeat, LeaseLost
 from synthdata.jobs.leftovers import discard_quietly
+from synthdata.jobs.manifest import (
+    Manifest,
+    PartsMissing,
+    check_parts,
+    file_digest,
+    manifest_of,
+    write_manifest,
+)
 from synthdata.jobs.models import Job, JobChunk, JobKind
 from synthdata.jobs.queue import JobQueue
-from synthdata.jobs.training import fit_to_file
-from synthdata.jobs.transitions import complete_chunk, finish, mark_failed, release_job
+from synthdata.jobs.training import fit_limits, fit_to_file
+from synthdata.jobs.transitions import (
+    ChunkCompletion,
+    complete_chunk,
+    finish,
+    mark_failed,
+    release_job,
+)
 from synthdata.service.core.db import session_scope, utcnow
 from synthdata.service.core.settings import Settings
 from synthdata.service.core.storage import Storage
@@ -117,7 +132,18 @@ class JobRunner:
         if model is None:
             raise UserFacingError("the model was deleted before it was trained")
         target = self.storage.model_file(job.customer_id, model.id)
-        fitted = fit_to_file(self._dataset_file(job), target, job.synthesizer, job.constraints)
+        scratch = self.storage.scratch("model.synth")
+        try:
+            fitted = fit_to_file(
+                self._dataset_file(job),
+                scratch,
+                job.synthesizer,
+                job.constraints,
+                fit_limits(self.settings),
+            )
+            size = self.storage.publish(scratch, target)
+        finally:
+            scratch.unlink(missing_ok=True)
         beat.check()
 
         def record(session: Session) -> None:
@@ -128,8 +154,8 @@ class JobRunner:
                 .where(SynthModel.id == model.id)
                 .values(
                     state=ModelState.READY.value,
-                    path=self.storage.relative(target),
-                    size_bytes=target.stat().st_size,
+                    path=target,
+                    size_bytes=size,
                     fitted_rows=fitted.fitted_rows,
                     schema_json=fitted.schema.to_dict() if fitted.schema else None,
                     ready_at=utcnow(),
@@ -148,17 +174,22 @@ class JobRunner:
         if dataset is None:
             raise UserFacingError("the dataset of this job was deleted")
         assert job.scale is not None
+        # The bundle stays one object (result.zip): written here, then published.
         target = self.storage.result_file(job.customer_id, job.id, BUNDLE_FORMAT)
-        rows = generate_tables_file(
-            self.storage.absolute(dataset.path),
-            target,
-            metadata=(dataset.schema_json or {}).get("metadata"),
-            scale=job.scale,
-            seed=job.seed,
-            fmt=job.format,
-        )
+        scratch = self.storage.scratch(f"result.{BUNDLE_FORMAT}")
+        try:
+            rows = generate_tables_file(
+                self._fetch_dataset(dataset.path),
+                scratch,
+                metadata=(dataset.schema_json or {}).get("metadata"),
+                scale=job.scale,
+                seed=job.seed,
+                fmt=job.format,
+            )
+            size = self.storage.publish(scratch, target)
+        finally:
+            scratch.unlink(missing_ok=True)
         beat.check()
-        size = target.stat().st_size
 
         def record(session: Session) -> signals.Outcome:
             if not finish(session, job.id, token):
@@ -167,7 +198,7 @@ class JobRunner:
             # Usage and metrics count the rows written over all tables, as the charge does.
             done.rows = done.rows_done = rows
             done.chunks_total = done.chunks_done = 1
-            done.result_path, done.result_bytes = self.storage.relative(target), size
+            done.result_path, done.result_bytes = target, size
             return signals.outcome(session, done, record_charge(session, done), size)
 
         signals.generation_succeeded(job, self._tx(record))
@@ -178,7 +209,14 @@ class JobRunner:
         dataset = self._tx(lambda s: s.get(Dataset, job.dataset_id) if job.dataset_id else None)
         if dataset is None:
             raise UserFacingError("the dataset of this job was deleted")
-        return str(self.storage.absolute(dataset.path))
+        return str(self._fetch_dataset(dataset.path))
+
+    def _fetch_dataset(self, key: str) -> Path:
+        """The dataset's file to read here (downloaded once into work_dir from S3)."""
+        try:
+            return self.storage.fetch(key)
+        except FileNotFoundError:  # ObjectNotFound too; its text names the store
+            raise UserFacingError("the stored file of this job's dataset was not found") from None
 
     def _ensure_model(self, job: Job) -> None:
         """Check the job's model is ready, or fit one on its dataset (once)."""
@@ -188,12 +226,24 @@ class JobRunner:
                 raise UserFacingError("the model of this job was deleted or is not ready")
             return
         target = self.storage.job_model_file(job.customer_id, job.id)
-        if not target.exists():  # an earlier attempt may have fitted it already
-            cache = self._tx(lambda s: model_cache.open_cache(s, self.settings))
-            source = self._dataset_file(job)
+        if self.storage.exists(target):  # an earlier attempt may have fitted it already
+            return
+        cache = self._tx(lambda s: model_cache.open_cache(s, self.settings))
+        source = self._dataset_file(job)
+        scratch = self.storage.scratch("model.synth")
+        try:
             model_cache.fit_with_cache(
-                cache, job.dataset_id or "", source, target, job.synthesizer, job.constraints
+                cache,
+                job.dataset_id or "",
+                source,
+                scratch,
+                job.synthesizer,
+                job.constraints,
+                fit_limits(self.settings),
             )
+            self.storage.publish(scratch, target)
+        finally:
+            scratch.unlink(missing_ok=True)
 
     def _plan(self, job: Job, token: str) -> None:
         plans = plan_chunks(job.rows, self.settings.job_chunk_rows)
@@ -228,10 +278,14 @@ class JobRunner:
 
     # -- chunks -------------------------------------------------------------------------
     @telemetry.phase("chunk")
-    def run_chunk(self, job_id: str, index: int) -> None:
-        """Write rows [start_row, start_row + rows) to the chunk's part file."""
+    def run_chunk(self, job_id: str, index: int, claimed: str | None = None) -> None:
+        """Write rows [start_row, start_row + rows) to the chunk's part file.
+
+        `claimed`: the token of a lease the caller already holds (the queue's fair
+        claim, `jobs/fairness.py`); without it the chunk is claimed here.
+        """
         lease = self.settings.job_lease_seconds
-        token = self._tx(lambda s: leases.claim_chunk(s, job_id, index, lease))
+        token = claimed or self._tx(lambda s: leases.claim_chunk(s, job_id, index, lease))
         if token is None:
             return
         done: str | None = None
@@ -262,7 +316,7 @@ class JobRunner:
                 raise UserFacingError("the model of this job was deleted")
             model_file = model.path
         else:
-            model_file = self.storage.relative(self.storage.job_model_file(job.customer_id, job.id))
+            model_file = self.storage.job_model_file(job.customer_id, job.id)
         return _ChunkWork(
             chunk.id,
             job.synthesizer,
@@ -286,25 +340,42 @@ class JobRunner:
             return leases.renew_chunk(session, work.chunk_id, job_id, token, seconds, done[0])
 
         beat = Heartbeat(lambda: self._tx(renew), self.settings.job_heartbeat_seconds)
-        with beat:
-            model = load_model(self.storage.absolute(work.model_file))
+        key = self.storage.part_file(work.customer_id, job_id, index, work.fmt)
+        # Written in this process's own work_dir, then uploaded whole to the part's key:
+        # a retried chunk overwrites its part with the same bytes (seeded per row).
+        local = self.storage.scratch(key.rsplit("/", 1)[-1])
+        try:
+            with beat:
+                model = load_model(self.storage.fetch(work.model_file))
 
-            def progress(rows_done: int, _total: int) -> None:
-                done[0] = rows_done
+                def progress(rows_done: int, _total: int) -> None:
+                    done[0] = rows_done
+                    beat.check()
+
+                frames = model.iter_chunks(
+                    work.rows,
+                    seed=work.seed,
+                    start_row=work.start_row,
+                    progress=progress,
+                    conditions=work.conditions,
+                )
+                write_frames(frames, local, fmt=work.fmt)
+                size, sha256 = file_digest(local)
                 beat.check()
+                self.storage.publish(local, key)
+        finally:
+            local.unlink(missing_ok=True)
 
-            part = self.storage.part_file(work.customer_id, job_id, index, work.fmt)
-            frames = model.iter_chunks(
-                work.rows,
-                seed=work.seed,
-                start_row=work.start_row,
-                progress=progress,
-                conditions=work.conditions,
+        def record(session: Session) -> ChunkCompletion:
+            # Recorded only by the lease holder, in the transaction that completes it.
+            session.execute(
+                update(JobChunk)
+                .where(JobChunk.id == work.chunk_id, JobChunk.claim_token == token)
+                .values(part_bytes=size, part_sha256=sha256)
             )
-            write_frames(frames, part, fmt=work.fmt)
-        completion = self._tx(
-            lambda s: complete_chunk(s, job_id, work.chunk_id, work.rows, token, seconds)
-        )
+            return complete_chunk(session, job_id, work.chunk_id, work.rows, token, seconds)
+
+        completion = self._tx(record)
         if completion.done:  # counted once committed: the progress GenerationQueueStalled reads
             signals.chunk_completed(work.synthesizer)
         return completion.finalize_token
@@ -312,7 +383,8 @@ class JobRunner:
     # -- finalize -----------------------------------------------------------------------
     @telemetry.phase("finalize")
     def finalize(self, job_id: str) -> None:
-        """Join the parts and record success and the charge (re-sent by the reaper)."""
+        """Write the manifest of the parts, record success and the charge (re-sent by the
+        reaper)."""
         lease = self.settings.job_lease_seconds
         token = self._tx(lambda s: leases.claim_job(s, job_id, lease, phase="finalize"))
         if token is not None:
@@ -322,18 +394,11 @@ class JobRunner:
         try:
             with self._job_heartbeat(job_id, token) as beat:
                 job = self._tx(lambda s: s.get_one(Job, job_id))
-                target = self.storage.result_file(job.customer_id, job_id, job.format)
-                parts = [
-                    self.storage.part_file(job.customer_id, job_id, i, job.format)
-                    for i in range(job.chunks_total)
-                ]
-                if all(p.exists() for p in parts):
-                    join_parts(parts, target, job.format)
-                elif not target.exists():
-                    raise UserFacingError("the generated parts were lost; please resubmit")
+                key = self.storage.manifest_file(job.customer_id, job_id)
+                manifest = self._manifest(job)
                 beat.check()
-
-                size = target.stat().st_size
+                write_manifest(self.storage.store, key, manifest)  # last: it names the result
+                size = manifest.total_bytes
 
                 def record(session: Session) -> signals.Outcome:
                     if not finish(session, job_id, token):
@@ -341,11 +406,7 @@ class JobRunner:
                     session.execute(
                         update(Job)
                         .where(Job.id == job_id)
-                        .values(
-                            result_path=self.storage.relative(target),
-                            result_bytes=size,
-                            rows_done=job.rows,
-                        )
+                        .values(result_path=key, result_bytes=size, rows_done=job.rows)
                     )
                     return signals.outcome(session, job, record_charge(session, job), size)
 
@@ -361,8 +422,24 @@ class JobRunner:
             log.exception("job %s: finalize failed", job_id)
             self._retry_job(job_id, token, finalize=True)
             return
-        self.storage.remove_tree(target.parent / "parts")
         self.storage.remove_file(self.storage.job_model_file(job.customer_id, job_id))
+
+    def _manifest(self, job: Job) -> Manifest:
+        """The manifest of the job's parts, each checked to be stored as recorded."""
+        query = select(JobChunk).where(JobChunk.job_id == job.id).order_by(JobChunk.index)
+        chunks = self._tx(lambda s: list(s.scalars(query)))
+        folder = self.storage.job_dir(job.customer_id, job.id)
+        keys = [
+            self.storage.part_file(job.customer_id, job.id, c.index, job.format)[len(folder) + 1 :]
+            for c in chunks
+        ]
+        try:
+            manifest = manifest_of(job, chunks, keys, utcnow().isoformat())
+            check_parts(self.storage.store, folder, manifest)
+        except PartsMissing as exc:
+            log.warning("job %s: %s", job.id, exc)
+            raise UserFacingError("the generated parts were lost; please resubmit") from None
+        return manifest
 
     # -- failures -----------------------------------------------------------------------
     def fail(self, job_id: str, message: str) -> None:

@@ -11,7 +11,7 @@ created it (`origin`). Workers run a job as several messages, here called phases
         job.queue_wait             creation until a worker first took the job
         job.fit                    fit the synthesizer and store the model
         job.sample (per chunk)     sample a row range and write its part file
-        job.write                  join the parts into the result file
+        job.write                  write the result manifest (the parts stay as they are)
 
 `job.execute` outlives every process that works on the job, so its span id is
 derived from the job id: each phase parents its spans to that id, and the phase

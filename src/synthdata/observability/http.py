@@ -214,6 +214,8 @@ _scrape_time.register(metrics.scrape_time)
 _rest = CollectorRegistry()
 for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, metrics.scrape_time):
     _rest.register(_collector)
+for _gauge in metrics.GAUGE_METRICS:
+    _rest.register(_gauge)
 _local = LocalExposition(metrics.SERIES_METRICS, _rest)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -144,6 +144,46 @@ incident_escalations_total = Counter(
     ["target", "outcome"],
 )
 
+# The artifact store (artifacts/metrics.py records them around every backend). Labels
+# name the backend and the operation, never a key, a bucket or a credential.
+STORE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+STORE_OPERATIONS = ("put", "get", "head", "list", "delete", "presign", "check")
+STORE_OUTCOMES = ("ok", "error", "not_found")
+store_requests_total = Counter(
+    "synthdata_store_requests",
+    "Artifact store requests by operation (put|get|head|list|delete|presign|check) and "
+    "outcome (ok|error|not_found).",
+    ["backend", "operation", "outcome"],
+)
+store_request_duration_seconds = Histogram(
+    "synthdata_store_request_duration_seconds",
+    "Time an artifact store operation took; a streamed put or get counts from opening to "
+    "commit or close, the caller's own work between writes included.",
+    ["backend", "operation"],
+    buckets=STORE_BUCKETS,
+)
+store_bytes_total = Counter(
+    "synthdata_store_bytes",
+    "Bytes written to (direction=written) or read from (direction=read) the artifact store.",
+    ["backend", "direction"],
+)
+# Set where they are measured (a check, a sweep), so plain gauges; one process renders
+# them with the process collectors, several merge their files (latest value wins).
+store_up = Gauge(
+    "synthdata_store_up",
+    "1 when this process's last check of the artifact store (write, read and delete a "
+    "probe object) passed, 0 when it failed.",
+    ["backend"],
+    multiprocess_mode="livemostrecent",
+)
+store_orphan_objects = Gauge(
+    "synthdata_store_orphan_objects",
+    "Objects under customers/ that no database row references, as the last orphan sweep "
+    "counted them.",
+    multiprocess_mode="mostrecent",
+)
+GAUGE_METRICS: tuple[Gauge, ...] = (store_up, store_orphan_objects)
+
 # Every counter and histogram above, in exposition order (`/metrics` renders these
 # from their series directly; a test checks none is missing).
 SERIES_METRICS: tuple[Counter | Histogram, ...] = (
@@ -163,6 +203,9 @@ SERIES_METRICS: tuple[Counter | Histogram, ...] = (
     auth_failures_total,
     incident_time_to_ack_seconds,
     incident_escalations_total,
+    store_requests_total,
+    store_request_duration_seconds,
+    store_bytes_total,
 )
 
 

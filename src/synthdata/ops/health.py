@@ -1,7 +1,8 @@
 """`synthdata ops health-check [--comprehensive]`: is every part of the platform up?
 
-The service (its /healthz and /readyz), database, queue, Redis, storage and the
-workers (health_workers.py); with `--comprehensive` also the monitoring stack
+The service (its /healthz and /readyz), database, queue, Redis, storage, the artifact
+store (health_store.py: a probe object written, read and deleted) and the workers
+(health_workers.py); with `--comprehensive` also the monitoring stack
 (Prometheus and its scrape targets, Alertmanager, Grafana), the log pipeline, and what
 the service is going through (health_signals.py): the alerts that fire, the API's 5xx
 ratio and p95 latency. Every finding carries the time its check took (`took_ms`, the
@@ -32,6 +33,7 @@ from synthdata.ops.diagnose import (
 )
 from synthdata.ops.disk import filesystem_usage
 from synthdata.ops.health_signals import check_firing_alerts, check_traffic
+from synthdata.ops.health_store import check_object_store
 from synthdata.ops.health_workers import check_workers
 from synthdata.ops.pipeline import check_log_pipeline
 from synthdata.ops.report import TOOK_MS, Finding, Report, Status
@@ -48,6 +50,7 @@ def health_check(settings: Settings, *, url: str, comprehensive: bool) -> Report
             timed(report, check_queue, settings, engine)
             timed(report, check_redis, settings)
             timed(report, check_storage, settings)
+            timed(report, check_object_store, settings)
             if engine is not None:
                 timed(report, check_workers, engine)
         if comprehensive:
@@ -116,16 +119,16 @@ def check_service(report: Report, client: httpx.Client, url: str) -> None:
 
 def check_storage(report: Report, settings: Settings) -> None:
     """The data directory exists, takes a write, and has room (HighDiskUsage threshold)."""
-    from synthdata.service.core.storage import Storage
+    from synthdata.artifacts import LocalStore, StoreError
 
     root = settings.data_dir
     if not root.is_dir():
         report.add("storage", "fail", f"data_dir {root} does not exist")
         return
     try:
-        Storage(root).check_writable()
+        LocalStore(root).check()
         usage = filesystem_usage(root)  # HighDiskUsage's formula (ops/disk.py)
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
         report.add("storage", "fail", f"data_dir {root} is not writable ({reason(exc)})")
         return
     used = usage.used_ratio

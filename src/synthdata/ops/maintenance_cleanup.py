@@ -1,8 +1,9 @@
 """`cleanup-metrics` and `cleanup-storage`: delete what is past keeping.
 
-`cleanup-storage` runs the orphan sweep of `jobs/orphans.py` once: files under
-`<data_dir>/customers` that no row references and that are older than a grace
-period (every worker also runs it each `orphan_sweep_interval_seconds`).
+`cleanup-storage` runs the orphan sweep of `jobs/orphans.py` once: objects under
+`customers/` in the artifact store (`<data_dir>/customers` by default, or the S3
+bucket) that no row references and that are older than a grace period (every worker
+also runs it each `orphan_sweep_interval_seconds`).
 
 `cleanup-metrics` deletes every sample older than a cutoff through Prometheus' admin API.
 
@@ -201,13 +202,15 @@ def cleanup_storage(settings: Settings, older_than: timedelta, *, dry_run: bool 
     """Remove (or with `dry_run`, only list) orphaned files older than `older_than`."""
     from sqlalchemy.exc import OperationalError
 
+    from synthdata.artifacts import StoreError
     from synthdata.jobs.orphans import sweep_orphans
     from synthdata.service.core.db import make_engine, make_session_factory
-    from synthdata.service.core.storage import Storage
+    from synthdata.service.core.storage import CUSTOMERS, Storage
 
     label = duration_text(older_than)
     report = Report(f"cleanup-storage (older than {label}{', dry run' if dry_run else ''})")
-    storage = Storage(settings.data_dir)
+    storage = Storage.open(settings)
+    where = f"{storage.store.describe()} {CUSTOMERS}/"
     engine = make_engine(settings.database_url)
     try:
         sweep = sweep_orphans(
@@ -217,13 +220,16 @@ def cleanup_storage(settings: Settings, older_than: timedelta, *, dry_run: bool 
         # Without the references every file would look orphaned: delete nothing.
         report.add("database", "unreachable", str(exc.orig).strip().splitlines()[0][:200])
         return report
+    except StoreError as exc:
+        report.add("store", "unreachable", f"{storage.store.describe()}: {exc}"[:300])
+        return report
     finally:
         engine.dispose()
     report.add(
         "data directory",
         "info",
-        f"{sweep.scanned} files under {storage.customers}",
-        path=str(storage.customers),
+        f"{sweep.scanned} files under {where}",
+        path=where,
         files=sweep.scanned,
     )
     count, size = len(sweep.removed), sweep.removed_bytes
@@ -248,5 +254,12 @@ def cleanup_storage(settings: Settings, older_than: timedelta, *, dry_run: bool 
             f"{sweep.young} unreferenced files younger than {label} kept "
             "(an upload or a job may still be recording them)",
             files=sweep.young,
+        )
+    if sweep.failed:
+        report.add(
+            "undeleted",
+            "warn",
+            f"{sweep.failed} unreferenced files could not be deleted (see the log)",
+            files=sweep.failed,
         )
     return report

@@ -22,6 +22,7 @@ import pandas as pd
 from synthdata.engine.base import is_modelled
 from synthdata.engine.chain import ChainSynthesizer
 from synthdata.engine.kinds import ColumnKind
+from synthdata.engine.pii.columns import is_replaced
 from synthdata.relational._keys import key_shape, parent_rows
 from synthdata.relational.metadata import ForeignKey, Metadata
 
@@ -149,9 +150,14 @@ def fit_table(
     )
     with warnings.catch_warnings():  # scikit-learn's note on many classes (counts, ids)
         warnings.filterwarnings("ignore", "The number of unique classes", UserWarning)
-        model.fit(data, overrides=overrides)
+        # Reference data comes back as it is (see `_small_table_options`): a genus held by
+        # one species row names no person, so its rare values are not pooled.
+        reference = 1 if len(data) < REFERENCE_ROWS else None
+        model.fit(data, overrides=overrides, min_value_count=reference)
     if plan.lead and model.schema is not None and not is_modelled(model.schema[plan.lead[0]].kind):
         plan.lead = []  # an identifier (five promotions, five kinds) is made, not drawn
+    if plan.lead and model.schema is not None and is_replaced(model.schema[plan.lead[0]]):
+        plan.lead = []  # real personal data is not kept in the plan (see engine.pii)
     return plan, own, model
 
 

@@ -84,7 +84,7 @@ class Platform:
         self._checks = {
             "database": self.database.check,
             "queue": BoundedCheck("queue", self.queue.ping),
-            "storage": BoundedCheck("storage", self.storage.check_writable),
+            "storage": BoundedCheck("storage", self.storage.check),
         }
 
     @classmethod
@@ -97,8 +97,8 @@ class Platform:
         )
         engine = make_engine(settings.database_url, timeouts=timeouts)
         sessions = make_session_factory(engine)
-        storage = Storage(settings.data_dir)
-        storage.root.mkdir(parents=True, exist_ok=True)
+        # The embedded default is a directory under data_dir (as before the store existed).
+        storage = Storage.open(settings)
         queue = JobQueue(settings)
         runner = JobRunner(settings, sessions, storage, queue)
         queue.bind(runner)
@@ -190,7 +190,7 @@ class Platform:
     def start(self, *, workers: int) -> None:
         """Start the database monitor, the reaper, and `workers` consumer threads."""
         self.database.start()
-        self._reaper = Reaper(self.sessions, self.queue, self.settings)
+        self._reaper = Reaper(self.sessions, self.queue, self.settings, self.storage)
         self._reaper.start()
         if workers > 0:
             self._consumer = self.queue.consumer(workers, embedded=True)

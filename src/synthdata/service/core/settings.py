@@ -20,15 +20,22 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from synthdata.artifacts.base import UnsafeKey, check_prefix
 from synthdata.service.core.webhook_token import read_token
 
 _PLACEHOLDER_PASSWORDS = {"changeme", "change-me", "password", "secret", "example", "xxx"}
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+# Object-store credentials and the standard variable each falls back to.
+_S3_CREDENTIALS = {
+    "s3_access_key_id": "AWS_ACCESS_KEY_ID",
+    "s3_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "s3_session_token": "AWS_SESSION_TOKEN",
+}
 
 
 def default_home() -> Path:
@@ -85,11 +92,20 @@ class Settings(BaseSettings):
     # {"free": {"tables": 5, "columns": 50, "rows": 100000}}; a plan not named here, or a
     # limit a plan leaves out, gets the three settings above (datasets/limits.py).
     plan_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Chunks one customer may run at once over all workers (0: no limit); a plan in
+    # SYNTHDATA_PLAN_LIMITS may set its own, e.g. {"free": {"concurrency": 1}}. Keep it
+    # below the deployment's worker threads so one tenant's backlog leaves room for
+    # others (jobs/fairness.py).
+    tenant_concurrency: int = Field(default=0, ge=0)
     max_request_body_bytes: int = Field(default=1024**2, gt=0)
 
     # Jobs: rows per chunk (the unit a worker runs), ceiling per job, leases.
     job_chunk_rows: int = Field(default=1_000_000, gt=0)
     max_job_rows: int = Field(default=100_000_000, gt=0)
+    # Fitting reads a seeded uniform sample of a dataset: at most this many rows, and
+    # within this much reading memory (engine/loading.py FitLimits), whatever its size.
+    fit_max_rows: int = Field(default=1_000_000, gt=0)
+    fit_memory_mb: int = Field(default=1024, ge=256)
     job_lease_seconds: float = Field(default=60.0, gt=0)
     job_heartbeat_seconds: float = Field(default=5.0, gt=0)
     job_redeliver_seconds: float = Field(default=300.0, gt=0)
@@ -211,6 +227,30 @@ class Settings(BaseSettings):
     # Test-only: `X-Synthdata-Fault: 500` answers with that 5xx (service/core/faults.py).
     fault_injection: bool = False
 
+    # Artifacts (uploads, models, job parts; docs/storage.md): in data_dir ("local"), or
+    # in an S3-compatible bucket under s3_prefix ("s3"), shared by every API and worker
+    # pod without a shared volume. Each credential is read from its variable, else from
+    # the file its *_FILE variable names (a mounted secret), else from the standard
+    # AWS_* variable; credentials never appear in a repr, a log line or a label.
+    store: Literal["local", "s3"] = "local"
+    s3_endpoint: str | None = None  # e.g. http://minio:9000; unset: AWS S3 in s3_region
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = Field(default=None, repr=False)
+    s3_secret_access_key: SecretStr | None = None
+    s3_session_token: SecretStr | None = None
+    s3_access_key_id_file: Path | None = None
+    s3_secret_access_key_file: Path | None = None
+    s3_session_token_file: Path | None = None
+    # GET /jobs/{id}/result answers 307 to a presigned URL (valid presign_seconds) when
+    # the result is one object in object storage, instead of streaming it through the API.
+    result_redirect: bool = False
+    presign_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600)
+    # A process's private scratch (local copies of models, datasets, parts being
+    # written); never shared between processes or pods.
+    work_dir: Path = Field(default_factory=lambda data: data["home"] / "work")
+
     @model_validator(mode="before")
     @classmethod
     def _webhook_token_argument(cls, data: Any) -> Any:
@@ -231,11 +271,11 @@ class Settings(BaseSettings):
     @classmethod
     def _plan_limit_names(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
         for plan, limits in value.items():
-            unknown = set(limits) - {"tables", "columns", "rows"}
+            unknown = set(limits) - {"tables", "columns", "rows", "concurrency"}
             if unknown or any(limit <= 0 for limit in limits.values()):
                 raise ValueError(
-                    f"SYNTHDATA_PLAN_LIMITS[{plan!r}]: give tables, columns and rows as "
-                    f"positive integers (got {limits})"
+                    f"SYNTHDATA_PLAN_LIMITS[{plan!r}]: give tables, columns, rows and "
+                    f"concurrency as positive integers (got {limits})"
                 )
         return value
 
@@ -257,6 +297,55 @@ class Settings(BaseSettings):
                     f"SYNTHDATA_TRUSTED_PROXIES: {entry!r} is not an address or CIDR"
                 ) from None
         return value
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _s3_prefix_is_a_folder(cls, value: str) -> str:
+        try:
+            return check_prefix(value)
+        except UnsafeKey:
+            raise ValueError(
+                f"SYNTHDATA_S3_PREFIX: {value!r} is not a relative posix folder "
+                "(no leading '/', no '.' or '..' segments, no backslash)"
+            ) from None
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _s3_endpoint_url(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"SYNTHDATA_S3_ENDPOINT: {value!r} is not an http(s) URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _store_credentials(self) -> Settings:
+        # The variable wins over its *_FILE, which wins over the AWS_* fallback.
+        for name, aws in _S3_CREDENTIALS.items():
+            value: str | None = None
+            direct = getattr(self, name)
+            path = getattr(self, f"{name}_file")
+            if direct is not None and path is not None:
+                raise ValueError(
+                    f"set SYNTHDATA_{name.upper()} or SYNTHDATA_{name.upper()}_FILE, not both"
+                )
+            if path is not None:
+                try:
+                    value = Path(path).read_text().strip()
+                except OSError as exc:
+                    raise ValueError(
+                        f"SYNTHDATA_{name.upper()}_FILE: cannot read {path} ({exc.strerror})"
+                    ) from None
+            elif direct is None:
+                value = os.environ.get(aws) or None
+            if value is not None:
+                setattr(self, name, value if name == "s3_access_key_id" else SecretStr(value))
+        if self.store == "s3":
+            if not self.s3_bucket:
+                raise ValueError("SYNTHDATA_STORE=s3 needs SYNTHDATA_S3_BUCKET")
+            if not (self.s3_endpoint or self.s3_region):
+                raise ValueError(
+                    "SYNTHDATA_STORE=s3 needs SYNTHDATA_S3_ENDPOINT or SYNTHDATA_S3_REGION"
+                )
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

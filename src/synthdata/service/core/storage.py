@@ -1,29 +1,45 @@
-"""Where artifacts live: uploads, trained models, job parts and results.
+"""Where artifacts live: the key layout of uploads, models, job parts and results.
 
-Every path is derived from ids alone, so a re-run of a task writes to the same
-place (idempotent), and the database stores paths relative to the data directory.
-Ids are checked against `SAFE_ID` and every built path must stay under the root:
-the API validates ids at its edge, and this is the last line behind it.
+Every key is derived from ids alone, so a re-run of a task writes to the same key
+(idempotent), and the database stores keys where it stored paths relative to the data
+directory (the same strings: on the local backend a key is that relative path). Ids
+are checked against `SAFE_ID`, and the store refuses any key that could leave its root
+(`UnsafeKey`, here also `UnsafePath`): the API validates ids at its edge, and this is
+the last line behind it.
+
+The objects themselves live in an `ArtifactStore` (a local directory or an S3 bucket,
+`synthdata.artifacts`). A worker that needs a file (a model to load, a dataset to fit)
+gets it with `fetch`: the stored file itself on the local backend, else a copy in the
+process-private `work_dir`, downloaded once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import posixpath
 import re
 import shutil
+import threading
 import uuid
+import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from synthdata.artifacts.base import ArtifactStore, ObjectNotFound, UnsafeKey, check_key
+from synthdata.artifacts.config import open_store, store_config
+
+if TYPE_CHECKING:
+    from synthdata.service.core.settings import Settings
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-"""What an id (and a format) used as one path segment may look like: no dots, no slashes."""
+"""What an id (and a format) used as one key segment may look like: no dots, no slashes."""
 
 CUSTOMERS = "customers"
-"""The folder under the root that holds every customer's artifacts (and nothing else)."""
+"""The prefix that holds every customer's artifacts (and nothing else)."""
 
+UnsafePath = UnsafeKey
+"""An id that is not a plain segment, or a key that would leave the store's root."""
 
-class UnsafePath(ValueError):
-    """An id that is not a plain path segment, or a path outside the data directory."""
+_LOCKS = 64  # striped locks for concurrent fetches: one download per key at a time
 
 
 def _segment(value: str) -> str:
@@ -33,71 +49,118 @@ def _segment(value: str) -> str:
 
 
 class Storage:
-    """A local directory laid out by customer and object id."""
+    """The layout of keys by customer and object id, over one `ArtifactStore`."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
+    def __init__(self, store: ArtifactStore, work_dir: Path) -> None:
+        self.store = store
+        self.work_dir = Path(work_dir)
+        self._locks = [threading.Lock() for _ in range(_LOCKS)]
 
-    @property
-    def customers(self) -> Path:
-        """The folder of every customer's artifacts (what the orphan sweep walks)."""
-        return self.root / CUSTOMERS
+    @classmethod
+    def open(cls, settings: Settings) -> Storage:
+        """The storage the settings describe (the embedded default: data_dir)."""
+        return cls(open_store(store_config(settings)), settings.work_dir)
 
-    def _inside(self, path: Path) -> Path:
-        if not path.resolve().is_relative_to(self.root):
-            raise UnsafePath(f"path escapes the data directory: {path}")
-        return path
+    # -- layout ---------------------------------------------------------------------------
+    def _object_dir(self, customer_id: str, kind: str, object_id: str) -> str:
+        return f"{CUSTOMERS}/{_segment(customer_id)}/{kind}/{_segment(object_id)}"
 
-    def absolute(self, relative: str) -> Path:
-        """The absolute path of a stored relative path (refusing escapes from the root)."""
-        path = (self.root / relative).resolve()
-        if not path.is_relative_to(self.root):
-            raise UnsafePath(f"path escapes the data directory: {relative}")
-        return path
+    def dataset_dir(self, customer_id: str, dataset_id: str) -> str:
+        return self._object_dir(customer_id, "datasets", dataset_id)
 
-    def relative(self, path: Path) -> str:
-        """The path relative to the data directory, as stored in the database."""
-        return path.resolve().relative_to(self.root).as_posix()
+    def dataset_file(self, customer_id: str, dataset_id: str, fmt: str) -> str:
+        return f"{self.dataset_dir(customer_id, dataset_id)}/data.{_segment(fmt)}"
 
-    def _object_dir(self, customer_id: str, kind: str, object_id: str) -> Path:
-        return self._inside(self.customers / _segment(customer_id) / kind / _segment(object_id))
+    def model_dir(self, customer_id: str, model_id: str) -> str:
+        return self._object_dir(customer_id, "models", model_id)
 
-    def dataset_file(self, customer_id: str, dataset_id: str, fmt: str) -> Path:
-        folder = self._object_dir(customer_id, "datasets", dataset_id)
-        return folder / f"data.{_segment(fmt)}"
+    def model_file(self, customer_id: str, model_id: str) -> str:
+        return f"{self.model_dir(customer_id, model_id)}/model.synth"
 
-    def model_file(self, customer_id: str, model_id: str) -> Path:
-        return self._object_dir(customer_id, "models", model_id) / "model.synth"
-
-    def job_dir(self, customer_id: str, job_id: str) -> Path:
+    def job_dir(self, customer_id: str, job_id: str) -> str:
         return self._object_dir(customer_id, "jobs", job_id)
 
-    def job_model_file(self, customer_id: str, job_id: str) -> Path:
+    def job_model_file(self, customer_id: str, job_id: str) -> str:
         """The model fitted for a job that was given a dataset rather than a model."""
-        return self.job_dir(customer_id, job_id) / "model.synth"
+        return f"{self.job_dir(customer_id, job_id)}/model.synth"
 
-    def part_file(self, customer_id: str, job_id: str, index: int, fmt: str) -> Path:
-        return (
-            self.job_dir(customer_id, job_id) / "parts" / f"part-{int(index):05d}.{_segment(fmt)}"
-        )
+    def part_file(self, customer_id: str, job_id: str, index: int, fmt: str) -> str:
+        return f"{self.job_dir(customer_id, job_id)}/parts/part-{int(index):05d}.{_segment(fmt)}"
 
-    def result_file(self, customer_id: str, job_id: str, fmt: str) -> Path:
-        return self.job_dir(customer_id, job_id) / f"result.{_segment(fmt)}"
+    def manifest_file(self, customer_id: str, job_id: str) -> str:
+        """The job's manifest: written last, the only list of its parts readers trust."""
+        return f"{self.job_dir(customer_id, job_id)}/manifest.json"
 
-    def remove_tree(self, path: Path) -> None:
-        """Delete a folder of artifacts; missing is fine (deletion may run twice)."""
-        shutil.rmtree(self._inside(path), ignore_errors=True)
+    def result_file(self, customer_id: str, job_id: str, fmt: str) -> str:
+        return f"{self.job_dir(customer_id, job_id)}/result.{_segment(fmt)}"
 
-    def remove_file(self, path: Path) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._inside(path).unlink()
+    # -- objects --------------------------------------------------------------------------
+    def fetch(self, key: str) -> Path:
+        """A local file with the object's bytes, to read (never to write).
 
-    def check_writable(self) -> None:
-        """Raise OSError unless a file can be created and removed under the root."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        probe = self.root / f".probe-{uuid.uuid4().hex}"
-        with probe.open("wb") as handle:
-            handle.write(b"ok")
-            handle.flush()
-            os.fsync(handle.fileno())
-        probe.unlink()
+        The stored file itself on the local backend; otherwise a copy under `work_dir`,
+        downloaded on the first call (concurrent callers wait for that one download).
+        Keys name immutable objects (ids are never reused), so a copy stays valid.
+        Raises `ObjectNotFound` (a `FileNotFoundError`, and a `SynthDataError` whose
+        text names the key, never the store) when there is no such object.
+        """
+        check_key(key)
+        local = self.store.local_path(key)
+        if local is not None:
+            if not local.is_file():
+                raise ObjectNotFound(f"stored object not found: {key}")
+            return local
+        copy = self._copy_of(key)
+        if copy.is_file():
+            return copy
+        with self._locks[zlib.crc32(key.encode()) % _LOCKS]:
+            if not copy.is_file():
+                try:
+                    self.store.get_file(key, copy)  # atomic: never a partial copy
+                except ObjectNotFound:  # the same words as above, without the bucket
+                    raise ObjectNotFound(f"stored object not found: {key}") from None
+        return copy
+
+    def evict(self, key_or_prefix: str) -> None:
+        """Drop the local copies `fetch` made of a key or of everything under a prefix
+        (the stored objects stay); nothing to do on the local backend."""
+        check_key(key_or_prefix.rstrip("/"))
+        copy = self._copy_of(key_or_prefix.rstrip("/"))
+        if copy.is_dir():
+            shutil.rmtree(copy, ignore_errors=True)
+        else:
+            copy.unlink(missing_ok=True)
+
+    def publish(self, path: Path, key: str) -> int:
+        """Store the local file `path` as `key`, then remove it; returns its size."""
+        size = self.store.put_file(path, key)
+        path.unlink(missing_ok=True)
+        return size
+
+    def scratch(self, name: str) -> Path:
+        """A fresh path in `work_dir` for a file about to be written and published."""
+        folder = self.work_dir / "scratch"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{uuid.uuid4().hex}-{Path(name).name}"
+
+    def exists(self, key: str) -> bool:
+        return self.store.info(key) is not None
+
+    def remove_tree(self, prefix: str) -> int:
+        """Delete every object under the folder key `prefix`; missing is fine (a
+        deletion may run twice). Returns how many were deleted."""
+        folder = prefix.rstrip("/")
+        check_key(folder)
+        self.evict(folder)
+        return self.store.delete_prefix(folder + "/")
+
+    def remove_file(self, key: str) -> None:
+        self.evict(key)
+        self.store.delete(key)
+
+    def check(self) -> None:
+        """Raise unless an object can be written, read and deleted (`/readyz`)."""
+        self.store.check()
+
+    def _copy_of(self, key: str) -> Path:
+        return self.work_dir.joinpath("objects", *posixpath.normpath(key).split("/"))

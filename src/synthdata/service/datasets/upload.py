@@ -1,18 +1,29 @@
-"""Receiving a multipart upload straight to disk, with a size limit enforced while streaming.
+"""Receiving a multipart upload straight into the artifact store, with a size limit
+enforced while streaming.
 
 FastAPI's `UploadFile` spools the whole body before the view runs, so a limit
 checked there comes after the bytes were taken; here the body is parsed as it
-arrives and refused with 413 as soon as the file part passes the limit.
+arrives, written as it comes to the writer the caller opens for the file part (a
+store's `open_write`: a local temporary file, or an S3 multipart upload), and refused
+with 413 as soon as the file part passes the limit. Nothing is copied in full to
+memory or local disk first; a failed upload aborts the writer, so no object is left.
+The parser runs on the event loop and only collects the file's bytes; they go to the
+writer `FLUSH_BYTES` at a time on a thread, as do the commit and the abort, because
+on S3 each may wait for the network (a part upload) and must not stall other requests.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
+import anyio
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -26,6 +37,7 @@ _MAX_TEXT_FIELD = 1024
 _MAX_PARTS = 8
 MAX_PARTS = _MAX_PARTS  # public: the upload's OpenAPI schema states it (views.py)
 OVERHEAD = 128 * 1024  # room for the other parts, headers and boundaries around the file
+FLUSH_BYTES = 1024 * 1024  # file bytes handed to the writer at a time (one thread hop)
 
 
 @dataclass
@@ -37,12 +49,23 @@ class Upload:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+OpenTarget = Callable[[str], AbstractContextManager[BinaryIO]]
+"""Opens the writer of the file part, given the file's (cleaned) name; may refuse it."""
+
+
+class _Aborted(Exception):
+    """Thrown into the writer of a failed upload, so that it keeps nothing."""
+
+
 class _Receiver:
-    def __init__(self, target: Path, max_bytes: int) -> None:
-        self.target = target
+    def __init__(self, open_target: OpenTarget, max_bytes: int) -> None:
+        self.open_target = open_target
         self.max_bytes = max_bytes
         self.upload = Upload()
-        self.file: IO[bytes] | None = None
+        self.file: BinaryIO | None = None
+        self._writer = contextlib.ExitStack()
+        self._pending = bytearray()  # file bytes parsed, not yet given to the writer
+        self._file_ended = False
         self._seen_file = False
         self._headers: dict[bytes, bytes] = {}
         self._field = b""
@@ -80,8 +103,7 @@ class _Receiver:
             raw = options.get(b"filename", b"upload").decode("utf-8", "replace")
             _refuse_nul(raw, "the file name")
             self.upload.filename = Path(raw.replace("\\", "/")).name[:255] or "upload"
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            self.file = self.target.open("wb")
+            self.file = self._writer.enter_context(self.open_target(self.upload.filename))
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         if self._name == FILE_FIELD and self.file is not None:
@@ -92,7 +114,7 @@ class _Receiver:
                     f"the upload exceeds the limit of {self.max_bytes:,} bytes",
                     kind="payload-too-large",
                 )
-            self.file.write(data[start:end])
+            self._pending += data[start:end]
         elif self._name:
             self._text += data[start:end]
             if len(self._text) > _MAX_TEXT_FIELD:
@@ -102,16 +124,45 @@ class _Receiver:
 
     def part_end(self) -> None:
         if self._name == FILE_FIELD and self.file is not None:
-            self.file.close()
-            self.file = None
+            self._file_ended = True  # committed by `drain`, off the event loop
         elif self._name and self._name not in self.upload.fields:
             value = self._text.decode("utf-8", "replace")
             _refuse_nul(value, f"form field {self._name!r}")
             self.upload.fields[self._name] = value
 
+    async def drain(self, *, final: bool = False) -> None:
+        """Hand the collected bytes to the writer once there are enough (or the file
+        part has ended, or the body has), then commit the object if the part ended."""
+        file = self.file
+        if file is None:
+            return
+        if self._pending and (len(self._pending) >= FLUSH_BYTES or self._file_ended or final):
+            data = bytes(self._pending)
+            self._pending.clear()
+            await run_in_threadpool(file.write, data)
+        if self._file_ended:
+            self.file = None
+            await run_in_threadpool(self._writer.close)  # commits (an error propagates)
 
-async def receive_upload(request: Request, target: Path, max_bytes: int) -> Upload:
-    """Stream the `file` part of a multipart/form-data request to `target`."""
+    async def abort(self) -> None:
+        """Abort an unfinished writer: the store keeps nothing of this upload. Shielded:
+        a client's disconnect (a cancellation) must not leave a half-written object."""
+        if self.file is None:
+            return
+        self.file = None
+        self._pending.clear()
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(self._abort_writer)
+
+    def _abort_writer(self) -> None:
+        error = _Aborted()
+        with contextlib.suppress(Exception):  # e.g. a full disk again, flushing the buffer
+            self._writer.__exit__(_Aborted, error, None)
+
+
+async def receive_upload(request: Request, open_target: OpenTarget, max_bytes: int) -> Upload:
+    """Stream the `file` part of a multipart/form-data request into the writer that
+    `open_target(filename)` opens; on any failure the writer is aborted."""
     content_type, options = parse_options_header(request.headers.get("content-type"))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -121,7 +172,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
         raise Problem(
             413, f"the upload exceeds the limit of {max_bytes:,} bytes", kind="payload-too-large"
         )
-    receiver = _Receiver(target, max_bytes)
+    receiver = _Receiver(open_target, max_bytes)
     parser = MultipartParser(
         boundary,
         {
@@ -137,18 +188,20 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
     try:
         async for chunk in request.stream():
             parser.write(chunk)
+            await receiver.drain()
         parser.finalize()
+        await receiver.drain(final=True)
     except MultipartParseError as exc:
-        _discard(receiver, target)
+        await receiver.abort()
         raise Problem(400, f"malformed multipart body: {exc}", kind="bad-request") from None
     except BaseException:
-        _discard(receiver, target)
+        await receiver.abort()
         raise
     if not receiver._seen_file:
-        _discard(receiver, target)
+        await receiver.abort()
         raise Problem(422, "the form has no 'file' part", kind="validation-error")
     if receiver.file is not None:  # the body ended inside the file part
-        _discard(receiver, target)
+        await receiver.abort()
         raise Problem(400, "the upload was cut off before its end", kind="bad-request")
     data_processed_bytes_total.labels("in").inc(receiver.upload.size)
     return receiver.upload
@@ -158,12 +211,3 @@ def _refuse_nul(value: str, what: str) -> None:
     # PostgreSQL cannot store a NUL in text; refuse it here, not as a 500 at the insert.
     if "\x00" in value:
         raise Problem(422, f"{what} contains a NUL character", kind="validation-error")
-
-
-def _discard(receiver: _Receiver, target: Path) -> None:
-    if receiver.file is not None:
-        with contextlib.suppress(OSError):  # e.g. a full disk again, flushing the buffer
-            receiver.file.close()
-        receiver.file = None
-    with contextlib.suppress(FileNotFoundError):
-        target.unlink()

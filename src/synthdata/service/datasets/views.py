@@ -1,18 +1,22 @@
-"""Datasets: upload (multipart, streamed to disk), list, get, delete."""
+"""Datasets: upload (multipart, streamed into the artifact store), list, get, delete."""
 
 from __future__ import annotations
 
 import errno
 import functools
-import os
+import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
+import anyio
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from synthdata.artifacts import StoreError, store_config
 from synthdata.engine.errors import InputError
 from synthdata.engine.io import detect_format
 from synthdata.service.core.db import new_id
@@ -20,11 +24,18 @@ from synthdata.service.core.offload import shared_offload
 from synthdata.service.core.pagination import Page, paginate
 from synthdata.service.core.problems import MEDIA_TYPE, PROBLEM_RESPONSES, Problem, ProblemDoc
 from synthdata.service.core.settings import Settings
+from synthdata.service.core.storage import Storage
 from synthdata.service.customers.models import Customer
-from synthdata.service.datasets.bundles import BUNDLE_FORMAT, inspect_bundle, is_bundle_upload
+from synthdata.service.datasets.bundles import (
+    BUNDLE_FORMAT,
+    inspect_bundle,
+    is_bundle_dataset,
+    is_bundle_upload,
+)
 from synthdata.service.datasets.limits import limits_for
 from synthdata.service.datasets.models import Dataset, DatasetOut, DatasetSummary
 from synthdata.service.datasets.service import inspect_table
+from synthdata.service.datasets.stored import inspect_stored
 from synthdata.service.datasets.upload import FILE_FIELD, MAX_PARTS, receive_upload
 from synthdata.service.deps import (
     Cursor,
@@ -38,6 +49,8 @@ from synthdata.service.deps import (
     owned,
     scoped,
 )
+
+log = logging.getLogger("synthdata.service")
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=PROBLEM_RESPONSES)
 
@@ -83,6 +96,11 @@ _UPLOAD_BODY: dict[str, Any] = {
     openapi_extra=_UPLOAD_BODY,
     responses={
         415: {"model": ProblemDoc, "content": {MEDIA_TYPE: {}}, "description": "Not multipart"},
+        503: {
+            "model": ProblemDoc,
+            "content": {MEDIA_TYPE: {}},
+            "description": "The artifact store failed",
+        },
         507: {"model": ProblemDoc, "content": {MEDIA_TYPE: {}}, "description": "Disk full"},
     },
 )
@@ -100,30 +118,43 @@ async def upload_dataset(
     owner = acting_customer(principal, customer_id)
     dataset_id = new_id("ds")
     storage = platform.storage
-    folder = storage.dataset_file(owner, dataset_id, "csv").parent
-    incoming = folder / "upload.part"
+    settings = platform.settings
+    folder = storage.dataset_dir(owner, dataset_id)
+    stored: list[tuple[str, str]] = []  # (format, key), once the file part begins
+
+    def open_target(filename: str) -> AbstractContextManager[BinaryIO]:
+        # The format comes from the file's name, known before its first byte: the
+        # bytes go straight to their final key, with no rename (a copy on S3).
+        fmt = BUNDLE_FORMAT if is_bundle_upload(filename) else detect_format(Path(filename))
+        key = storage.dataset_file(owner, dataset_id, fmt)
+        stored.append((fmt, key))
+        return storage.store.open_write(key)
+
     try:
-        upload = await receive_upload(request, incoming, platform.settings.max_upload_bytes)
+        upload = await receive_upload(request, open_target, settings.max_upload_bytes)
         name = upload.fields.get("name", "")
         if len(name) > _MAX_NAME:  # as the schema says: refused, not cut short
             raise Problem(422, f"name: at most {_MAX_NAME} characters", kind="validation-error")
-        bundle = is_bundle_upload(upload.filename)
-        fmt = BUNDLE_FORMAT if bundle else detect_format(incoming.with_name(upload.filename))
         if upload.size == 0:
             raise InputError("the uploaded file is empty")
-        final = storage.dataset_file(owner, dataset_id, fmt)
-        os.replace(incoming, final)
-        settings = platform.settings
+        fmt, key = stored[0]
         limits = limits_for(settings, await run_in_threadpool(_plan_of, session, owner))
-        if bundle:
+        where = (store_config(settings), settings.work_dir, key)
+        if is_bundle_dataset(fmt):
             rows, columns, schema_doc = await _offloaded(
-                settings, inspect_bundle, final, name=upload.filename, limits=limits
+                settings,
+                inspect_stored,
+                *where,
+                inspect_bundle,
+                name=upload.filename,
+                limits=limits,
             )
         else:
             rows, schema = await _offloaded(
                 settings,
+                inspect_stored,
+                *where,
                 inspect_table,
-                final,
                 fmt,
                 name=upload.filename,
                 max_columns=limits.columns,
@@ -131,12 +162,19 @@ async def upload_dataset(
             )
             columns, schema_doc = len(schema.columns), schema.to_dict()
     except BaseException as exc:
-        storage.remove_tree(folder)
-        if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        await _discard(storage, folder)
+        if _disk_full(exc):
             raise Problem(
                 507,
                 "no room left to store the upload; nothing was kept, try again later",
                 kind="insufficient-storage",
+            ) from None
+        if isinstance(exc, StoreError):
+            log.warning("upload %s not stored: %s", dataset_id, exc)
+            raise Problem(
+                503,
+                "the artifact store failed to take the upload; nothing was kept, try again later",
+                kind="store-unavailable",
             ) from None
         raise
     dataset = Dataset(
@@ -145,7 +183,7 @@ async def upload_dataset(
         name=name or upload.filename[:200],
         filename=upload.filename,
         format=fmt,
-        path=storage.relative(final),
+        path=key,
         size_bytes=upload.size,
         rows=rows,
         columns=columns,
@@ -160,7 +198,7 @@ async def upload_dataset(
         await run_in_threadpool(save)
     except Exception:  # not a cancellation: the thread may have committed
         # No row points to the file, so nothing could ever delete it: remove it now.
-        storage.remove_tree(folder)
+        await _discard(storage, folder)
         raise
     # The schema can be large (thousands of columns): encode it off the event loop.
     body = await run_in_threadpool(_encode, dataset)
@@ -196,7 +234,7 @@ def delete_dataset(
 ) -> Response:
     """Delete a dataset and its file (models trained on it are kept)."""
     dataset = owned(session, Dataset, dataset_id, principal, "dataset")
-    folder = platform.storage.absolute(dataset.path).parent
+    folder = platform.storage.dataset_dir(dataset.customer_id, dataset.id)
     session.delete(dataset)
     session.commit()
     platform.storage.remove_tree(folder)
@@ -214,6 +252,23 @@ async def _offloaded(settings: Settings, fn: Callable[..., R], *args: Any, **opt
         offload = shared_offload(settings.offload_nice)
         return await offload.run(fn, *args, **options)
     return await run_in_threadpool(functools.partial(fn, *args, **options))
+
+
+async def _discard(storage: Storage, folder: str) -> None:
+    """Delete what an upload stored. Shielded: on a client's disconnect (a cancellation)
+    the object must go too. A store that fails here only logs: the request's own error
+    is the answer, and the orphan sweep removes the object later."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await run_in_threadpool(storage.remove_tree, folder)
+        except StoreError as exc:
+            log.warning("upload folder %s not removed (the orphan sweep will): %s", folder, exc)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A write onto a full disk, raised as is or wrapped by the store (`StoreError`)."""
+    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+    return isinstance(cause, OSError) and cause.errno in _DISK_FULL
 
 
 def _plan_of(session: Any, customer_id: str) -> str | None:

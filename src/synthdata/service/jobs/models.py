@@ -153,3 +153,27 @@ class JobOut(BaseModel):
             progress = 0.0
         fields = {k: getattr(job, k) for k in cls.model_fields if k != "progress"}
         return cls(**fields, progress=round(progress, 4))
+
+
+class ResultPart(BaseModel):
+    """One part of a result, as the manifest lists it, with a URL to fetch it."""
+
+    index: int
+    rows: int
+    bytes: int
+    sha256: str | None = Field(
+        description="Hex SHA-256 of the part's bytes (null for a result stored as one "
+        "file before parts had checksums)."
+    )
+    url: str = Field(
+        description="A presigned URL of the object store, or this API's "
+        "`/api/v1/jobs/{id}/result/parts/{index}` (send your API key)."
+    )
+
+
+class ResultParts(BaseModel):
+    """The parts of a result (`GET /jobs/{id}/result?parts=true`), in row order."""
+
+    format: str
+    rows: int
+    parts: list[ResultPart]

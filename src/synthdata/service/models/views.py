@@ -121,7 +121,7 @@ def delete_model(
     ).all()
     for job in training:
         jobs.cancel_job(session, job)
-    folder = platform.storage.model_file(model.customer_id, model.id).parent
+    folder = platform.storage.model_dir(model.customer_id, model.id)
     session.delete(model)
     session.commit()
     platform.storage.remove_tree(folder)

@@ -1,0 +1,1 @@
+"""Internals of the differentially private synthesizer (`engine.dp`)."""

@@ -1,0 +1,1 @@
+"""Attack-based privacy measures: anonymeter's three attacks and membership inference."""
