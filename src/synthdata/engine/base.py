@@ -30,6 +30,7 @@ from synthdata.engine._constraints.sampling import constrained_chunk
 from synthdata.engine.constraints import (
     ConditionCheck,
     Constraint,
+    FixedCombinations,
     declared_totals,
     derive,
     fit_constraints,
@@ -41,7 +42,7 @@ from synthdata.engine.errors import InputError, NotFittedError
 from synthdata.engine.parameters import check_parameters
 from synthdata.engine.pii.kinds import DEFAULT_LOCALE
 from synthdata.engine.pii.protect import Secret, protect_frame
-from synthdata.engine.rare import RareColumn, pool_rare, replace_rare
+from synthdata.engine.rare import RARE_LEVEL, RareColumn, pool_rare, replace_rare
 from synthdata.engine.rare import min_value_count as rare_min_count
 from synthdata.engine.registry import DEFAULT_SYNTHESIZER as DEFAULT_SYNTHESIZER
 from synthdata.engine.registry import list_synthesizers as list_synthesizers
@@ -166,6 +167,10 @@ class Synthesizer(ABC):
         if auto_constraints:
             declared += propose_constraints(data, self.schema)
         self.constraints = fit_constraints(declared, data, self.schema)
+        if self.rare_values:
+            for constraint in self.constraints:
+                if isinstance(constraint, FixedCombinations):
+                    constraint.forbid(RARE_LEVEL)
         self._fit(data, self.schema)
         return self
 

@@ -195,6 +195,17 @@ class FixedCombinations(Constraint):
         keys = _keys(view, self.names).drop_duplicates()
         self.combinations = keys.to_numpy().tolist()
 
+    def forbid(self, level: str) -> None:
+        """Drop the learnt combinations holding `level` (unless none would be left).
+
+        Rare-value protection pools a table's rare categories into one level and swaps
+        it for fresh values after the constraints are checked; a fresh value makes a
+        combination no real row has. Without the pooled level's combinations, the rows
+        keep only common combinations seen in the real rows: both rules hold."""
+        kept = [combo for combo in self.combinations or [] if level not in combo]
+        if kept:
+            self.combinations = kept
+
     def holds(self, view: View) -> np.ndarray:
         if not self.combinations:
             return np.zeros(len(view), dtype=bool)
