@@ -115,6 +115,8 @@ def test_upload_lands_in_the_bucket_and_jobs_use_it(
         model_key = f"customers/{alice.customer_id}/models/{model['id']}/model.synth"
         assert model_key in _keys(bucket)
         assert _read(bucket, model_key)[:2] == b"PK"  # the engine's zip, as stored
+        # The fit read the dataset from the bucket through Arrow: no local copy of it.
+        assert not s3_settings.work_dir.joinpath("objects", *key.split("/")).exists()
 
         # A generation job loads the model from the bucket (one local copy per process).
         job = client.post(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from synthdata.engine.conditions import conditions_from_json
 from synthdata.engine.errors import SynthDataError
 from synthdata.engine.io import write_frames
+from synthdata.engine.table_scan import TableSource
 from synthdata.jobs import leases, model_cache, signals, telemetry
 from synthdata.jobs.chunking import plan_chunks
 from synthdata.jobs.leases import Heartbeat, LeaseLost
@@ -135,7 +136,7 @@ class JobRunner:
         scratch = self.storage.scratch("model.synth")
         try:
             fitted = fit_to_file(
-                self._dataset_file(job),
+                self._dataset_source(job),
                 scratch,
                 job.synthesizer,
                 job.constraints,
@@ -210,6 +211,20 @@ class JobRunner:
         if dataset is None:
             raise UserFacingError("the dataset of this job was deleted")
         return str(self._fetch_dataset(dataset.path))
+
+    def _dataset_source(self, job: Job) -> Path | TableSource:
+        """The job's dataset, read where it is stored (no local copy on S3)."""
+        from synthdata.service.datasets.models import Dataset
+
+        dataset = self._tx(lambda s: s.get(Dataset, job.dataset_id) if job.dataset_id else None)
+        if dataset is None:
+            raise UserFacingError("the dataset of this job was deleted")
+        if dataset.format not in ("csv", "parquet"):  # linked tables' zip: from a file
+            return self._fetch_dataset(dataset.path)
+        try:
+            return self.storage.table_source(dataset.path)
+        except FileNotFoundError:
+            raise UserFacingError("the stored file of this job's dataset was not found") from None
 
     def _fetch_dataset(self, key: str) -> Path:
         """The dataset's file to read here (downloaded once into work_dir from S3)."""

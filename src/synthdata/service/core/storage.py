@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from synthdata.artifacts.base import ArtifactStore, ObjectNotFound, UnsafeKey, check_key
 from synthdata.artifacts.config import open_store, store_config
+from synthdata.engine.table_scan import TableSource
 
 if TYPE_CHECKING:
     from synthdata.service.core.settings import Settings
@@ -120,6 +121,21 @@ class Storage:
                 except ObjectNotFound:  # the same words as above, without the bucket
                     raise ObjectNotFound(f"stored object not found: {key}") from None
         return copy
+
+    def table_source(self, key: str) -> Path | TableSource:
+        """Where the engine reads a stored table to fit on: the file itself on the local
+        backend, else the object through Arrow's filesystem, read batch by batch into a
+        bounded sample (`engine.loading`), with no copy on local disk."""
+        check_key(key)
+        local = self.store.local_path(key)
+        if local is not None:
+            if not local.is_file():
+                raise ObjectNotFound(f"stored object not found: {key}")
+            return local
+        if self.store.info(key) is None:
+            raise ObjectNotFound(f"stored object not found: {key}")
+        filesystem, base = self.store.arrow_filesystem()
+        return TableSource(filesystem, f"{base}/{key}")
 
     def evict(self, key_or_prefix: str) -> None:
         """Drop the local copies `fetch` made of a key or of everything under a prefix
