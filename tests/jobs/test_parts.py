@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.fixtures.jobs import generation_job, get_job, run_all_chunks
 from tests.fixtures.results import manifest_of, part_key, result_bytes, sha256, stored_bytes
 
-from synthdata.jobs import runner as runner_module
+from synthdata.jobs import runner_chunks as runner_module
 from synthdata.jobs.models import JobChunk
 from synthdata.service.core.db import session_scope
 from synthdata.service.core.platform import Platform

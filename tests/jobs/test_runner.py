@@ -84,7 +84,7 @@ def test_a_finalize_run_again_is_another_attempt(platform, monkeypatch):
             raise OSError("store hiccup")
         return write_manifest(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("synthdata.jobs.runner.write_manifest", fail_once)
+    monkeypatch.setattr("synthdata.jobs.runner_chunks.write_manifest", fail_once)
     run_all_chunks(platform, job_id)
     assert (get_job(platform, job_id).state, get_job(platform, job_id).attempts) == ("running", 1)
     platform.runner.finalize(job_id)  # the retry's message

@@ -4,7 +4,7 @@ The tables are fitted together (`synthdata.relational.fit_tables`, with the meta
 detected and stored at upload) and sampled at the job's scale in one step, not in
 row-range chunks: every child row needs its parent rows, so a table cannot be cut
 where a single table can. The job still runs under the machinery's lease, retries
-and single charge (`jobs.runner`); the zip is written beside and renamed into place,
+and single charge (`jobs.runner_chunks`); the zip is written beside and renamed into place,
 so a retry after a crash simply writes it again.
 """
 
