@@ -66,6 +66,16 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     for epsilon in results["epsilons"]:
         for peer in ("mst", "aim"):
             pairs = _pairs(results, epsilon, peer)
+            failed = _peer_failed(results, epsilon, peer)
+            if failed:
+                rows.append(
+                    (
+                        f"{NAMES[peer]} ran at epsilon {epsilon:g}",
+                        f"failed on {len(failed)} table(s): {', '.join(failed)}"
+                        " (not counted below)",
+                        "-",
+                    )
+                )
             if not pairs:
                 continue
             for key, label in (("pair_trend", "pair trend"), ("detection", "detection")):
@@ -117,6 +127,15 @@ def _pairs(
         if ours and theirs and ours.get("status") == theirs.get("status") == "ok":
             out[name] = (ours, theirs)
     return out
+
+
+def _peer_failed(results: dict[str, Any], epsilon: float, peer: str) -> list[str]:
+    """Tables where the peer ran at `epsilon` and failed (or timed out)."""
+    return [
+        name
+        for name, table in results["tables"].items()
+        if table["runs"].get(f"{peer}@{epsilon:g}", {}).get("status") == "failed"
+    ]
 
 
 def _time(run: dict[str, Any]) -> float:

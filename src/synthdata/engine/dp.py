@@ -38,13 +38,14 @@ from synthdata.engine._dp.columns import (
     public_spec,
 )
 from synthdata.engine._dp.tree import Tree, fit_tree, sample_tree
+from synthdata.engine._dp.values import other_label, plain, public_bounds, within_cells
 from synthdata.engine.base import CHUNK_ROWS, Synthesizer, register
 from synthdata.engine.columns import decode
 from synthdata.engine.errors import InputError
 from synthdata.engine.keys import constant_column, identifier_column
 from synthdata.engine.pii.kinds import DEFAULT_LOCALE
 from synthdata.engine.pii.protect import Secret
-from synthdata.engine.rare import LABELS, min_value_count
+from synthdata.engine.rare import min_value_count
 from synthdata.engine.schema import ColumnKind, TableSchema
 
 # Shares of the rho budget by step (renormalised over the steps a table needs).
@@ -179,7 +180,7 @@ class DPSynthesizer(Synthesizer):
             if spec.kind in NUMERIC:
                 values, present = numbers_of(series, spec)
                 if spec.name in bounds:
-                    low, high = _public_bounds(bounds[spec.name], spec.kind)
+                    low, high = public_bounds(bounds[spec.name], spec.kind)
                 else:
                     low, high = private_bounds(values[present], ledger, rho_found, spec.name)
                 edges = fine_edges(low, high, integer=spec.kind == ColumnKind.INTEGER)
@@ -195,7 +196,7 @@ class DPSynthesizer(Synthesizer):
                     counts_by_key(series), rho_found, delta_found, floor, spec.name
                 )
                 originals = {key_of(v): v for v in series.dropna().unique()}
-                levels = [_plain(originals[k]) for k in sorted(kept, key=kept.__getitem__)[::-1]]
+                levels = [plain(originals[k]) for k in sorted(kept, key=kept.__getitem__)[::-1]]
             columns.append(Column(spec.name, levels=levels))
             fine.append(level_tokens(series, spec, levels))
         self._columns, self._fine = columns, []
@@ -243,10 +244,10 @@ class DPSynthesizer(Synthesizer):
             column, drawn = self._columns[k], tokens[:, k]
             present = drawn != column.size - 1
             if column.levels is not None:
-                levels = [*column.levels, _other_label(column.levels)]
+                levels = [*column.levels, other_label(column.levels)]
                 out[spec.name] = decode(np.where(present, drawn, 0), present, spec, levels)
                 continue
-            values = _within(
+            values = within_cells(
                 column, self._fine[numbers], drawn, uniform[:, width + 2 * k : width + 2 * k + 2]
             )
             numbers += 1
@@ -286,38 +287,3 @@ class DPSynthesizer(Synthesizer):
         self._tree = Tree(
             list(params["order"]), list(params["parents"]), arrays["root"], conditionals
         )
-
-
-def _within(column: Column, mass: np.ndarray, drawn: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """A number inside each drawn coarse token: a fine cell by its noisy mass, then a
-    uniform place in that cell (null rows get the low bound; `decode` drops them)."""
-    assert column.edges is not None and column.groups is not None
-    edges, groups = column.edges, column.groups
-    cells = np.zeros(len(drawn), dtype=np.int64)
-    for token in np.unique(drawn[drawn < column.size - 1]):
-        members = np.flatnonzero(groups == token)
-        weights = mass[members] + 1e-9
-        cumulative = np.cumsum(weights) / weights.sum()
-        rows = np.flatnonzero(drawn == token)
-        picks = np.searchsorted(cumulative, uniform[rows, 0], side="right")
-        cells[rows] = members[np.minimum(picks, len(members) - 1)]
-    return edges[cells] + (edges[cells + 1] - edges[cells]) * uniform[:, 1]
-
-
-def _other_label(levels: list[Any]) -> str:
-    """The text written for "another value": the first of `rare.LABELS` not a kept level."""
-    taken = {key_of(level) for level in levels}
-    return next((label for label in LABELS if label not in taken), "other value ")
-
-
-def _public_bounds(given: list[Any], kind: ColumnKind) -> tuple[float, float]:
-    """A user's [low, high] in the model's units (nanoseconds for date-times)."""
-    if len(given) != 2:
-        raise InputError(f"bounds must be [low, high], not {given!r}")
-    if kind == ColumnKind.DATETIME:
-        return tuple(float(pd.Timestamp(v).value) for v in given)  # type: ignore[return-value]
-    return float(given[0]), float(given[1])
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
