@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import sqlite3
 import threading
 import time
@@ -125,6 +126,17 @@ def _referenced(db_path: Path) -> tuple[set[str], list[str]]:
     return paths, live
 
 
+def _listed_parts(data_dir: Path, referenced: set[str]) -> set[str]:
+    """The part files a referenced result manifest lists (no row names them itself)."""
+    parts: set[str] = set()
+    for rel in referenced:
+        if rel.endswith("/manifest.json") and (data_dir / rel).is_file():
+            folder = rel.rsplit("/", 1)[0]
+            manifest = json.loads((data_dir / rel).read_text())
+            parts |= {f"{folder}/{part['key']}" for part in manifest["parts"]}
+    return parts
+
+
 def _files(root: Path) -> dict[str, int]:
     sizes = {}
     if root.exists():
@@ -142,6 +154,7 @@ def disk_state(data_dir: Path, db_path: Path, tmp_dir: Path) -> dict[str, Any]:
     those of work in progress (`in_use_bytes`), and bytes in the server's TMPDIR."""
     files = _files(data_dir)
     referenced, live = _referenced(db_path)
+    referenced |= _listed_parts(data_dir, referenced)
     orphans: dict[str, int] = {}
     in_use = 0
     for rel, size in files.items():
