@@ -136,25 +136,25 @@ class PrepareSteps(RunnerBase):
 
         signals.generation_succeeded(job, self._tx(record))
 
-    def _dataset_file(self, job: Job) -> str:
+    def _dataset_key(self, job: Job) -> tuple[str, str]:
+        """The stored key and format of the job's dataset."""
         from synthdata.service.datasets.models import Dataset
 
         dataset = self._tx(lambda s: s.get(Dataset, job.dataset_id) if job.dataset_id else None)
         if dataset is None:
             raise UserFacingError("the dataset of this job was deleted")
-        return str(self._fetch_dataset(dataset.path))
+        return dataset.path, dataset.format
+
+    def _dataset_file(self, job: Job) -> str:
+        return str(self._fetch_dataset(self._dataset_key(job)[0]))
 
     def _dataset_source(self, job: Job) -> Path | TableSource:
         """The job's dataset, read where it is stored (no local copy on S3)."""
-        from synthdata.service.datasets.models import Dataset
-
-        dataset = self._tx(lambda s: s.get(Dataset, job.dataset_id) if job.dataset_id else None)
-        if dataset is None:
-            raise UserFacingError("the dataset of this job was deleted")
-        if dataset.format not in ("csv", "parquet"):  # linked tables' zip: from a file
-            return self._fetch_dataset(dataset.path)
+        key, fmt = self._dataset_key(job)
+        if fmt not in ("csv", "parquet"):  # linked tables' zip: from a file
+            return self._fetch_dataset(key)
         try:
-            return self.storage.table_source(dataset.path)
+            return self.storage.table_source(key)
         except FileNotFoundError:
             raise UserFacingError("the stored file of this job's dataset was not found") from None
 

@@ -107,11 +107,8 @@ class Storage:
         Raises `ObjectNotFound` (a `FileNotFoundError`, and a `SynthDataError` whose
         text names the key, never the store) when there is no such object.
         """
-        check_key(key)
-        local = self.store.local_path(key)
+        local = self._local_file(key)
         if local is not None:
-            if not local.is_file():
-                raise ObjectNotFound(f"stored object not found: {key}")
             return local
         copy = self._copy_of(key)
         if copy.is_file():
@@ -124,15 +121,21 @@ class Storage:
                     raise ObjectNotFound(f"stored object not found: {key}") from None
         return copy
 
+    def _local_file(self, key: str) -> Path | None:
+        """The stored file itself on the local backend (ObjectNotFound if absent);
+        None on a backend without local files."""
+        check_key(key)
+        local = self.store.local_path(key)
+        if local is not None and not local.is_file():
+            raise ObjectNotFound(f"stored object not found: {key}")
+        return local
+
     def table_source(self, key: str) -> Path | TableSource:
         """Where the engine reads a stored table to fit on: the file itself on the local
         backend, else the object through Arrow's filesystem, read batch by batch into a
         bounded sample (`engine.loading`), with no copy on local disk."""
-        check_key(key)
-        local = self.store.local_path(key)
+        local = self._local_file(key)
         if local is not None:
-            if not local.is_file():
-                raise ObjectNotFound(f"stored object not found: {key}")
             return local
         if self.store.info(key) is None:
             raise ObjectNotFound(f"stored object not found: {key}")
